@@ -1,0 +1,3 @@
+// Package functions holds one thin Lambda main per step (functions/<step>),
+// each wiring config, the step and the SQS transport adapter.
+package functions

@@ -109,8 +109,8 @@ func (n NumberAssignment) HasCapability(c string) bool {
 	return false
 }
 
-// AssignNumber is the body of an assignNumber call.
-type AssignNumber struct {
+// AssignNumberRequest is the body of an assignNumber call.
+type AssignNumberRequest struct {
 	TelephoneNumber    string
 	AssignmentTargetID string
 	NumberType         string
@@ -145,7 +145,7 @@ type Numbers interface {
 	// is not in the tenant's inventory.
 	Lookup(ctx context.Context, e164 string) (*NumberAssignment, error)
 	// Assign starts an asynchronous assignment and returns its operation id.
-	Assign(ctx context.Context, req AssignNumber) (string, error)
+	Assign(ctx context.Context, req AssignNumberRequest) (string, error)
 	// Operation returns the state of an asynchronous operation.
 	Operation(ctx context.Context, id string) (Operation, error)
 }
@@ -178,4 +178,12 @@ type TeamsAdmin interface {
 	// (configurationType AutoAttendant or CallQueue). Associating an account
 	// that is already associated with the same configuration is a no-op.
 	Associate(ctx context.Context, configurationID, configurationType string, objectIDs []string) error
+}
+
+// Claims makes a request id provision once, forever (DESIGN §1).
+type Claims interface {
+	// Claim records requestID as taken by the event eventID. It returns true
+	// when the id was free or is already held by eventID (a redelivery or a
+	// replay of the same event), false when another event holds it.
+	Claim(ctx context.Context, requestID, eventID string) (bool, error)
 }

@@ -1,0 +1,233 @@
+package events
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Fixed attributes of every event.
+const (
+	SpecVersion = "1.0"              // CloudEvents specversion
+	ContentType = "application/json" // datacontenttype
+)
+
+// Event is a raprov CloudEvent. Build events with New and the methods below,
+// which keep the invariants Encode checks: a fresh ID per emission and
+// Subject equal to Data.Request.RequestID.
+type Event struct {
+	ID          string    // unique per emission (UUIDv7)
+	Source      string    // "raprov/<step>" of the emitter
+	Type        string    // one of the Type* constants
+	Subject     string    // the request id; may be empty only on provisioning.requested
+	Time        time.Time // emission time, UTC
+	TraceParent string    // W3C traceparent carried along the chain; may be empty
+	Attempt     int       // per-step retry count: 0 on first delivery of a new event
+	ReplayCount int       // how often the request was replayed from a dead-letter queue
+
+	// Delay is a transport hint, not part of the encoded event: deliver no
+	// earlier than now+Delay. Transports cap it to what they support and
+	// chain longer waits.
+	Delay time.Duration `json:"-"`
+
+	Data Data
+}
+
+// Data is the payload of every event type: the full normalised request plus
+// what earlier steps learned. Failure is set on provisioning.failed and only
+// there.
+type Data struct {
+	Request  Request  `json:"request"`
+	Progress Progress `json:"progress"`
+	Failure  *Failure `json:"failure,omitempty"`
+}
+
+// Request is a provisioning request (DESIGN §1). On provisioning.requested
+// it is as submitted; from provisioning.accepted on it is normalised (see
+// package validate).
+type Request struct {
+	RequestID         string `json:"requestId,omitempty"`
+	DisplayName       string `json:"displayName,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	AccountType       string `json:"accountType,omitempty"`   // AccountType* constant
+	UsageLocation     string `json:"usageLocation,omitempty"` // ISO 3166-1 alpha-2
+	PhoneNumber       string `json:"phoneNumber,omitempty"`   // E.164; empty = no number
+	NumberType        string `json:"numberType,omitempty"`    // NumberType* constant
+	AssociateWith     string `json:"associateWith,omitempty"` // auto attendant / call queue id; empty = none
+	CallbackURL       string `json:"callbackUrl,omitempty"`   // https; empty = no callback
+}
+
+// Account types of a normalised request.
+const (
+	AccountTypeAutoAttendant = "autoAttendant"
+	AccountTypeCallQueue     = "callQueue"
+)
+
+// Number types of a normalised request (Graph teamsAdministration numberType).
+const (
+	NumberTypeCallingPlan     = "callingPlan"
+	NumberTypeOperatorConnect = "operatorConnect"
+	NumberTypeDirectRouting   = "directRouting"
+)
+
+// Progress is what the steps have learned and decided so far. Each step
+// fills its own fields and copies the rest along.
+type Progress struct {
+	// intake
+	AcceptedAt time.Time `json:"acceptedAt,omitzero"` // when intake accepted the request
+
+	// check-license
+	SkuID            string    `json:"skuId,omitempty"`           // skuId of the resource-account license
+	LicenseWaitSince time.Time `json:"licenseWaitSince,omitzero"` // first check that found no free seat
+	LicenseChecks    int       `json:"licenseChecks,omitempty"`   // license checks made so far
+
+	// create-account
+	ObjectID      string `json:"objectId,omitempty"`      // Entra object id of the resource account
+	AccountReused bool   `json:"accountReused,omitempty"` // an existing resource account of the same type was reused
+	ApplicationID string `json:"applicationId,omitempty"` // Teams application id the account is bound to
+
+	// assign-license
+	LicenseReused bool `json:"licenseReused,omitempty"` // the SKU was already assigned
+
+	// assign-number
+	NumberSkipped      bool      `json:"numberSkipped,omitempty"`     // no number was requested
+	OperationID        string    `json:"operationId,omitempty"`       // number assignment operation
+	NumberPendingSince time.Time `json:"numberPendingSince,omitzero"` // when the assignment was started
+	NumberPolls        int       `json:"numberPolls,omitempty"`       // operation polls made so far
+	NumberAttempts     int       `json:"numberAttempts,omitempty"`    // assignment operations started before the current one
+	NumberReused       bool      `json:"numberReused,omitempty"`      // the number was already assigned to the account
+
+	// associate
+	AssociationSkipped bool `json:"associationSkipped,omitempty"` // no associateWith was requested
+}
+
+// Failure says why a request failed. It is set on provisioning.failed only.
+type Failure struct {
+	Reason  Reason       `json:"reason"`
+	Step    string       `json:"step"`             // step that failed the request
+	Field   string       `json:"field,omitempty"`  // request field at fault, when one is
+	Message string       `json:"message"`          // human-readable; never contains secrets
+	Errors  []FieldError `json:"errors,omitempty"` // every invalid field when intake rejects a request
+}
+
+// FieldError is one invalid field of a request.
+type FieldError struct {
+	Field   string `json:"field"` // JSON name of the field, e.g. "userPrincipalName"
+	Reason  Reason `json:"reason"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// FailureOf returns the failure for a request rejected for errs (at least
+// one): the first error gives Reason and Field, Message joins every
+// error's message, and Errors lists them all. Step is left for Event.Fail to fill in.
+func FailureOf(errs []FieldError) Failure {
+	if len(errs) == 0 {
+		return Failure{Reason: ReasonInvalidRequest, Message: "invalid request"}
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Message
+	}
+	return Failure{
+		Reason:  errs[0].Reason,
+		Field:   errs[0].Field,
+		Message: strings.Join(msgs, "; "),
+		Errors:  slices.Clone(errs),
+	}
+}
+
+// New returns a new event of type typ from source carrying data, with a
+// fresh id, the current time and Subject set to data.Request.RequestID.
+func New(typ, source string, data Data) Event {
+	return Event{
+		ID:      newID(),
+		Source:  source,
+		Type:    typ,
+		Subject: data.Request.RequestID,
+		Time:    now(),
+		Data:    data.clone(),
+	}
+}
+
+// Next returns the event that continues e's request: type typ from source,
+// with a fresh id and time, e's trace parent, replay count and data, and
+// attempt and delay reset. Subject is taken from e.Data.Request.RequestID,
+// so a step that normalises the request sets e.Data.Request before calling
+// Next. The failure, if any, is kept only when typ is provisioning.failed.
+//
+// Next with e's own type is how a step schedules a new round of waiting or
+// polling that is not a retry: set Delay on the result.
+func (e Event) Next(typ, source string) Event {
+	n := New(typ, source, e.Data)
+	n.TraceParent = e.TraceParent
+	n.ReplayCount = e.ReplayCount
+	if typ != TypeProvisioningFailed {
+		n.Data.Failure = nil
+	}
+	return n
+}
+
+// Fail returns the provisioning.failed event for e's request, emitted by
+// source. When f.Step is empty it is set to the step named by source.
+func (e Event) Fail(source string, f Failure) Event {
+	if f.Step == "" {
+		f.Step = StepOf(source)
+	}
+	f.Errors = slices.Clone(f.Errors)
+	n := e.Next(TypeProvisioningFailed, source)
+	n.Data.Failure = &f
+	return n
+}
+
+// Retry returns e again for another attempt after delay: same type, source,
+// subject and data, a fresh id and time, Attempt incremented.
+func (e Event) Retry(delay time.Duration) Event {
+	n := e
+	n.ID = newID()
+	n.Time = now()
+	n.Attempt++
+	n.Delay = delay
+	n.Data = e.Data.clone()
+	return n
+}
+
+// LogValue logs an event by its envelope attributes; the payload (which
+// names people's accounts and numbers) is left out.
+func (e Event) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("id", e.ID),
+		slog.String("type", e.Type),
+		slog.String("source", e.Source),
+		slog.String("subject", e.Subject),
+		slog.Int("attempt", e.Attempt),
+	}
+	if e.ReplayCount > 0 {
+		attrs = append(attrs, slog.Int("replaycount", e.ReplayCount))
+	}
+	if e.TraceParent != "" {
+		attrs = append(attrs, slog.String("traceparent", e.TraceParent))
+	}
+	if e.Data.Failure != nil {
+		attrs = append(attrs, slog.String("reason", string(e.Data.Failure.Reason)))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// clone returns a copy of d that shares no memory with d.
+func (d Data) clone() Data {
+	if d.Failure != nil {
+		f := *d.Failure
+		f.Errors = slices.Clone(f.Errors)
+		d.Failure = &f
+	}
+	return d
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func now() time.Time { return time.Now().UTC() }

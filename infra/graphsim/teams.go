@@ -1,0 +1,25 @@
+package graphsim
+
+import (
+	"time"
+
+	"github.com/raprov/raprov/infra/graphsim/teamssim"
+)
+
+// defaultTeamsSeed is the Teams side of DefaultSeed.
+func defaultTeamsSeed() teamssim.Seed { return teamssim.DefaultSeed() }
+
+// mountTeams creates the Teams simulator over the directory and registers
+// its routes: Graph telephone number management and the Teams admin back
+// end's application-instance endpoints.
+func (s *Server) mountTeams() {
+	s.teams = teamssim.New(teamssim.Config{
+		Directory:          s.dir,
+		Seed:               s.cfg.Seed.Teams,
+		OperationStepDelay: s.cfg.Knobs.OperationStepDelay,
+		Now:                time.Now,
+	})
+	s.teams.Register(s.mux)
+}
+
+func (s *Server) teamsState() teamssim.State { return s.teams.State() }

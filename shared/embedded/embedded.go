@@ -1,0 +1,214 @@
+// Package embedded runs the whole provisioning chain in one process on the
+// durable local queue (shared/transport/local): one queue per step, each
+// consumed by its step function, every hop — the step's output events, its
+// ledger entries and the acknowledgement of its input — committed in one
+// SQLite transaction. It is the embedded default of `raprov run`.
+//
+// Per delivery the runner
+//   - decodes the event; an undecodable one is poison and goes straight to
+//     the dead-letter queue with the decoder's reason;
+//   - runs the step; a *steps.DeadLetterError publishes the events it
+//     carries and dead-letters the input with its reason; any other error
+//     leaves the input for redelivery after the visibility timeout (and the
+//     dead-letter queue after MaxReceive);
+//   - routes each output by events.Destination and commits the hop.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/transport"
+	"github.com/raprov/raprov/shared/transport/local"
+)
+
+// Options configure a Chain. Zero values select the defaults.
+type Options struct {
+	// Concurrency bounds the running handlers per step; default 8.
+	Concurrency int
+	// Visibility is the queues' visibility timeout; default 30 s.
+	Visibility time.Duration
+	// MaxReceive is how often a message is delivered before it is
+	// dead-lettered; default 5.
+	MaxReceive int
+	// PollInterval is the longest idle poll interval; default 1 s.
+	PollInterval time.Duration
+	// Logger receives JSON logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Chain is the provisioning chain on a local store.
+type Chain struct {
+	store   *local.Store
+	steps   map[string]steps.Step
+	queues  map[string]*local.Queue
+	results *local.Queue
+	opts    Options
+	log     *slog.Logger
+}
+
+// New registers one queue per step of events.Steps plus the results queue on
+// store. stepFns maps step names (events.Step*) to their functions, already
+// wrapped in middleware; every step must be present.
+func New(store *local.Store, stepFns map[string]steps.Step, opts Options) (*Chain, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Visibility <= 0 {
+		opts.Visibility = 30 * time.Second
+	}
+	if opts.MaxReceive <= 0 {
+		opts.MaxReceive = 5
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c := &Chain{store: store, steps: stepFns, queues: map[string]*local.Queue{}, opts: opts, log: opts.Logger}
+	qo := local.QueueOptions{Visibility: opts.Visibility, MaxReceive: opts.MaxReceive}
+	for _, name := range events.Steps {
+		if stepFns[name] == nil {
+			return nil, fmt.Errorf("embedded: no function for step %q", name)
+		}
+		c.queues[name] = store.Queue(name, qo)
+	}
+	c.results = store.Queue(events.Results, qo)
+	return c, nil
+}
+
+// Queue returns the queue of a step, or of events.Results.
+func (c *Chain) Queue(name string) *local.Queue {
+	if name == events.Results {
+		return c.results
+	}
+	return c.queues[name]
+}
+
+// Run consumes every step's queue until ctx is done, then waits for running
+// steps to finish (graceful shutdown).
+func (c *Chain) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(events.Steps))
+	for i, name := range events.Steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = local.Consume(ctx, c.queues[name], local.ConsumeOptions{
+				Concurrency:  c.opts.Concurrency,
+				PollInterval: c.opts.PollInterval,
+			}, c.handler(name))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Submit publishes provisioning.requested events for reqs, one per request,
+// and records them in the ledger. It returns the events (their subjects are
+// the request ids; a request without id gets one at intake, so its subject
+// is empty here and the event id identifies it).
+func (c *Chain) Submit(ctx context.Context, traceParent string, reqs ...events.Request) ([]events.Event, error) {
+	evs := make([]events.Event, len(reqs))
+	msgs := make([]transport.Message, len(reqs))
+	var rec []ledger.Entry
+	for i, r := range reqs {
+		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
+		ev.TraceParent = traceParent
+		body, err := events.Encode(ev)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: request %d: %w", i+1, err)
+		}
+		evs[i], msgs[i] = ev, transport.Message{Body: body}
+		if r.RequestID != "" {
+			rec = append(rec, ledger.Entry{EventID: ev.ID, RequestID: r.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time})
+		}
+	}
+	err := c.store.Publish(ctx, local.Hop{Send: map[string][]transport.Message{events.StepIntake: msgs}, Record: rec})
+	return evs, err
+}
+
+// SubmitEvents publishes already-built events (a DLQ replay, a bulk door)
+// to their destinations.
+func (c *Chain) SubmitEvents(ctx context.Context, evs ...events.Event) error {
+	send := map[string][]transport.Message{}
+	for _, ev := range evs {
+		body, err := events.Encode(ev)
+		if err != nil {
+			return err
+		}
+		dest := events.Destination(ev)
+		send[dest] = append(send[dest], transport.Message{Body: body, Delay: ev.Delay})
+	}
+	return c.store.Publish(ctx, local.Hop{Send: send})
+}
+
+func (c *Chain) handler(name string) local.Handler {
+	step := c.steps[name]
+	q := c.queues[name]
+	return func(ctx context.Context, d transport.Delivery) error {
+		in, err := events.Decode(d.Body)
+		if err != nil {
+			reason := "poison"
+			var p *events.PoisonError
+			if errors.As(err, &p) {
+				reason = "poison_" + p.Reason
+			}
+			c.log.Warn("poison message dead-lettered", "queue", name, "reason", reason, "error", err.Error())
+			return q.Forward(ctx, d, local.Hop{DeadLetter: reason, Detail: err.Error()})
+		}
+		out, err := step(ctx, in)
+		hop := local.Hop{}
+		if dl, ok := steps.AsDeadLetter(err); ok {
+			out, hop.DeadLetter, hop.Detail = dl.Emit, dl.Reason, dl.Detail
+		} else if err != nil {
+			return err
+		}
+		hop.Send = map[string][]transport.Message{}
+		for _, ev := range out {
+			body, err := events.Encode(ev)
+			if err != nil {
+				return fmt.Errorf("encode %s: %w", ev.Type, err)
+			}
+			dest := events.Destination(ev)
+			hop.Send[dest] = append(hop.Send[dest], transport.Message{Body: body, Delay: ev.Delay})
+			if ev.Subject != "" {
+				hop.Record = append(hop.Record, entry(name, ev))
+			}
+		}
+		err = q.Forward(ctx, d, hop)
+		if err != nil && d.Received > 1 {
+			// Another delivery of the same message won the race: nothing to do.
+			c.log.Debug("hop lost to a concurrent delivery", "queue", name, "error", err.Error())
+		}
+		return err
+	}
+}
+
+// entry is the ledger line for an emitted event.
+func entry(step string, ev events.Event) ledger.Entry {
+	e := ledger.Entry{EventID: ev.ID, RequestID: ev.Subject, Type: ev.Type, Step: step, Time: ev.Time, Attempt: ev.Attempt}
+	if f := ev.Data.Failure; f != nil {
+		e.Reason, e.Detail = string(f.Reason), f.Message
+	}
+	if step == events.StepComplete {
+		switch ev.Type {
+		case events.TypeProvisioningCompleted:
+			e.Outcome = ledger.Completed
+		case events.TypeProvisioningFailed:
+			e.Outcome = ledger.Failed
+		}
+	}
+	if ev.Delay > 0 && e.Detail == "" {
+		e.Detail = fmt.Sprintf("scheduled in %s", ev.Delay.Round(time.Millisecond))
+	}
+	return e
+}

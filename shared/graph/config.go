@@ -1,0 +1,163 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/raprov/raprov/shared/graph/budget"
+)
+
+// Public cloud endpoints, the defaults of Config.
+const (
+	DefaultAuthorityHost = "https://login.microsoftonline.com/"
+	DefaultBaseURL       = "https://graph.microsoft.com/v1.0"
+	DefaultScope         = "https://graph.microsoft.com/.default"
+)
+
+// Config configures a Client. Field tags name environment variables without
+// a prefix; the caller chooses one, e.g. envconfig.Process("RAPROV_GRAPH", &c)
+// reads RAPROV_GRAPH_TENANT_ID. Zero values mean the documented defaults.
+type Config struct {
+	// TenantID is the Entra tenant (directory) id.
+	TenantID string `envconfig:"TENANT_ID" required:"true"`
+	// ClientID is the application (client) id of the app registration.
+	ClientID string `envconfig:"CLIENT_ID" required:"true"`
+	// ClientSecret authenticates the app. Set it or CertificatePath.
+	ClientSecret Secret `envconfig:"CLIENT_SECRET"`
+	// CertificatePath is a PEM or PKCS#12 (PFX) file holding the app's
+	// certificate and private key; it wins over ClientSecret.
+	CertificatePath string `envconfig:"CERTIFICATE_PATH"`
+	// CertificatePassword decrypts a PKCS#12 file; empty when unencrypted.
+	CertificatePassword Secret `envconfig:"CERTIFICATE_PASSWORD"`
+	// AuthorityHost is the Entra ID login endpoint (national clouds, simulator).
+	AuthorityHost string `envconfig:"AUTHORITY_HOST" default:"https://login.microsoftonline.com/"`
+	// DisableInstanceDiscovery skips Entra instance discovery; needed when
+	// AuthorityHost is not a Microsoft cloud (the simulator).
+	DisableInstanceDiscovery bool `envconfig:"DISABLE_INSTANCE_DISCOVERY"`
+	// BaseURL is Graph's service root including the version segment.
+	BaseURL string `envconfig:"BASE_URL" default:"https://graph.microsoft.com/v1.0"`
+	// Scope is the OAuth scope requested; national clouds use their Graph
+	// host's, e.g. https://graph.microsoft.us/.default.
+	Scope string `envconfig:"SCOPE" default:"https://graph.microsoft.com/.default"`
+	// TenantUsers selects the identity resource-unit tier (under 50, 50–500,
+	// over 500 users); 0 means the smallest tier.
+	TenantUsers int `envconfig:"TENANT_USERS"`
+	// Headroom is the fraction of each Graph quota the budget uses.
+	Headroom float64 `envconfig:"HEADROOM" default:"0.9"`
+	// TimeScale multiplies the budget's windows to match a time-scaled
+	// simulator (0.01: the 10 s window lasts 100 ms).
+	TimeScale float64 `envconfig:"TIME_SCALE" default:"1"`
+	// Share divides the tenant's quotas among this many processes that call
+	// Graph in parallel (e.g. a step's Lambda MaximumConcurrency); 0 or 1
+	// means this process has the whole quota.
+	Share int `envconfig:"SHARE"`
+	// MaxRetries bounds the in-process retries of a throttled (429) or
+	// unavailable (503, 504) call; 0 disables them.
+	MaxRetries int `envconfig:"MAX_RETRIES" default:"2"`
+	// MaxWait is the longest a call waits in process, for a Retry-After or
+	// for the tenant's budget; a longer wait is returned at once as a
+	// Throttled error carrying it, for the queue to delay the message.
+	MaxWait time.Duration `envconfig:"MAX_WAIT" default:"10s"`
+	// Timeout bounds one call including its retries.
+	Timeout time.Duration `envconfig:"TIMEOUT" default:"60s"`
+}
+
+// withDefaults fills zero fields with the defaults envconfig would set, for
+// callers that build a Config in code. MaxRetries 0 is kept: it is a
+// meaningful value.
+func (c Config) withDefaults() Config {
+	if c.AuthorityHost == "" {
+		c.AuthorityHost = DefaultAuthorityHost
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Scope == "" {
+		c.Scope = DefaultScope
+	}
+	if c.Headroom <= 0 {
+		c.Headroom = budget.DefaultHeadroom
+	}
+	if c.TimeScale <= 0 {
+		c.TimeScale = 1
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 10 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	return c
+}
+
+// Limits returns the budget limits this configuration implies.
+func (c Config) Limits() budget.Limits {
+	c = c.withDefaults()
+	l := budget.DefaultLimits(c.TenantUsers)
+	l.Headroom = c.Headroom
+	l.TimeScale = c.TimeScale
+	return l.Share(c.Share)
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.TenantID == "" {
+		errs = append(errs, errors.New("tenant id is required"))
+	}
+	if c.ClientID == "" {
+		errs = append(errs, errors.New("client id is required"))
+	}
+	if c.ClientSecret == "" && c.CertificatePath == "" {
+		errs = append(errs, errors.New("a client secret or a certificate path is required"))
+	}
+	for _, u := range []struct{ name, raw string }{{"base URL", c.BaseURL}, {"authority host", c.AuthorityHost}} {
+		p, err := url.Parse(u.raw)
+		if err != nil || p.Scheme != "https" || p.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q must be an absolute https URL", u.name, u.raw))
+		}
+	}
+	if c.MaxRetries < 0 {
+		errs = append(errs, errors.New("max retries must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Secret is a string that never prints: fmt verbs, %#v, encoding/json and
+// log/slog all render it as "[REDACTED]". Reveal returns the value for the
+// one place that needs it.
+type Secret string
+
+const redacted = "[REDACTED]"
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string { return redacted }
+
+// GoString implements fmt.GoStringer.
+func (s Secret) GoString() string { return `graph.Secret("` + redacted + `")` }
+
+// Format implements fmt.Formatter, covering every verb (%s, %q, %x, %v…).
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(s.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(redacted))
+}
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON implements json.Marshaler.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText implements encoding.TextMarshaler (used by text encoders and
+// as a map key).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }

@@ -1,0 +1,171 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	khttp "github.com/microsoft/kiota-http-go"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/steps"
+)
+
+// Teams telephone number management (Graph v1.0,
+// microsoft.graph.teamsAdministration) has no request builders in
+// msgraph-sdk-go v1.89.0. The calls below are kiota RequestInformation sent
+// through the same request adapter as the typed calls, so they share
+// authentication, retries, the budget and the error mapping. Bodies are the
+// raw JSON bytes (SendPrimitive "[]byte") decoded with encoding/json into
+// the small types below, property names as in the CSDL: a hand-written kiota
+// Parsable per type would add a page of boilerplate each for no gain.
+const numbersRoot = "{+baseurl}/admin/teams/telephoneNumberManagement"
+
+// numberAssignment is microsoft.graph.teamsAdministration.numberAssignment,
+// the properties raprov reads.
+type numberAssignment struct {
+	TelephoneNumber    string   `json:"telephoneNumber"`
+	NumberType         string   `json:"numberType"`
+	ActivationState    string   `json:"activationState"`
+	AssignmentStatus   string   `json:"assignmentStatus"`
+	AssignmentTargetID string   `json:"assignmentTargetId"`
+	Capabilities       []string `json:"capabilities"`
+	IsoCountryCode     string   `json:"isoCountryCode"`
+	City               string   `json:"city"`
+}
+
+// operation is microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation.
+type operation struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Numbers []struct {
+		ResourceLocation string `json:"resourceLocation"`
+		Status           string `json:"status"`
+		StatusDetail     string `json:"statusDetail"`
+	} `json:"numbers"`
+}
+
+// Lookup returns the tenant's record of the number, or nil when the number
+// is not in the inventory.
+func (c *Client) Lookup(ctx context.Context, e164 string) (*steps.NumberAssignment, error) {
+	if e164 == "" {
+		return nil, apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "graph: look up number: empty number")
+	}
+	ri := c.request(abs.GET, numbersRoot+"/numberAssignments{?%24filter}")
+	ri.QueryParameters["%24filter"] = "telephoneNumber eq " + quote(e164)
+	var page struct {
+		Value []numberAssignment `json:"value"`
+	}
+	if err := c.sendJSON(ctx, "look up number", ri, &page); err != nil {
+		return nil, err
+	}
+	for _, n := range page.Value {
+		if n.TelephoneNumber == e164 {
+			return &steps.NumberAssignment{
+				TelephoneNumber:    n.TelephoneNumber,
+				NumberType:         n.NumberType,
+				ActivationState:    n.ActivationState,
+				AssignmentStatus:   n.AssignmentStatus,
+				AssignmentTargetID: n.AssignmentTargetID,
+				Capabilities:       n.Capabilities,
+				IsoCountryCode:     n.IsoCountryCode,
+				City:               n.City,
+			}, nil
+		}
+	}
+	return nil, nil
+}
+
+// operationID matches the id in the Location header of assignNumber:
+// …/telephoneNumberManagement/operations('<id>') (or …/operations/<id>).
+var operationID = regexp.MustCompile(`/operations(?:\('([^']+)'\)|/([^/?#]+))`)
+
+// Assign starts assigning the number (POST …/numberAssignments/assignNumber,
+// answered 202 with an empty body) and returns the operation id from the
+// response's Location header.
+func (c *Client) Assign(ctx context.Context, req steps.AssignNumberRequest) (string, error) {
+	if req.TelephoneNumber == "" || req.AssignmentTargetID == "" || req.NumberType == "" {
+		return "", apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "graph: assign number: telephone number, target and number type are required")
+	}
+	body, err := json.Marshal(struct {
+		TelephoneNumber    string `json:"telephoneNumber"`
+		AssignmentTargetID string `json:"assignmentTargetId"`
+		NumberType         string `json:"numberType"`
+	}{req.TelephoneNumber, req.AssignmentTargetID, req.NumberType})
+	if err != nil {
+		return "", &apperr.Error{Code: apperr.Internal, Message: "graph: assign number: encode body", Err: err}
+	}
+	ri := c.request(abs.POST, numbersRoot+"/numberAssignments/assignNumber")
+	ri.SetStreamContentAndContentType(body, "application/json")
+	headers := khttp.NewHeadersInspectionOptions()
+	headers.InspectResponseHeaders = true
+	ri.AddRequestOptions([]abs.RequestOption{headers})
+
+	ctx, rec := withRecorder(ctx)
+	if err := c.adapter.SendNoContent(ctx, ri, errorMappings); err != nil {
+		return "", mapError("assign number", err, rec)
+	}
+	var location string
+	if v := headers.GetResponseHeaders().Get("Location"); len(v) > 0 {
+		location = v[0]
+	}
+	if p, err := url.PathUnescape(location); err == nil {
+		location = p
+	}
+	m := operationID.FindStringSubmatch(location)
+	if m == nil {
+		return "", &apperr.Error{Code: apperr.Internal, Message: fmt.Sprintf("graph: assign number: no operation in Location %q", location)}
+	}
+	if m[1] != "" {
+		return m[1], nil
+	}
+	return m[2], nil
+}
+
+// Operation returns the state of a telephone number operation.
+func (c *Client) Operation(ctx context.Context, id string) (steps.Operation, error) {
+	if id == "" {
+		return steps.Operation{}, apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "graph: get operation: empty id")
+	}
+	ri := c.request(abs.GET, numbersRoot+"/operations/{id}")
+	ri.PathParameters["id"] = id
+	var op operation
+	if err := c.sendJSON(ctx, "get number operation", ri, &op); err != nil {
+		return steps.Operation{}, err
+	}
+	out := steps.Operation{ID: op.ID, Status: op.Status}
+	if out.ID == "" {
+		out.ID = id
+	}
+	for _, n := range op.Numbers {
+		out.Numbers = append(out.Numbers, steps.OperationNumber(n))
+	}
+	return out, nil
+}
+
+func (c *Client) request(method abs.HttpMethod, template string) *abs.RequestInformation {
+	ri := abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(method, template, map[string]string{})
+	ri.Headers.TryAdd("Accept", "application/json")
+	return ri
+}
+
+// sendJSON sends ri and decodes the JSON response body into v.
+func (c *Client) sendJSON(ctx context.Context, op string, ri *abs.RequestInformation, v any) error {
+	ctx, rec := withRecorder(ctx)
+	res, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMappings)
+	if err != nil {
+		return mapError(op, err, rec)
+	}
+	body, _ := res.([]byte)
+	if len(body) == 0 {
+		return &apperr.Error{Code: apperr.Internal, Message: "graph: " + op + ": empty response"}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &apperr.Error{Code: apperr.Internal, Message: "graph: " + op + ": decode response", Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/graph/budget"
+	"github.com/raprov/raprov/shared/graph/graphcost"
+)
+
+// pacer is the innermost HTTP transport of Graph calls: every attempt,
+// retries included, first draws its cost from the tenant's budget, and a 429
+// pauses the whole service for its Retry-After.
+type pacer struct {
+	next     http.RoundTripper
+	budget   *budget.Budget
+	basePath string        // path of the base URL, e.g. /v1.0
+	maxWait  time.Duration // longest wait for the budget
+}
+
+func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
+	path := strings.TrimPrefix(req.URL.Path, p.basePath)
+	cost := graphcost.Of(req.Method, path, req.URL.Query())
+	if err := p.wait(req.Context(), cost); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	resp, err := p.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		d, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		p.budget.Throttled(cost.Service, d)
+	}
+	if r := recorderFrom(req.Context()); r != nil {
+		r.status, r.header = resp.StatusCode, resp.Header
+	}
+	return resp, nil
+}
+
+// wait waits for the budget at most maxWait. A longer wait (the tenant is
+// paused by a long Retry-After, or its quota is spent for a while) becomes a
+// Throttled error carrying the delay, without drawing from the budget.
+func (p *pacer) wait(ctx context.Context, cost graphcost.Cost) error {
+	wctx, cancel := context.WithTimeout(ctx, p.maxWait)
+	defer cancel()
+	err := p.budget.Wait(wctx, cost)
+	var de *budget.DelayError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &de):
+		return &apperr.Error{Code: apperr.Throttled, Message: "graph: the tenant's request budget is spent; retry later", RetryAfter: de.Delay}
+	case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		// Only maxWait ran out (the budget's estimate fell just short).
+		return &apperr.Error{Code: apperr.Throttled, Message: "graph: the tenant's request budget is spent; retry later", RetryAfter: p.maxWait}
+	}
+	return err
+}
+
+// recorder keeps the status and headers of the last response of a call, for
+// errors the SDK reports without them (a body it cannot parse, such as a
+// gateway's HTML page).
+type recorder struct {
+	status int
+	header http.Header
+}
+
+type recorderKey struct{}
+
+func withRecorder(ctx context.Context) (context.Context, *recorder) {
+	r := &recorder{}
+	return context.WithValue(ctx, recorderKey{}, r), r
+}
+
+func recorderFrom(ctx context.Context) *recorder {
+	r, _ := ctx.Value(recorderKey{}).(*recorder)
+	return r
+}
+
+// parseRetryAfter parses a Retry-After value: delay seconds (Graph may send
+// fractions) or an HTTP date. A date in the past yields 0.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) || s > math.MaxInt64/float64(time.Second) {
+			return 0, false
+		}
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}

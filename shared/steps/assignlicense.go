@@ -1,0 +1,64 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+)
+
+// AssignLicense assigns the resource-account license. An account it just
+// created already has its usage location and no license, so it assigns
+// straight away (one write); a reused account is read first, its usage
+// location set only when missing, and the assignment skipped when the SKU is
+// already there. A 404 right after creation is replication lag and is
+// retried. When the seats ran out since check-license, the request goes back
+// to waiting for a license.
+func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
+	cfg = cfg.withDefaults()
+	source := events.Source(events.StepAssignLicense)
+	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
+		p := in.Data.Progress
+		out := in.Next(events.TypeLicenseAssigned, source)
+
+		if p.AccountReused {
+			acc, err := accounts.Get(ctx, p.ObjectID)
+			if apperr.CodeOf(err) == apperr.NotFound {
+				return nil, retryable(err)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if acc.HasSku(p.SkuID) {
+				out.Data.Progress.LicenseReused = true
+				return []events.Event{out}, nil
+			}
+			if acc.UsageLocation == "" {
+				if err := accounts.SetUsageLocation(ctx, p.ObjectID, in.Data.Request.UsageLocation); err != nil {
+					return nil, notFoundRetryable(err)
+				}
+			}
+		}
+
+		err := licenses.AssignLicense(ctx, p.ObjectID, p.SkuID)
+		switch {
+		case err == nil:
+			return []events.Event{out}, nil
+		case apperr.ReasonOf(err) == events.ReasonNoLicense:
+			LoggerFrom(ctx).Info("license seats ran out; waiting again", "error", err.Error())
+			back := in.Next(events.TypeProvisioningAccepted, source)
+			back.Data.Progress.SkuID = ""
+			return []events.Event{back}, nil
+		default:
+			return nil, notFoundRetryable(err)
+		}
+	}
+}
+
+// notFoundRetryable marks NotFound as replication lag worth retrying.
+func notFoundRetryable(err error) error {
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return retryable(err)
+	}
+	return err
+}

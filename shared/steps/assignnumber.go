@@ -1,0 +1,145 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/raprov/raprov/events"
+)
+
+// Number capability and assignment status values (Graph teamsAdministration).
+const (
+	CapabilityVoiceApplication   = "voiceApplicationAssignment"
+	StatusUnassigned             = "unassigned"
+	StatusVoiceApplicationAssign = "voiceApplicationAssigned"
+)
+
+// AssignNumber gives the account its phone number. Without a requested
+// number it passes straight on. Otherwise it checks the tenant inventory
+// (the number exists, is free or already ours, can be assigned to voice
+// applications, has the requested type and the account's country), starts
+// the asynchronous assignment and polls its operation by re-emitting
+// number.assignmentPending to itself after growing delays. A failed
+// operation is started again up to cfg.NumberAttempts times (licensing can
+// take a while to reach Teams) before the request fails.
+func AssignNumber(numbers Numbers, cfg Config) Step {
+	cfg = cfg.withDefaults()
+	source := events.Source(events.StepAssignNumber)
+	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
+		req, p := in.Data.Request, in.Data.Progress
+		if req.PhoneNumber == "" {
+			out := in.Next(events.TypeNumberAssigned, source)
+			out.Data.Progress.NumberSkipped = true
+			return []events.Event{out}, nil
+		}
+		if p.OperationID != "" {
+			return pollNumber(ctx, numbers, cfg, in)
+		}
+
+		n, err := numbers.Lookup(ctx, req.PhoneNumber)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkNumber(n, req, p.ObjectID); err != nil {
+			return nil, err
+		}
+		if n.AssignmentTargetID != "" && strings.EqualFold(n.AssignmentTargetID, p.ObjectID) && n.ActivationState != "assignmentPending" {
+			out := in.Next(events.TypeNumberAssigned, source)
+			out.Data.Progress.NumberReused = true
+			return []events.Event{out}, nil
+		}
+		return startAssignment(ctx, numbers, cfg, in)
+	}
+}
+
+// checkNumber returns the failure for a number the account cannot get.
+func checkNumber(n *NumberAssignment, req events.Request, objectID string) error {
+	switch {
+	case n == nil:
+		return fail(events.ReasonNumberNotFound, "%s is not in the tenant's telephone number inventory", req.PhoneNumber)
+	case n.AssignmentTargetID != "" && !strings.EqualFold(n.AssignmentTargetID, objectID):
+		return fail(events.ReasonNumberInUse, "%s is assigned to another user or resource account (%s)", req.PhoneNumber, n.AssignmentStatus)
+	case !n.HasCapability(CapabilityVoiceApplication):
+		return fail(events.ReasonNumberNotAssignable, "%s cannot be assigned to an auto attendant or call queue (capabilities: %s)", req.PhoneNumber, strings.Join(n.Capabilities, ", "))
+	case req.NumberType != "" && n.NumberType != "" && !strings.EqualFold(n.NumberType, req.NumberType):
+		return fail(events.ReasonNumberNotAssignable, "%s is a %s number, the request asked for %s", req.PhoneNumber, n.NumberType, req.NumberType)
+	case n.IsoCountryCode != "" && !strings.EqualFold(n.IsoCountryCode, req.UsageLocation):
+		return fail(events.ReasonNumberCountryMismatch, "%s is a %s number but the account's usage location is %s", req.PhoneNumber, strings.ToUpper(n.IsoCountryCode), req.UsageLocation)
+	}
+	return nil
+}
+
+func startAssignment(ctx context.Context, numbers Numbers, cfg Config, in events.Event) ([]events.Event, error) {
+	req, p := in.Data.Request, in.Data.Progress
+	numberType := req.NumberType
+	if numberType == "" {
+		numberType = events.NumberTypeCallingPlan
+	}
+	opID, err := numbers.Assign(ctx, AssignNumberRequest{TelephoneNumber: req.PhoneNumber, AssignmentTargetID: p.ObjectID, NumberType: numberType})
+	if err != nil {
+		return nil, err
+	}
+	out := in.Next(events.TypeNumberAssignmentPending, events.Source(events.StepAssignNumber))
+	out.Data.Progress.OperationID = opID
+	out.Data.Progress.NumberPendingSince = cfg.Now().UTC()
+	out.Data.Progress.NumberPolls = 0
+	out.Delay = cfg.NumberPoll.Delay(0)
+	return []events.Event{out}, nil
+}
+
+func pollNumber(ctx context.Context, numbers Numbers, cfg Config, in events.Event) ([]events.Event, error) {
+	source := events.Source(events.StepAssignNumber)
+	req, p := in.Data.Request, in.Data.Progress
+	op, err := numbers.Operation(ctx, p.OperationID)
+	if err != nil {
+		return nil, notFoundRetryable(err)
+	}
+	switch op.Status {
+	case OperationSucceeded:
+		out := in.Next(events.TypeNumberAssigned, source)
+		out.Data.Progress.OperationID = ""
+		return []events.Event{out}, nil
+	case OperationFailed, OperationSkipped:
+		detail := operationDetail(op)
+		// Classify against the inventory: a number taken meanwhile is a
+		// permanent failure, anything else may be licensing still reaching
+		// Teams and is tried again a few times.
+		n, err := numbers.Lookup(ctx, req.PhoneNumber)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkNumber(n, req, p.ObjectID); err != nil {
+			return nil, err
+		}
+		if p.NumberAttempts+1 >= cfg.NumberAttempts {
+			return nil, fail(events.ReasonNumberAssignmentFailed, "assigning %s failed: %s", req.PhoneNumber, detail)
+		}
+		LoggerFrom(ctx).Info("number assignment failed; starting it again", "detail", detail)
+		again := in
+		again.Data.Progress.OperationID = ""
+		again.Data.Progress.NumberAttempts = p.NumberAttempts + 1
+		return startAssignment(ctx, numbers, cfg, again)
+	default: // notStarted, running
+		if cfg.Now().Sub(p.NumberPendingSince) >= cfg.NumberWait {
+			return nil, fail(events.ReasonRetriesExhausted, "assigning %s still %s after %s", req.PhoneNumber, op.Status, cfg.NumberWait)
+		}
+		out := in.Next(events.TypeNumberAssignmentPending, source)
+		out.Data.Progress.NumberPolls = p.NumberPolls + 1
+		out.Delay = cfg.NumberPoll.Delay(p.NumberPolls + 1)
+		return []events.Event{out}, nil
+	}
+}
+
+func operationDetail(op Operation) string {
+	var parts []string
+	for _, n := range op.Numbers {
+		if n.StatusDetail != "" {
+			parts = append(parts, n.StatusDetail)
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("operation %s ended %s", op.ID, op.Status)
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,42 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+)
+
+// Teams configuration types of an association.
+const (
+	ConfigurationAutoAttendant = "AutoAttendant"
+	ConfigurationCallQueue     = "CallQueue"
+)
+
+// Associate links the resource account to the auto attendant or call queue
+// the request names (associateWith); without one it passes straight on.
+// Associating again with the same configuration is a no-op in Teams, so
+// re-delivery is safe.
+func Associate(teams TeamsAdmin, cfg Config) Step {
+	source := events.Source(events.StepAssociate)
+	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
+		req, p := in.Data.Request, in.Data.Progress
+		out := in.Next(events.TypeAccountAssociated, source)
+		if req.AssociateWith == "" {
+			out.Data.Progress.AssociationSkipped = true
+			return []events.Event{out}, nil
+		}
+		configType := ConfigurationAutoAttendant
+		if req.AccountType == events.AccountTypeCallQueue {
+			configType = ConfigurationCallQueue
+		}
+		err := teams.Associate(ctx, req.AssociateWith, configType, []string{p.ObjectID})
+		if err != nil {
+			if e, ok := apperr.As(err); ok && !apperr.IsTransient(err) && e.Reason == "" && e.Code != apperr.Forbidden && e.Code != apperr.Internal {
+				e.Reason = events.ReasonAssociationFailed
+			}
+			return nil, err
+		}
+		return []events.Event{out}, nil
+	}
+}

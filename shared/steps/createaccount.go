@@ -1,0 +1,103 @@
+package steps
+
+import (
+	"context"
+	"strings"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+)
+
+// ResourceAccountDepartment is the department Teams gives resource accounts.
+// It is a heuristic only; the application instance is authoritative.
+const ResourceAccountDepartment = "Microsoft Communication Application Instance"
+
+// ApplicationID returns the Teams application id for an account type.
+func ApplicationID(accountType string) string {
+	if accountType == events.AccountTypeCallQueue {
+		return CallQueueAppID
+	}
+	return AutoAttendantAppID
+}
+
+// CreateAccount creates the resource account, or reuses it when it already
+// is our resource account of the same type (a redelivery, a crash after the
+// create, a replay). It creates the user with usageLocation and department
+// in one call, then binds the Teams application instance. A UPN held by a
+// normal user or by a resource account of the other type fails the request
+// with upn_conflict.
+func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
+	cfg = cfg.withDefaults()
+	source := events.Source(events.StepCreateAccount)
+	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
+		req := in.Data.Request
+		appID := ApplicationID(req.AccountType)
+
+		acc, err := accounts.FindByUPN(ctx, req.UserPrincipalName)
+		if err != nil {
+			return nil, err
+		}
+		reused := acc != nil
+		if acc == nil {
+			created, err := accounts.Create(ctx, NewAccount{
+				UserPrincipalName: req.UserPrincipalName,
+				DisplayName:       req.DisplayName,
+				MailNickname:      mailNickname(req.UserPrincipalName),
+				UsageLocation:     req.UsageLocation,
+				Department:        ResourceAccountDepartment,
+			})
+			if apperr.CodeOf(err) == apperr.Conflict {
+				// The UPN exists but the directory did not show it yet
+				// (replication): look again on the next attempt.
+				return nil, retryable(err)
+			}
+			if err != nil {
+				return nil, err
+			}
+			acc = &created
+		}
+
+		inst, err := teams.ApplicationInstance(ctx, acc.ID)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case inst != nil && inst.ApplicationID != "" && !strings.EqualFold(inst.ApplicationID, appID):
+			return nil, fail(events.ReasonUPNConflict, "%s is a resource account of another type (application id %s)", req.UserPrincipalName, inst.ApplicationID)
+		case inst == nil && reused && !strings.EqualFold(acc.Department, ResourceAccountDepartment):
+			return nil, fail(events.ReasonUPNConflict, "%s belongs to a user that is not a resource account", req.UserPrincipalName)
+		case inst == nil || inst.ApplicationID == "":
+			err := teams.Bind(ctx, acc.ID, appID)
+			if apperr.CodeOf(err) == apperr.NotFound {
+				// Teams has not seen the new user yet.
+				return nil, retryable(err)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+
+		out := in.Next(events.TypeAccountCreated, source)
+		out.Data.Progress.ObjectID = acc.ID
+		out.Data.Progress.AccountReused = reused
+		out.Data.Progress.ApplicationID = appID
+		return []events.Event{out}, nil
+	}
+}
+
+// mailNickname derives the mail alias from the UPN's local part, dropping
+// characters Exchange does not allow in an alias.
+func mailNickname(upn string) string {
+	local, _, _ := strings.Cut(upn, "@")
+	var b strings.Builder
+	for _, r := range local {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!#$%&'*+-/=?^_`{|}~.", r):
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "resourceaccount"
+	}
+	return b.String()
+}

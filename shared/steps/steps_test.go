@@ -1,0 +1,501 @@
+package steps_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/steps/mock"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func testConfig(now *time.Time) steps.Config {
+	c := steps.DefaultConfig()
+	c.Now = func() time.Time { return *now }
+	c.MaxAttempts = 3
+	return c
+}
+
+func request() events.Event {
+	return events.New(events.TypeLicenseAvailable, events.Source(events.StepCheckLicense), events.Data{
+		Request: events.Request{
+			RequestID: "REQ-1", DisplayName: "Main line", UserPrincipalName: "main@contoso.com",
+			AccountType: events.AccountTypeAutoAttendant, UsageLocation: "US",
+			PhoneNumber: "+12065550100", NumberType: events.NumberTypeCallingPlan,
+		},
+		Progress: events.Progress{SkuID: "sku-1", ObjectID: "obj-1"},
+	})
+}
+
+// run applies the production middleware that turns errors into events.
+func run(t *testing.T, name string, s steps.Step, cfg steps.Config, in events.Event) ([]events.Event, error) {
+	t.Helper()
+	return steps.Wrap(s, steps.Recover(), steps.Retry(name, cfg))(context.Background(), in)
+}
+
+func one(t *testing.T, out []events.Event, err error, wantType string) events.Event {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if len(out) != 1 {
+		t.Fatalf("emitted %d events, want 1: %+v", len(out), out)
+	}
+	if out[0].Type != wantType {
+		t.Fatalf("type = %s, want %s (failure %+v)", out[0].Type, wantType, out[0].Data.Failure)
+	}
+	return out[0]
+}
+
+func wantFailure(t *testing.T, out []events.Event, err error, reason events.Reason) {
+	t.Helper()
+	ev := one(t, out, err, events.TypeProvisioningFailed)
+	if ev.Data.Failure == nil || ev.Data.Failure.Reason != reason {
+		t.Fatalf("failure = %+v, want reason %s", ev.Data.Failure, reason)
+	}
+	if ev.Subject != "REQ-1" {
+		t.Errorf("subject = %q", ev.Subject)
+	}
+}
+
+func TestCheckLicense(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	seats := 0
+	found := true
+	lic := &mock.Licenses{SkuFn: func(_ context.Context, part string) (steps.Sku, error) {
+		if !found {
+			return steps.Sku{}, apperr.New(apperr.NotFound, "", "no sku")
+		}
+		return steps.Sku{ID: "sku-9", PartNumber: part, CapabilityStatus: "Enabled", Enabled: 10, Consumed: 10 - seats}, nil
+	}}
+	step := steps.CheckLicense(lic, cfg)
+	in := request()
+	in.Type = events.TypeProvisioningAccepted
+	in.Data.Progress = events.Progress{}
+
+	out, err := run(t, events.StepCheckLicense, step, cfg, in)
+	wait := one(t, out, err, events.TypeProvisioningAccepted)
+	if wait.Delay != time.Minute || !wait.Data.Progress.LicenseWaitSince.Equal(t0) || wait.Data.Progress.LicenseChecks != 1 {
+		t.Fatalf("parked event = delay %v, progress %+v", wait.Delay, wait.Data.Progress)
+	}
+
+	now = t0.Add(3 * time.Minute)
+	found = false
+	out, err = run(t, events.StepCheckLicense, step, cfg, wait)
+	wait2 := one(t, out, err, events.TypeProvisioningAccepted)
+	if wait2.Delay != 2*time.Minute || !wait2.Data.Progress.LicenseWaitSince.Equal(t0) {
+		t.Fatalf("second park = delay %v, progress %+v", wait2.Delay, wait2.Data.Progress)
+	}
+
+	found, seats = true, 1
+	out, err = run(t, events.StepCheckLicense, step, cfg, wait2)
+	avail := one(t, out, err, events.TypeLicenseAvailable)
+	if avail.Data.Progress.SkuID != "sku-9" || avail.Delay != 0 {
+		t.Fatalf("available = %+v", avail)
+	}
+
+	seats = 0
+	now = t0.Add(24 * time.Hour)
+	out, err = run(t, events.StepCheckLicense, step, cfg, wait2)
+	wantFailure(t, out, err, events.ReasonNoLicense)
+}
+
+func TestCheckLicenseTransient(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	lic := &mock.Licenses{SkuFn: func(context.Context, string) (steps.Sku, error) {
+		return steps.Sku{}, &apperr.Error{Code: apperr.Throttled, RetryAfter: 7 * time.Second}
+	}}
+	in := request()
+	in.Type = events.TypeProvisioningAccepted
+	out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, cfg), cfg, in)
+	retry := one(t, out, err, events.TypeProvisioningAccepted)
+	if retry.Attempt != 1 || retry.Delay != 7*time.Second {
+		t.Fatalf("retry attempt %d delay %v, want 1 and Retry-After 7s", retry.Attempt, retry.Delay)
+	}
+	retry.Attempt = cfg.MaxAttempts - 1
+	out, err = run(t, events.StepCheckLicense, steps.CheckLicense(lic, cfg), cfg, retry)
+	dl, ok := steps.AsDeadLetter(err)
+	if !ok || dl.Reason != string(events.ReasonRetriesExhausted) || len(out) != 0 {
+		t.Fatalf("exhausted: out %v err %v", out, err)
+	}
+	wantFailure(t, dl.Emit, nil, events.ReasonRetriesExhausted)
+}
+
+type accountWorld struct {
+	user     *steps.Account
+	instance *steps.ApplicationInstance
+	created  []steps.NewAccount
+	bound    []string
+}
+
+func (w *accountWorld) ports() (*mock.Accounts, *mock.TeamsAdmin) {
+	acc := &mock.Accounts{
+		FindByUPNFn: func(_ context.Context, upn string) (*steps.Account, error) { return w.user, nil },
+		CreateFn: func(_ context.Context, a steps.NewAccount) (steps.Account, error) {
+			w.created = append(w.created, a)
+			return steps.Account{ID: "new-1", UserPrincipalName: a.UserPrincipalName, Department: a.Department, UsageLocation: a.UsageLocation}, nil
+		},
+	}
+	teams := &mock.TeamsAdmin{
+		ApplicationInstanceFn: func(context.Context, string) (*steps.ApplicationInstance, error) { return w.instance, nil },
+		BindFn: func(_ context.Context, id, app string) error {
+			w.bound = append(w.bound, id+"/"+app)
+			return nil
+		},
+	}
+	return acc, teams
+}
+
+func TestCreateAccount(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	tests := []struct {
+		name        string
+		user        *steps.Account
+		instance    *steps.ApplicationInstance
+		wantReason  events.Reason
+		wantCreated int
+		wantBound   []string
+		wantReused  bool
+	}{
+		{name: "new account", wantCreated: 1, wantBound: []string{"new-1/" + steps.AutoAttendantAppID}},
+		{
+			name:       "our account, bound",
+			user:       &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment},
+			instance:   &steps.ApplicationInstance{ObjectID: "old-1", ApplicationID: steps.AutoAttendantAppID},
+			wantReused: true,
+		},
+		{
+			name:       "our account, crash before bind",
+			user:       &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment},
+			wantBound:  []string{"old-1/" + steps.AutoAttendantAppID},
+			wantReused: true,
+		},
+		{name: "normal user", user: &steps.Account{ID: "u-1", Department: "Sales", AccountEnabled: true}, wantReason: events.ReasonUPNConflict},
+		{
+			name:       "call queue account",
+			user:       &steps.Account{ID: "cq-1", Department: steps.ResourceAccountDepartment},
+			instance:   &steps.ApplicationInstance{ObjectID: "cq-1", ApplicationID: steps.CallQueueAppID},
+			wantReason: events.ReasonUPNConflict,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &accountWorld{user: tt.user, instance: tt.instance}
+			acc, teams := w.ports()
+			out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, request())
+			if tt.wantReason != "" {
+				wantFailure(t, out, err, tt.wantReason)
+				if len(w.created)+len(w.bound) != 0 {
+					t.Errorf("side effects on conflict: created %v bound %v", w.created, w.bound)
+				}
+				return
+			}
+			ev := one(t, out, err, events.TypeAccountCreated)
+			if len(w.created) != tt.wantCreated {
+				t.Fatalf("created %d accounts, want %d", len(w.created), tt.wantCreated)
+			}
+			if tt.wantCreated == 1 {
+				c := w.created[0]
+				if c.Department != steps.ResourceAccountDepartment || c.UsageLocation != "US" || c.MailNickname != "main" {
+					t.Errorf("create call = %+v: usageLocation and department belong in the create call", c)
+				}
+			}
+			if len(w.bound) != len(tt.wantBound) || (len(w.bound) > 0 && w.bound[0] != tt.wantBound[0]) {
+				t.Errorf("bound %v, want %v", w.bound, tt.wantBound)
+			}
+			if ev.Data.Progress.AccountReused != tt.wantReused || ev.Data.Progress.ObjectID == "" {
+				t.Errorf("progress %+v", ev.Data.Progress)
+			}
+		})
+	}
+}
+
+func TestCreateAccountReplication(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	w := &accountWorld{}
+	acc, teams := w.ports()
+	acc.CreateFn = func(context.Context, steps.NewAccount) (steps.Account, error) {
+		return steps.Account{}, apperr.New(apperr.Conflict, events.ReasonUPNConflict, "exists")
+	}
+	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, request())
+	if ev := one(t, out, err, events.TypeLicenseAvailable); ev.Attempt != 1 {
+		t.Fatalf("conflict on a UPN the directory did not list must be retried, got %+v", ev)
+	}
+
+	w = &accountWorld{}
+	acc, teams = w.ports()
+	teams.BindFn = func(context.Context, string, string) error { return apperr.New(apperr.NotFound, "", "unknown user") }
+	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, request())
+	if ev := one(t, out, err, events.TypeLicenseAvailable); ev.Attempt != 1 {
+		t.Fatalf("bind before Teams sees the user must be retried, got %+v", ev)
+	}
+}
+
+func TestAssignLicense(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	var assigned, patched int
+	acc := &steps.Account{ID: "obj-1"}
+	accounts := &mock.Accounts{
+		GetFn: func(context.Context, string) (steps.Account, error) { return *acc, nil },
+		SetUsageLocationFn: func(_ context.Context, _, loc string) error {
+			patched++
+			acc.UsageLocation = loc
+			return nil
+		},
+	}
+	var assignErr error
+	lic := &mock.Licenses{AssignLicenseFn: func(context.Context, string, string) error {
+		assigned++
+		return assignErr
+	}}
+	step := steps.AssignLicense(accounts, lic, cfg)
+	in := request()
+	in.Type = events.TypeAccountCreated
+
+	runOne(t, events.StepAssignLicense, step, cfg, in, events.TypeLicenseAssigned)
+	if assigned != 1 || patched != 0 {
+		t.Fatalf("fresh account: assigned %d patched %d, want 1 and 0 (no read, no patch)", assigned, patched)
+	}
+
+	in.Data.Progress.AccountReused = true
+	runOne(t, events.StepAssignLicense, step, cfg, in, events.TypeLicenseAssigned)
+	if assigned != 2 || patched != 1 {
+		t.Fatalf("reused account without usage location: assigned %d patched %d", assigned, patched)
+	}
+
+	acc.AssignedSkuIDs = []string{"SKU-1"}
+	ev := runOne(t, events.StepAssignLicense, step, cfg, in, events.TypeLicenseAssigned)
+	if assigned != 2 || !ev.Data.Progress.LicenseReused {
+		t.Fatalf("already licensed: assigned %d, progress %+v", assigned, ev.Data.Progress)
+	}
+
+	acc.AssignedSkuIDs = nil
+	assignErr = apperr.New(apperr.Invalid, events.ReasonNoLicense, "no seats")
+	back := runOne(t, events.StepAssignLicense, step, cfg, in, events.TypeProvisioningAccepted)
+	if back.Data.Progress.ObjectID != "obj-1" {
+		t.Errorf("back to waiting must keep the account: %+v", back.Data.Progress)
+	}
+
+	assignErr = apperr.New(apperr.NotFound, "", "replication")
+	if ev := runOne(t, events.StepAssignLicense, step, cfg, in, events.TypeAccountCreated); ev.Attempt != 1 {
+		t.Errorf("404 after create must retry: %+v", ev)
+	}
+}
+
+func runOne(t *testing.T, name string, s steps.Step, cfg steps.Config, in events.Event, wantType string) events.Event {
+	t.Helper()
+	out, err := run(t, name, s, cfg, in)
+	return one(t, out, err, wantType)
+}
+
+func TestAssignNumber(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	free := func() *steps.NumberAssignment {
+		return &steps.NumberAssignment{
+			TelephoneNumber: "+12065550100", NumberType: "callingPlan", AssignmentStatus: "unassigned",
+			Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US", ActivationState: "activated",
+		}
+	}
+	tests := []struct {
+		name   string
+		number func() *steps.NumberAssignment
+		reason events.Reason
+		want   string
+	}{
+		{"free", free, "", events.TypeNumberAssignmentPending},
+		{"not in inventory", func() *steps.NumberAssignment { return nil }, events.ReasonNumberNotFound, ""},
+		{"in use", func() *steps.NumberAssignment {
+			n := free()
+			n.AssignmentTargetID, n.AssignmentStatus = "someone", "userAssigned"
+			return n
+		}, events.ReasonNumberInUse, ""},
+		{"user-only number", func() *steps.NumberAssignment {
+			n := free()
+			n.Capabilities = []string{"userAssignment"}
+			return n
+		}, events.ReasonNumberNotAssignable, ""},
+		{"other country", func() *steps.NumberAssignment {
+			n := free()
+			n.IsoCountryCode = "CA"
+			return n
+		}, events.ReasonNumberCountryMismatch, ""},
+		{"already ours", func() *steps.NumberAssignment {
+			n := free()
+			n.AssignmentTargetID, n.AssignmentStatus = "obj-1", "voiceApplicationAssigned"
+			return n
+		}, "", events.TypeNumberAssigned},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var assigns []steps.AssignNumberRequest
+			nums := &mock.Numbers{
+				LookupFn: func(context.Context, string) (*steps.NumberAssignment, error) { return tt.number(), nil },
+				AssignFn: func(_ context.Context, r steps.AssignNumberRequest) (string, error) {
+					assigns = append(assigns, r)
+					return "op-1", nil
+				},
+			}
+			in := request()
+			in.Type = events.TypeLicenseAssigned
+			out, err := run(t, events.StepAssignNumber, steps.AssignNumber(nums, cfg), cfg, in)
+			if tt.reason != "" {
+				wantFailure(t, out, err, tt.reason)
+				if len(assigns) != 0 {
+					t.Errorf("assigned despite failure: %v", assigns)
+				}
+				return
+			}
+			ev := one(t, out, err, tt.want)
+			if tt.want == events.TypeNumberAssignmentPending {
+				if ev.Data.Progress.OperationID != "op-1" || ev.Delay <= 0 {
+					t.Errorf("pending event %+v delay %v", ev.Data.Progress, ev.Delay)
+				}
+				want := steps.AssignNumberRequest{TelephoneNumber: "+12065550100", AssignmentTargetID: "obj-1", NumberType: "callingPlan"}
+				if len(assigns) != 1 || assigns[0] != want {
+					t.Errorf("assign calls %+v, want %+v", assigns, want)
+				}
+			}
+		})
+	}
+}
+
+func TestAssignNumberPolling(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	cfg.NumberAttempts = 2
+	status := steps.OperationRunning
+	starts := 0
+	nums := &mock.Numbers{
+		OperationFn: func(_ context.Context, id string) (steps.Operation, error) {
+			return steps.Operation{ID: id, Status: status, Numbers: []steps.OperationNumber{{StatusDetail: "target not licensed"}}}, nil
+		},
+		LookupFn: func(context.Context, string) (*steps.NumberAssignment, error) {
+			return &steps.NumberAssignment{NumberType: "callingPlan", Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US"}, nil
+		},
+		AssignFn: func(context.Context, steps.AssignNumberRequest) (string, error) {
+			starts++
+			return "op-2", nil
+		},
+	}
+	step := steps.AssignNumber(nums, cfg)
+	in := request()
+	in.Type = events.TypeNumberAssignmentPending
+	in.Data.Progress.OperationID = "op-1"
+	in.Data.Progress.NumberPendingSince = t0
+
+	poll := runOne(t, events.StepAssignNumber, step, cfg, in, events.TypeNumberAssignmentPending)
+	if poll.Data.Progress.NumberPolls != 1 || poll.Delay <= cfg.NumberPoll.Initial {
+		t.Fatalf("poll progress %+v delay %v", poll.Data.Progress, poll.Delay)
+	}
+
+	status = steps.OperationFailed
+	restart := runOne(t, events.StepAssignNumber, step, cfg, poll, events.TypeNumberAssignmentPending)
+	if starts != 1 || restart.Data.Progress.OperationID != "op-2" || restart.Data.Progress.NumberAttempts != 1 {
+		t.Fatalf("restart: starts %d progress %+v", starts, restart.Data.Progress)
+	}
+	out, err := run(t, events.StepAssignNumber, step, cfg, restart)
+	wantFailure(t, out, err, events.ReasonNumberAssignmentFailed)
+
+	status = steps.OperationSucceeded
+	done := runOne(t, events.StepAssignNumber, step, cfg, restart, events.TypeNumberAssigned)
+	if done.Delay != 0 {
+		t.Errorf("assigned event delayed %v", done.Delay)
+	}
+
+	status = steps.OperationRunning
+	now = t0.Add(cfg.NumberWait)
+	out, err = run(t, events.StepAssignNumber, step, cfg, poll)
+	wantFailure(t, out, err, events.ReasonRetriesExhausted)
+}
+
+func TestAssociate(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	var calls []string
+	var assocErr error
+	teams := &mock.TeamsAdmin{AssociateFn: func(_ context.Context, id, typ string, objs []string) error {
+		calls = append(calls, id+"/"+typ+"/"+objs[0])
+		return assocErr
+	}}
+	step := steps.Associate(teams, cfg)
+	in := request()
+	in.Type = events.TypeNumberAssigned
+	ev := runOne(t, events.StepAssociate, step, cfg, in, events.TypeAccountAssociated)
+	if !ev.Data.Progress.AssociationSkipped || len(calls) != 0 {
+		t.Fatalf("no associateWith: %+v calls %v", ev.Data.Progress, calls)
+	}
+	in.Data.Request.AssociateWith = "aa-1"
+	in.Data.Request.AccountType = events.AccountTypeCallQueue
+	runOne(t, events.StepAssociate, step, cfg, in, events.TypeAccountAssociated)
+	if len(calls) != 1 || calls[0] != "aa-1/CallQueue/obj-1" {
+		t.Fatalf("calls %v", calls)
+	}
+	assocErr = apperr.New(apperr.NotFound, "", "no such call queue")
+	out, err := run(t, events.StepAssociate, step, cfg, in)
+	wantFailure(t, out, err, events.ReasonAssociationFailed)
+}
+
+func TestComplete(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	var notified []events.Event
+	var notifyErr error
+	n := &mock.Notifier{NotifyFn: func(_ context.Context, url string, final events.Event) error {
+		notified = append(notified, final)
+		return notifyErr
+	}}
+	step := steps.Complete(n, cfg)
+	in := request()
+	in.Type = events.TypeAccountAssociated
+	ev := runOne(t, events.StepComplete, step, cfg, in, events.TypeProvisioningCompleted)
+	if events.Destination(ev) != events.Results || len(notified) != 0 {
+		t.Fatalf("completed goes to results without callback: dest %s notified %d", events.Destination(ev), len(notified))
+	}
+
+	failed := in.Fail(events.Source(events.StepAssignNumber), events.Failure{Reason: events.ReasonNumberInUse, Message: "taken"})
+	failed.Data.Request.CallbackURL = "https://hooks.example.com/raprov"
+	ev = runOne(t, events.StepComplete, step, cfg, failed, events.TypeProvisioningFailed)
+	if ev.Data.Failure.Reason != events.ReasonNumberInUse || ev.Data.Failure.Step != events.StepAssignNumber || events.Destination(ev) != events.Results {
+		t.Fatalf("failed passthrough %+v dest %s", ev.Data.Failure, events.Destination(ev))
+	}
+	if len(notified) != 1 || notified[0].ID != ev.ID {
+		t.Fatalf("callback got %d events", len(notified))
+	}
+
+	notifyErr = &apperr.Error{Code: apperr.Unavailable}
+	retry := runOne(t, events.StepComplete, step, cfg, failed, events.TypeProvisioningFailed)
+	if retry.Attempt != 1 || events.Destination(retry) != events.StepComplete {
+		t.Fatalf("callback outage must retry the input: attempt %d dest %s", retry.Attempt, events.Destination(retry))
+	}
+	notifyErr = apperr.New(apperr.Invalid, "", "400 from callback")
+	out, err := run(t, events.StepComplete, step, cfg, failed)
+	dl, ok := steps.AsDeadLetter(err)
+	if !ok || dl.Reason != "callback_failed" || len(out) != 0 || len(dl.Emit) != 1 || dl.Emit[0].Type != events.TypeProvisioningFailed {
+		t.Fatalf("rejected callback: out %v err %v", out, err)
+	}
+}
+
+func TestRecoverAndInternal(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	panicky := steps.Step(func(context.Context, events.Event) ([]events.Event, error) { panic("boom") })
+	if _, err := run(t, events.StepIntake, panicky, cfg, request()); err == nil {
+		t.Fatal("panic must become an error")
+	}
+	bug := errors.New("unexpected response")
+	buggy := steps.Step(func(context.Context, events.Event) ([]events.Event, error) { return nil, bug })
+	if _, err := run(t, events.StepIntake, buggy, cfg, request()); !errors.Is(err, bug) {
+		t.Fatalf("unclassified errors must be returned for redelivery, got %v", err)
+	}
+}

@@ -1,0 +1,250 @@
+package local
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+
+	"maragu.dev/goqite"
+
+	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/transport"
+)
+
+// QueueOptions configure a Queue. Zero values select the defaults.
+type QueueOptions struct {
+	// Visibility is how long a received message stays hidden before it is
+	// delivered again; default 30 s.
+	Visibility time.Duration
+	// MaxReceive is how many times a message is delivered before it is moved
+	// to the dead-letter queue; default 5.
+	MaxReceive int
+	// SweepInterval is how often Receive first moves exhausted messages to the
+	// dead-letter queue; default Visibility.
+	SweepInterval time.Duration
+}
+
+// Queue is a named durable queue in a Store. It implements transport.Queue.
+// Messages are delivered at least once, in send order among those visible
+// (delays and redeliveries reorder them).
+type Queue struct {
+	s    *Store
+	gq   *goqite.Queue
+	name string
+	opts QueueOptions
+	sig  *signal
+
+	sweepMu   sync.Mutex
+	lastSweep time.Time
+}
+
+var _ transport.Queue = (*Queue)(nil)
+
+// Queue returns the queue named name, with opts, and registers it with the
+// store: Forward and Publish only send to registered queues, and
+// SweepExhausted sweeps them. Opening a name again replaces its options.
+// It panics on an empty name or negative options, like goqite.
+func (s *Store) Queue(name string, opts QueueOptions) *Queue {
+	if name == "" {
+		panic("local: queue name cannot be empty")
+	}
+	if opts.Visibility < 0 || opts.MaxReceive < 0 || opts.SweepInterval < 0 {
+		panic("local: queue options cannot be negative")
+	}
+	if opts.Visibility == 0 {
+		opts.Visibility = 30 * time.Second
+	}
+	if opts.MaxReceive == 0 {
+		opts.MaxReceive = 5
+	}
+	if opts.SweepInterval == 0 {
+		opts.SweepInterval = opts.Visibility
+	}
+	q := &Queue{
+		s:    s,
+		name: name,
+		opts: opts,
+		sig:  s.signal(name),
+		gq: goqite.New(goqite.NewOpts{
+			DB: s.wdb, Name: name, MaxReceive: opts.MaxReceive, Timeout: opts.Visibility,
+		}),
+	}
+	s.mu.Lock()
+	s.queues[name] = q
+	s.mu.Unlock()
+	return q
+}
+
+// Name implements transport.Queue.
+func (q *Queue) Name() string { return q.name }
+
+// Options returns the queue's options, defaults filled in.
+func (q *Queue) Options() QueueOptions { return q.opts }
+
+// Send implements transport.Queue: it stores msgs in one transaction.
+func (q *Queue) Send(ctx context.Context, msgs ...transport.Message) error {
+	if err := checkMessages(q.name, msgs); err != nil {
+		return err
+	}
+	err := q.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return sendTx(ctx, tx, q.gq, msgs)
+	}, q.notifyIfVisible(msgs))
+	if err != nil {
+		return fmt.Errorf("local: send to %s: %w", q.name, err)
+	}
+	return nil
+}
+
+// Receive implements transport.Queue. It never waits for a message; see
+// Consume for a polling consumer.
+func (q *Queue) Receive(ctx context.Context) (*transport.Delivery, error) {
+	ds, err := q.receive(ctx, 1)
+	if err != nil || len(ds) == 0 {
+		return nil, err
+	}
+	return &ds[0], nil
+}
+
+const queryReceived = `select received from goqite where id = ?`
+
+// receive receives up to n messages in one transaction.
+func (q *Queue) receive(ctx context.Context, n int) ([]transport.Delivery, error) {
+	if err := q.maybeSweep(ctx); err != nil {
+		q.s.log.WarnContext(ctx, "sweeping exhausted messages failed", "queue", q.name, "error", err)
+	}
+	var ds []transport.Delivery
+	err := q.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for range n {
+			m, err := q.gq.ReceiveTx(ctx, tx)
+			if err != nil || m == nil {
+				return err
+			}
+			// goqite does not return the delivery count; read it in the same transaction.
+			var received int
+			if err := q.s.w.queryRow(ctx, tx, queryReceived, m.ID).Scan(&received); err != nil {
+				return err
+			}
+			ds = append(ds, transport.Delivery{ID: string(m.ID), Body: m.Body, Received: received})
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("local: receive from %s: %w", q.name, err)
+	}
+	return ds, nil
+}
+
+// Extend implements transport.Queue. Extending a message that is gone is a no-op.
+func (q *Queue) Extend(ctx context.Context, id string, d time.Duration) error {
+	if d < 0 {
+		return apperr.New(apperr.Invalid, "", "local: negative visibility extension %v", d)
+	}
+	err := q.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return q.gq.ExtendTx(ctx, tx, goqite.ID(id), d)
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("local: extend %s in %s: %w", id, q.name, err)
+	}
+	return nil
+}
+
+// Delete implements transport.Queue.
+func (q *Queue) Delete(ctx context.Context, id string) error {
+	err := q.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return q.gq.DeleteTx(ctx, tx, goqite.ID(id))
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("local: delete %s from %s: %w", id, q.name, err)
+	}
+	return nil
+}
+
+// DeadLetter implements transport.Queue. It returns an *apperr.Error with
+// code NotFound when the message is no longer in the queue (acknowledged or
+// dead-lettered by another delivery).
+func (q *Queue) DeadLetter(ctx context.Context, d transport.Delivery, reason, detail string) error {
+	return q.Forward(ctx, d, Hop{DeadLetter: reason, Detail: detail})
+}
+
+// SweepExhausted moves this queue's messages that were received MaxReceive
+// times and whose visibility timeout has expired to the dead-letter queue
+// with reason transport.ReasonMaxReceive, and returns how many it moved.
+func (q *Queue) SweepExhausted(ctx context.Context) (int, error) {
+	now := time.Now().UTC()
+	var n int64
+	err := q.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			insert into dead_letters (id, queue, body, reason, detail, received, sent, at)
+			select id, queue, body, ?, 'received ' || received || ' times without acknowledgement', received, created, ?
+			from goqite
+			where queue = ? and received >= ? and timeout <= ?`,
+			transport.ReasonMaxReceive, now.UnixNano(), q.name, q.opts.MaxReceive, now.Format(rfc3339Milli))
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `delete from goqite where queue = ? and received >= ? and timeout <= ?`,
+			q.name, q.opts.MaxReceive, now.Format(rfc3339Milli))
+		return err
+	}, nil)
+	if err != nil {
+		return 0, fmt.Errorf("local: sweep %s: %w", q.name, err)
+	}
+	if n > 0 {
+		q.s.log.WarnContext(ctx, "moved exhausted messages to the dead-letter queue",
+			"queue", q.name, "count", n, "max_receive", q.opts.MaxReceive)
+	}
+	return int(n), nil
+}
+
+// maybeSweep runs SweepExhausted if SweepInterval has passed since the last run.
+func (q *Queue) maybeSweep(ctx context.Context) error {
+	q.sweepMu.Lock()
+	due := time.Since(q.lastSweep) >= q.opts.SweepInterval
+	if due {
+		q.lastSweep = time.Now()
+	}
+	q.sweepMu.Unlock()
+	if !due {
+		return nil
+	}
+	_, err := q.SweepExhausted(ctx)
+	return err
+}
+
+func checkMessages(queue string, msgs []transport.Message) error {
+	for _, m := range msgs {
+		if m.Delay < 0 {
+			return apperr.New(apperr.Invalid, "", "local: negative delay %v for queue %s", m.Delay, queue)
+		}
+	}
+	return nil
+}
+
+func sendTx(ctx context.Context, tx *sql.Tx, gq *goqite.Queue, msgs []transport.Message) error {
+	for _, m := range msgs {
+		body := m.Body
+		if body == nil {
+			body = []byte{} // goqite's body column is not null
+		}
+		if err := gq.SendTx(ctx, tx, goqite.Message{Body: body, Delay: m.Delay}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyIfVisible returns a function waking q's consumers if any of msgs
+// is visible at once, or nil.
+func (q *Queue) notifyIfVisible(msgs []transport.Message) func() {
+	for _, m := range msgs {
+		if m.Delay == 0 {
+			return q.sig.notify
+		}
+	}
+	return nil
+}

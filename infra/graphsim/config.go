@@ -90,7 +90,7 @@ type Knobs struct {
 	SlowRate  float64
 	SlowDelay time.Duration
 	// OperationStepDelay is the time per state transition of a Teams
-	// asynchronous operation.
+	// asynchronous operation. Only the value given to New applies.
 	OperationStepDelay time.Duration
 }
 

@@ -36,7 +36,7 @@ func (s *Server) getSubscribedSku(w http.ResponseWriter, r *http.Request) {
 
 // assignLicense serves POST /v1.0/users/{id}/assignLicense: 200 with the user.
 func (s *Server) assignLicense(w http.ResponseWriter, r *http.Request) {
-	m, gerr := decodeObject(r)
+	m, gerr := decodeObject(w, r)
 	if gerr != nil {
 		gerr.write(w, r)
 		return

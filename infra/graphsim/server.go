@@ -386,7 +386,7 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request) bool {
 	case "gzip":
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
-			odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", "The request body is not valid gzip.")
+			odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", "Content-Encoding is gzip but the request body is not gzip data.")
 			return false
 		}
 		r.Body = struct {

@@ -23,3 +23,7 @@ func (s *Server) mountTeams() {
 }
 
 func (s *Server) teamsState() teamssim.State { return s.teams.State() }
+
+// Teams returns the mounted Teams simulator, e.g. to add numbers or make
+// assignments fail.
+func (s *Server) Teams() *teamssim.Sim { return s.teams }

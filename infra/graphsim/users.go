@@ -174,9 +174,9 @@ func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, status int, u
 }
 
 // decodeObject reads a JSON object body into its members.
-func decodeObject(r *http.Request) (map[string]json.RawMessage, *graphError) {
+func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, *graphError) {
 	var m map[string]json.RawMessage
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err := dec.Decode(&m); err != nil || m == nil {
 		return nil, &graphError{
 			status:  http.StatusBadRequest,
@@ -322,13 +322,14 @@ func required(name string) *graphError {
 
 // checkCommon validates the modelled properties present in in.
 func (s *Server) checkCommon(in userInput) *graphError {
-	if v, ok := in.strings["displayName"]; ok && in.present["displayName"] && (strings.TrimSpace(v) == "" || len([]rune(v)) > 256) {
+	value := func(name string) (string, bool) { return in.strings[name], in.present[name] }
+	if v, ok := value("displayName"); ok && (strings.TrimSpace(v) == "" || len([]rune(v)) > 256) {
 		return invalidValue("displayName")
 	}
-	if v, ok := in.strings["mailNickname"]; ok && in.present["mailNickname"] && !validMailNickname(v) {
+	if v, ok := value("mailNickname"); ok && !validMailNickname(v) {
 		return invalidValue("mailNickname")
 	}
-	if v, ok := in.strings["userPrincipalName"]; ok && in.present["userPrincipalName"] {
+	if v, ok := value("userPrincipalName"); ok {
 		_, domain, valid := validUPN(v)
 		if !valid {
 			msg := "Property userPrincipalName is invalid."
@@ -339,10 +340,10 @@ func (s *Server) checkCommon(in userInput) *graphError {
 			return badRequest(msg, odata.Detail{Code: "InvalidValue", Target: "userPrincipalName", Message: msg})
 		}
 	}
-	if v := in.strings["usageLocation"]; in.present["usageLocation"] && v != "" && !validUsageLocation(v) {
+	if v, ok := value("usageLocation"); ok && v != "" && !validUsageLocation(v) {
 		return invalidValue("usageLocation")
 	}
-	if in.present["passwordProfile"] && in.password != nil && !complexPassword(*in.password) {
+	if in.password != nil && !complexPassword(*in.password) {
 		return badRequest("The specified password does not comply with password complexity requirements. Please provide a different password.")
 	}
 	return nil
@@ -350,7 +351,7 @@ func (s *Server) checkCommon(in userInput) *graphError {
 
 // createUser serves POST /v1.0/users.
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
-	m, gerr := decodeObject(r)
+	m, gerr := decodeObject(w, r)
 	if gerr != nil {
 		gerr.write(w, r)
 		return
@@ -497,7 +498,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 
 // updateUser serves PATCH /v1.0/users/{id | userPrincipalName}: 204 on success.
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
-	m, gerr := decodeObject(r)
+	m, gerr := decodeObject(w, r)
 	if gerr != nil {
 		gerr.write(w, r)
 		return

@@ -1,6 +1,9 @@
 package graphsim_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -265,4 +268,22 @@ func TestReplicationDelay(t *testing.T) {
 			t.Errorf("%s %s after replication: %d %s", c.method, c.path, resp.StatusCode, b)
 		}
 	}
+}
+
+func TestGzipRequestBody(t *testing.T) {
+	e := newEnv(t, graphsim.Config{})
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(newUser("zipped")); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	gz := http.Header{"Content-Encoding": {"gzip"}}
+	resp, b := e.doWith(t, e.graphToken, http.MethodPost, "/v1.0/users", buf.String(), gz)
+	wantStatus(t, resp, b, http.StatusCreated)
+
+	resp, b = e.doWith(t, e.graphToken, http.MethodPost, "/v1.0/users", `{"displayName":"x"}`, gz)
+	wantError(t, resp, b, http.StatusBadRequest, "BadRequest", "not gzip")
+	resp, b = e.doWith(t, e.graphToken, http.MethodPost, "/v1.0/users", `{}`, http.Header{"Content-Encoding": {"br"}})
+	wantStatus(t, resp, b, http.StatusUnsupportedMediaType)
 }

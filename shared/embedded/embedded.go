@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/transport"
@@ -113,26 +114,54 @@ func (c *Chain) Run(ctx context.Context) error {
 }
 
 // Submit publishes provisioning.requested events for reqs, one per request,
-// and records them in the ledger. It returns the events (their subjects are
+// and records them in the ledger. Requests whose id the ledger already knows
+// are skipped. It returns the events published (their subjects are
 // the request ids; a request without id gets one at intake, so its subject
 // is empty here and the event id identifies it).
 func (c *Chain) Submit(ctx context.Context, traceParent string, reqs ...events.Request) ([]events.Event, error) {
-	evs := make([]events.Event, len(reqs))
-	msgs := make([]transport.Message, len(reqs))
+	return publishRequests(ctx, c.store, traceParent, reqs)
+}
+
+// Submit publishes requests to the intake queue of the chain on store,
+// which may be run by another process (raprov submit).
+// It registers the intake queue with default options; use Chain.Submit in
+// the process that runs the chain.
+func Submit(ctx context.Context, store *local.Store, traceParent string, reqs ...events.Request) ([]events.Event, error) {
+	store.Queue(events.StepIntake, local.QueueOptions{})
+	return publishRequests(ctx, store, traceParent, reqs)
+}
+
+func publishRequests(ctx context.Context, store *local.Store, traceParent string, reqs []events.Request) ([]events.Event, error) {
+	var evs []events.Event
+	var msgs []transport.Message
 	var rec []ledger.Entry
 	for i, r := range reqs {
+		if r.RequestID != "" {
+			// A request id the ledger knows was submitted before: same id,
+			// same request (intake's claim makes this safe under races too).
+			_, err := store.Ledger().Get(ctx, r.RequestID)
+			if err == nil {
+				continue
+			}
+			if apperr.CodeOf(err) != apperr.NotFound {
+				return nil, err
+			}
+		}
 		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
 		ev.TraceParent = traceParent
 		body, err := events.Encode(ev)
 		if err != nil {
 			return nil, fmt.Errorf("embedded: request %d: %w", i+1, err)
 		}
-		evs[i], msgs[i] = ev, transport.Message{Body: body}
+		evs, msgs = append(evs, ev), append(msgs, transport.Message{Body: body})
 		if r.RequestID != "" {
 			rec = append(rec, ledger.Entry{EventID: ev.ID, RequestID: r.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time})
 		}
 	}
-	err := c.store.Publish(ctx, local.Hop{Send: map[string][]transport.Message{events.StepIntake: msgs}, Record: rec})
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	err := store.Publish(ctx, local.Hop{Send: map[string][]transport.Message{events.StepIntake: msgs}, Record: rec})
 	return evs, err
 }
 

@@ -38,12 +38,12 @@ const sdkVersion = "1.89.0"
 
 // Client is the Microsoft Graph adapter. It is safe for concurrent use.
 type Client struct {
-	cfg     Config
 	adapter abs.RequestAdapter
 	users   *users.UsersRequestBuilder
 	skus    *subscribedskus.SubscribedSkusRequestBuilder
 	budget  *budget.Budget
 	log     *slog.Logger
+	cred    azcore.TokenCredential
 }
 
 type options struct {
@@ -104,7 +104,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 
 	httpClient := &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(
-			&pacer{next: base, budget: o.budget, basePath: strings.TrimRight(baseURL.Path, "/"), maxWait: cfg.MaxWait},
+			&pacer{next: base, budget: o.budget, basePath: strings.TrimRight(baseURL.Path, "/"), maxWait: cfg.MaxWait, log: o.log},
 			middlewares(cfg)...),
 		Timeout:       cfg.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -117,17 +117,21 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	adapter.SetBaseUrl(cfg.BaseURL)
 
 	return &Client{
-		cfg:     cfg,
 		adapter: adapter,
 		users:   users.NewUsersRequestBuilderInternal(map[string]string{}, adapter),
 		skus:    subscribedskus.NewSubscribedSkusRequestBuilderInternal(map[string]string{}, adapter),
 		budget:  o.budget,
 		log:     o.log,
+		cred:    cred,
 	}, nil
 }
 
 // Budget returns the throttling budget the client paces its calls by.
 func (c *Client) Budget() *budget.Budget { return c.budget }
+
+// Credential returns the client's token source, so other adapters of the
+// same app registration (the Teams admin back end) share its token cache.
+func (c *Client) Credential() azcore.TokenCredential { return c.cred }
 
 // credential returns the client-credentials token source: a certificate when
 // CertificatePath is set, else the client secret.

@@ -160,7 +160,7 @@ func fromTokenError(op string, afe *azidentity.AuthenticationFailedError) *apper
 		// No response: azidentity could not reach the authority.
 		return &apperr.Error{Code: apperr.Unavailable, Message: msg + ": no response"}
 	}
-	return &apperr.Error{Code: apperr.Forbidden, Reason: events.ReasonPermissionDenied, Message: msg + " (check tenant id, client id and credential)"}
+	return &apperr.Error{Code: apperr.Forbidden, Reason: events.ReasonPermissionDenied, Message: msg + " (check the tenant id, client id, credential and scope)"}
 }
 
 func retryAfterOf(h http.Header) time.Duration {

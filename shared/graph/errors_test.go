@@ -285,4 +285,7 @@ func TestNewOptions(t *testing.T) {
 	if c1.Budget() != c2.Budget() {
 		t.Error("two clients of one tenant do not share a budget")
 	}
+	if c1.Credential() == nil {
+		t.Error("Credential is nil")
+	}
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -22,6 +23,7 @@ type pacer struct {
 	budget   *budget.Budget
 	basePath string        // path of the base URL, e.g. /v1.0
 	maxWait  time.Duration // longest wait for the budget
+	log      *slog.Logger
 }
 
 func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -40,6 +42,10 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.StatusCode == http.StatusTooManyRequests {
 		d, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		p.budget.Throttled(cost.Service, d)
+		p.log.WarnContext(req.Context(), "graph: throttled",
+			slog.String("method", req.Method), slog.String("path", path), slog.Duration("retryAfter", d),
+			slog.String("throttleScope", resp.Header.Get("x-ms-throttle-scope")),
+			slog.String("throttleInformation", resp.Header.Get("x-ms-throttle-information")))
 	}
 	if r := recorderFrom(req.Context()); r != nil {
 		r.status, r.header = resp.StatusCode, resp.Header

@@ -71,6 +71,11 @@ import (
 type Row struct {
 	Line    int
 	Request events.Request
+	// Expect is the outcome the row should reach, from the optional expect
+	// column: "completed", or the reason code it should fail with. Empty
+	// when the file does not say. Tools (raprov run) compare it with the
+	// actual outcome; it is not part of the request.
+	Expect string
 }
 
 // RowError is a row that could not be read.
@@ -129,7 +134,7 @@ func (p *parser) fail(line int, format string, args ...any) {
 
 // add records a parsed row unless it repeats an earlier row's requestId or
 // userPrincipalName.
-func (p *parser) add(line int, r events.Request) {
+func (p *parser) add(line int, r events.Request, expect string) {
 	if p.ids == nil {
 		p.ids, p.upns = map[string]int{}, map[string]int{}
 	}
@@ -149,7 +154,7 @@ func (p *parser) add(line int, r events.Request) {
 	if upn != "" {
 		p.upns[upn] = line
 	}
-	p.rows = append(p.rows, Row{Line: line, Request: r})
+	p.rows = append(p.rows, Row{Line: line, Request: r, Expect: expect})
 }
 
 // Canonical field names, as in events.Request's JSON.
@@ -163,6 +168,7 @@ const (
 	fNumberType    = "numberType"
 	fAssociateWith = "associateWith"
 	fCallbackURL   = "callbackUrl"
+	fExpect        = "expect"
 )
 
 // aliases maps folded column names to canonical field names.
@@ -183,6 +189,8 @@ var aliases = map[string]string{
 	"numbertype":        fNumberType,
 	"associatewith":     fAssociateWith,
 	"callbackurl":       fCallbackURL,
+	"expect":            fExpect,
+	"expectedoutcome":   fExpect,
 }
 
 // field returns the canonical field a column name or JSON key stands for.
@@ -198,8 +206,10 @@ func field(name string) (string, bool) {
 	return f, ok
 }
 
-func set(r *events.Request, field, value string) {
+func set(r *events.Request, expect *string, field, value string) {
 	switch field {
+	case fExpect:
+		*expect = strings.TrimSpace(value)
 	case fRequestID:
 		r.RequestID = value
 	case fDisplayName:
@@ -268,6 +278,7 @@ func (p *parser) csv(data []byte) error {
 			continue
 		}
 		var req events.Request
+		var expect string
 		bad := false
 		for i, v := range record {
 			if !utf8.ValidString(v) {
@@ -275,10 +286,10 @@ func (p *parser) csv(data []byte) error {
 				bad = true
 				break
 			}
-			set(&req, columns[i], v)
+			set(&req, &expect, columns[i], v)
 		}
 		if !bad {
-			p.add(line, req)
+			p.add(line, req, expect)
 		}
 	}
 }
@@ -302,7 +313,7 @@ func blank(record []string) bool {
 func knownColumns() string {
 	return strings.Join([]string{fRequestID, fDisplayName, fUPN + " (UPN, Identity)",
 		fAccountType + " (ApplicationType, Type)", fUsageLocation,
-		fPhoneNumber + " (TelephoneNumber, Tel, Number)", fNumberType, fAssociateWith, fCallbackURL}, ", ")
+		fPhoneNumber + " (TelephoneNumber, Tel, Number)", fNumberType, fAssociateWith, fCallbackURL, fExpect}, ", ")
 }
 
 // jsonObjects parses a single JSON object, possibly over several lines, or
@@ -363,6 +374,7 @@ func (p *parser) object(line int, raw []byte) {
 		return
 	}
 	var req events.Request
+	var expect string
 	seen := map[string]string{}
 	keys := make([]string, 0, len(members))
 	for k := range members {
@@ -389,9 +401,9 @@ func (p *parser) object(line int, raw []byte) {
 			p.fail(line, "%q must be a JSON string", k)
 			return
 		}
-		set(&req, f, s)
+		set(&req, &expect, f, s)
 	}
-	p.add(line, req)
+	p.add(line, req, expect)
 }
 
 // lineAt returns the 1-based line of byte offset off in data.

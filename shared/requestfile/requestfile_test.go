@@ -223,3 +223,13 @@ func TestParseReadError(t *testing.T) {
 		t.Errorf("Parse = %v", err)
 	}
 }
+
+func TestExpectColumn(t *testing.T) {
+	rows, errs, err := requestfile.Parse(strings.NewReader("UserPrincipalName,DisplayName,ApplicationType,UsageLocation,Expect\r\naa@contoso.com,AA,AA,US,completed\r\ncq@contoso.com,CQ,CQ,US, number_in_use \r\n"))
+	if err != nil || len(errs) != 0 {
+		t.Fatalf("err %v, row errors %v", err, errs)
+	}
+	if len(rows) != 2 || rows[0].Expect != "completed" || rows[1].Expect != "number_in_use" {
+		t.Fatalf("rows %+v", rows)
+	}
+}

@@ -52,7 +52,11 @@ func Retry(step string, cfg Config) Middleware {
 			if e.Code == apperr.Internal {
 				return nil, err
 			}
-			return []events.Event{in.Fail(source, events.Failure{Reason: reasonOf(e), Message: e.Error()})}, nil
+			msg := e.Message
+			if msg == "" {
+				msg = e.Error()
+			}
+			return []events.Event{in.Fail(source, events.Failure{Reason: reasonOf(e), Message: msg})}, nil
 		}
 	}
 }

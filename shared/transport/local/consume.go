@@ -12,10 +12,11 @@ import (
 )
 
 // Handler handles one delivery and acknowledges it itself, through
-// Queue.Forward, Queue.Delete or Queue.DeadLetter. If it returns an error
-// or panics without acknowledging, the message is delivered again after the
-// visibility timeout (until MaxReceive, then it goes to the dead-letter
-// queue). Its context is cancelled only if shutdown outlasts
+// Queue.Forward, Queue.Delete or Queue.DeadLetter; returning nil does not
+// acknowledge. A message not acknowledged — the handler returned an error,
+// panicked, or forgot — is delivered again after the visibility timeout,
+// until MaxReceive deliveries, then it goes to the dead-letter queue. The
+// handler's context is cancelled only if shutdown outlasts
 // ConsumeOptions.ShutdownTimeout.
 type Handler func(ctx context.Context, d transport.Delivery) error
 
@@ -43,7 +44,8 @@ const minPoll = 10 * time.Millisecond
 // opts.Concurrency at a time, until ctx is done. It then stops receiving,
 // waits for running handlers up to opts.ShutdownTimeout and returns nil,
 // or an error if handlers were still running. Receive errors are logged and
-// retried with backoff, never returned.
+// retried with backoff, never returned. Stop every consumer before closing
+// the Store.
 func Consume(ctx context.Context, q *Queue, opts ConsumeOptions, h Handler) error {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4

@@ -93,7 +93,7 @@ func (dl deadLetters) Requeue(ctx context.Context, id string, body []byte) error
 			body = orig
 		}
 		wake = dl.s.signal(queue).notify
-		return sendTx(ctx, tx, dl.s.sender(queue), []transport.Message{{Body: body}})
+		return dl.s.sendTx(ctx, tx, queue, []transport.Message{{Body: body}})
 	}, func() { wake() })
 	if err != nil {
 		return fmt.Errorf("local: requeue dead letter %s: %w", id, err)

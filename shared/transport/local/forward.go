@@ -34,8 +34,8 @@ type Hop struct {
 //
 // If d is no longer in the queue — its visibility timeout expired and
 // another delivery of it was acknowledged first — Forward commits nothing
-// and returns an *apperr.Error with code NotFound: of two concurrent
-// deliveries of one message, exactly one hop goes through.
+// and returns an *apperr.Error with code NotFound: of two overlapping
+// deliveries of one message, at most one hop commits.
 func (q *Queue) Forward(ctx context.Context, d transport.Delivery, h Hop) error {
 	if err := q.s.commit(ctx, q, d.ID, h); err != nil {
 		return fmt.Errorf("local: forward %s from %s: %w", d.ID, q.name, err)
@@ -91,7 +91,7 @@ func (s *Store) commit(ctx context.Context, from *Queue, id string, h Hop) error
 			}
 		}
 		for i, q := range dests {
-			if err := sendTx(ctx, tx, q.gq, h.Send[names[i]]); err != nil {
+			if err := s.sendTx(ctx, tx, q.name, h.Send[names[i]]); err != nil {
 				return err
 			}
 		}

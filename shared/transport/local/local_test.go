@@ -135,6 +135,20 @@ func TestOpen(t *testing.T) {
 	}
 	s.Close()
 
+	// A database from an older version is migrated forward: here one at
+	// version 1, before the claims table.
+	if _, err := rawDB(t, path).Exec(`drop table claims; pragma user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path)
+	if ok, err := s.Claims().Claim(ctx, "r1", "e1"); err != nil || !ok {
+		t.Errorf("Claim after migrating from version 1 = %v, %v", ok, err)
+	}
+	if got := drain(t, s.Queue("a", local.QueueOptions{})); len(got) != 0 {
+		t.Errorf("queue holds %q after migration", got)
+	}
+	s.Close()
+
 	// A schema from a newer program is refused.
 	if _, err := rawDB(t, path).Exec(`pragma user_version = 999`); err != nil {
 		t.Fatal(err)
@@ -693,5 +707,59 @@ func TestConsumeWakesOnSend(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("message not handled")
+	}
+}
+
+// Concurrent hops share transactions; a failing one must not take others
+// down with it, nor let its own half through.
+func TestForwardConcurrentFailures(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "raprov.db")
+	s := openStore(t, path)
+	in := s.Queue("in", local.QueueOptions{})
+	out := s.Queue("out", local.QueueOptions{})
+	if _, err := rawDB(t, path).Exec(`create trigger fail_send before insert on goqite when new.body = cast('boom' as blob)
+		begin select raise(abort, 'injected send failure'); end;`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	for i := range n {
+		if err := in.Send(ctx, msgs(fmt.Sprintf("in-%02d", i))...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ds []transport.Delivery
+	for range n {
+		ds = append(ds, mustReceive(t, in))
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Go(func() {
+			body := "ok-" + string(d.Body)
+			if i%2 == 1 {
+				body = "boom"
+			}
+			errs[i] = in.Forward(ctx, d, local.Hop{Send: map[string][]transport.Message{"out": msgs(body)}})
+		})
+	}
+	wg.Wait()
+	var want []string
+	for i, d := range ds {
+		if failed := errs[i] != nil; failed != (i%2 == 1) {
+			t.Errorf("Forward %d: error %v", i, errs[i])
+		}
+		if i%2 == 0 {
+			want = append(want, "ok-"+string(d.Body))
+		} else if err := in.Extend(ctx, d.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(want)
+	if got := drain(t, out); !slices.Equal(got, want) {
+		t.Errorf("out holds %d messages, want the %d successful hops' (%q…)", len(got), len(want), got[:min(3, len(got))])
+	}
+	if got := drain(t, in); len(got) != n/2 {
+		t.Errorf("%d inputs left, want the %d failed hops'", len(got), n/2)
 	}
 }

@@ -75,6 +75,14 @@ create table ledger_requests (
 create index ledger_requests_updated_idx on ledger_requests (updated desc, request_id);
 create index ledger_requests_outcome_idx on ledger_requests (outcome, updated desc);
 `,
+	// 2: request id claims (Store.Claims). at is unix nanoseconds.
+	`
+create table claims (
+  request_id text primary key,
+  event_id text not null,
+  at integer not null
+) strict;
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

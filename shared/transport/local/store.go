@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
-	"maragu.dev/goqite"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/raprov/raprov/shared/apperr"
@@ -151,10 +152,11 @@ func (s *Store) inTx(ctx context.Context, fn txFunc, after func()) error {
 }
 
 // preparedQueries are prepared once on the write connection.
-var preparedQueries = []string{
+var preparedQueries = append([]string{
 	`savepoint op`, `rollback to op`, `release op`,
-	queryReceived, queryDelete, queryDeadLetter, queryLedgerEvent, queryLedgerRequest,
-}
+	querySend, queryDelete, queryDeadLetter, queryLedgerEvent, queryLedgerRequest,
+	queryClaim, queryClaimedBy,
+}, slices.Collect(maps.Values(receiveQueries))...)
 
 // queue returns the queue registered under name.
 func (s *Store) queue(name string) (*Queue, bool) {
@@ -162,16 +164,6 @@ func (s *Store) queue(name string) (*Queue, bool) {
 	defer s.mu.Unlock()
 	q, ok := s.queues[name]
 	return q, ok
-}
-
-// sender returns a goqite handle that can send to name. Sending needs no
-// registration (only receiving uses the queue's settings), so replays reach
-// queues this process does not consume.
-func (s *Store) sender(name string) *goqite.Queue {
-	if q, ok := s.queue(name); ok {
-		return q.gq
-	}
-	return goqite.New(goqite.NewOpts{DB: s.wdb, Name: name})
 }
 
 // signal returns the wake-up signal of the queue named name.

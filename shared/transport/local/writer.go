@@ -71,13 +71,30 @@ func newWriter(ctx context.Context, db *sql.DB, queries []string) (*writer, erro
 func (w *writer) do(ctx context.Context, fn txFunc, after func()) error {
 	o := &op{ctx: ctx, fn: fn, after: after, err: make(chan error, 1)}
 	select {
+	case <-w.stop:
+		return errClosed
+	default:
+	}
+	select {
 	case w.ops <- o:
 	case <-w.stop:
 		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return <-o.err
+	select {
+	case err := <-o.err:
+		return err
+	case <-w.done:
+		// The writer answers every operation it takes before it exits; one
+		// queued after its last look was never taken.
+		select {
+		case err := <-o.err:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
 
 // close stops the writer after the batch in progress and closes its statements.
@@ -218,4 +235,12 @@ func (w *writer) queryRow(ctx context.Context, tx *sql.Tx, query string, args ..
 		return tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return tx.QueryRowContext(ctx, query, args...)
+}
+
+// query is exec for a query returning rows.
+func (w *writer) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if s, ok := w.prepared[query]; ok {
+		return tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
 }

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "raprov",
+		Short:         "Provision Microsoft Teams Phone resource accounts from events",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newSubmitCmd(), newStatusCmd(), newDLQCmd(), newGraphsimCmd())
+	return root
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/examples"
+	"github.com/raprov/raprov/infra/graphsim"
+	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/requestfile"
+	"github.com/raprov/raprov/shared/transport"
+	"github.com/raprov/raprov/shared/transport/local"
+)
+
+// maxFile bounds a request file.
+const maxFile = 64 << 20
+
+type runFlags struct {
+	fresh      bool
+	serve      bool
+	timeout    time.Duration
+	progress   string
+	addLicense time.Duration
+	seedUnits  int
+}
+
+func newRunCmd() *cobra.Command {
+	s, err := loadSettings()
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [FILE]",
+		Short: "Run the provisioning chain on the embedded default and provision FILE (default: the bundled example)",
+		Long: `run starts every step on the durable local queue, submits the requests of FILE
+(CSV or JSON lines; the bundled example when FILE is omitted), shows progress
+and ends with a table of outcomes. It exits 0 only when every request reached
+the outcome its row expects (the expect column; "completed" when absent).
+
+Without --graph-url and RAPROV_GRAPH_TENANT_ID it starts the Microsoft Graph
+simulator in process. Killed at any moment, a new run on the same database
+resumes where the last one stopped; requests already submitted are not
+submitted twice.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err != nil {
+				return err
+			}
+			return runChain(cmd.Context(), s, f, args, cmd.OutOrStdout())
+		},
+	}
+	s.bindCommon(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&s.GraphURL, "graph-url", s.GraphURL, "use a running Graph simulator at this URL (RAPROV_GRAPH_URL)")
+	fl.StringVar(&s.GraphCA, "graph-ca", s.GraphCA, "PEM certificate of that simulator (RAPROV_GRAPH_CA)")
+	fl.IntVar(&s.Concurrency, "concurrency", s.Concurrency, "running handlers per step (RAPROV_CONCURRENCY)")
+	fl.BoolVar(&f.fresh, "fresh", false, "delete the database first (a new demo)")
+	fl.BoolVar(&f.serve, "serve", false, "submit nothing and run until interrupted")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up waiting for outcomes after this long")
+	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal), bar, lines, none")
+	fl.DurationVar(&f.addLicense, "demo-add-licenses-after", 3*time.Second, "in-process simulator only: add licenses this long after the start, ending the license shortage")
+	fl.IntVar(&f.seedUnits, "demo-free-licenses", 16, "in-process simulator only: free resource-account licenses at the start (-1: the seed's)")
+	return cmd
+}
+
+// tracked is a submitted request the run waits for.
+type tracked struct {
+	row    requestfile.Row
+	id     string
+	status ledger.Status
+	done   bool
+}
+
+func runChain(ctx context.Context, s settings, f runFlags, args []string, out io.Writer) error {
+	if f.fresh {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(s.DB + suffix); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(s.DB), 0o755); err != nil {
+		return err
+	}
+	log, closer, err := s.logger()
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	var rows []requestfile.Row
+	var badRows []requestfile.RowError
+	if !f.serve {
+		name, data, err := readInput(args)
+		if err != nil {
+			return err
+		}
+		rows, badRows, err = requestfile.Parse(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		for _, e := range badRows {
+			fmt.Fprintf(out, "%s: %v\n", name, e)
+		}
+		fmt.Fprintf(out, "raprov: %d requests from %s\n", len(rows), name)
+	}
+
+	m, err := connectConfigured(s, log)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		m, err = startSimulator(ctx, demoSimulator(f), log)
+		if err != nil {
+			return err
+		}
+		s.Steps = demoTiming(s.Steps)
+		fmt.Fprintf(out, "raprov: Microsoft Graph simulator at %s (in process)\n", m.sim.URL)
+	}
+	defer m.Close()
+
+	store, err := local.Open(ctx, s.DB, local.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	chain, err := newChain(store, m, s, log)
+	if err != nil {
+		return err
+	}
+
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- chain.Run(runCtx) }()
+	go drainResults(runCtx, chain.Queue(events.Results), log)
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			log.Warn("shutdown", "error", err.Error())
+		}
+	}()
+
+	if f.serve {
+		fmt.Fprintln(out, "raprov: serving; Ctrl-C stops")
+		<-ctx.Done()
+		return nil
+	}
+	if m.sim != nil && f.addLicense > 0 {
+		go func() {
+			select {
+			case <-time.After(f.addLicense):
+				if err := m.sim.Server.AddLicenses(graphsim.VirtualUserSkuPartNumber, 10); err == nil {
+					log.Info("simulator: added licenses", "sku", graphsim.VirtualUserSkuPartNumber, "units", 10)
+				}
+			case <-runCtx.Done():
+			}
+		}()
+	}
+
+	reqs := make([]*tracked, len(rows))
+	batch := make([]events.Request, len(rows))
+	for i, r := range rows {
+		if r.Request.RequestID == "" {
+			r.Request.RequestID = stableID(r.Request)
+		}
+		reqs[i] = &tracked{row: r, id: strings.TrimSpace(r.Request.RequestID)}
+		batch[i] = r.Request
+	}
+	if _, err := chain.Submit(ctx, "", batch...); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := wait(ctx, store.Ledger(), reqs, f, out); err != nil {
+		return err
+	}
+	if ok := printTable(out, reqs, time.Since(start)); !ok || len(badRows) > 0 {
+		return exitCode(1)
+	}
+	return nil
+}
+
+// readInput returns the request file named by args, or the bundled example.
+func readInput(args []string) (string, []byte, error) {
+	if len(args) == 0 || args[0] == "" {
+		return "examples/requests.csv (bundled)", examples.RequestsCSV, nil
+	}
+	if args[0] == "-" {
+		data, err := io.ReadAll(io.LimitReader(os.Stdin, maxFile))
+		return "stdin", data, err
+	}
+	fh, err := os.Open(args[0])
+	if err != nil {
+		return "", nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxFile))
+	return args[0], data, err
+}
+
+// stableID derives a request id from the request's content, so submitting
+// the same file again (after a crash, say) names the same requests.
+func stableID(r events.Request) string {
+	h := sha256.New()
+	for _, v := range []string{r.UserPrincipalName, r.DisplayName, r.AccountType, r.UsageLocation, r.PhoneNumber, r.NumberType, r.AssociateWith, r.CallbackURL} {
+		h.Write([]byte(strings.ToLower(strings.TrimSpace(v))))
+		h.Write([]byte{0})
+	}
+	return "req-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// demoSimulator is the in-process simulator of `raprov run`: the default
+// tenant with Microsoft's delays scaled down, throttling on, and fewer free
+// licenses than the example needs until more are added during the run.
+func demoSimulator(f runFlags) graphsim.Config {
+	seed := graphsim.DefaultSeed()
+	if f.seedUnits >= 0 {
+		for i := range seed.Skus {
+			sku := &seed.Skus[i]
+			if sku.SkuPartNumber != graphsim.VirtualUserSkuPartNumber {
+				continue
+			}
+			consumed := sku.ConsumedUnits
+			for _, u := range seed.Users {
+				for _, l := range u.Licenses {
+					if strings.EqualFold(l, sku.SkuID) || strings.EqualFold(l, sku.SkuPartNumber) {
+						consumed++
+					}
+				}
+			}
+			sku.Enabled = consumed + f.seedUnits
+		}
+	}
+	return graphsim.Config{
+		Seed: seed,
+		Knobs: graphsim.Knobs{
+			ReplicationDelay:   400 * time.Millisecond,
+			OperationStepDelay: 150 * time.Millisecond,
+			Throttle:           true,
+			TimeScale:          1,
+		},
+	}
+}
+
+// drainResults acknowledges the final events published to the results
+// queue; the ledger already holds the outcome.
+func drainResults(ctx context.Context, q *local.Queue, log *slog.Logger) {
+	_ = local.Consume(ctx, q, local.ConsumeOptions{Concurrency: 1}, func(ctx context.Context, d transport.Delivery) error {
+		return q.Delete(ctx, d.ID)
+	})
+}
+
+// wait polls the ledger until every request has an outcome.
+func wait(ctx context.Context, l ledger.Ledger, reqs []*tracked, f runFlags, out io.Writer) error {
+	p := newProgress(out, len(reqs), f.progress)
+	defer p.finish()
+	deadline := time.Now().Add(f.timeout)
+	byID := make(map[string]*tracked, len(reqs))
+	for _, r := range reqs {
+		byID[r.id] = r
+	}
+	remaining := len(reqs)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for remaining > 0 {
+		for _, outcome := range []ledger.Outcome{ledger.Completed, ledger.Failed} {
+			sts, err := l.List(ctx, ledger.Filter{Outcome: outcome, Limit: 1 << 30})
+			if err != nil {
+				return err
+			}
+			for _, st := range sts {
+				r, ok := byID[st.RequestID]
+				if !ok || r.done {
+					continue
+				}
+				r.status, r.done = st, true
+				remaining--
+				p.add(r)
+			}
+		}
+		if remaining == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d requests still in progress after %s (see raprov status)", remaining, f.timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	sort.SliceStable(reqs, func(i, j int) bool { return reqs[i].row.Line < reqs[j].row.Line })
+	return nil
+}

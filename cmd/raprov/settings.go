@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/spf13/cobra"
+
+	"github.com/raprov/raprov/shared/steps"
+)
+
+// settings are raprov's own RAPROV_* variables; the Graph and Teams-admin
+// adapters read RAPROV_GRAPH_* and RAPROV_TEAMS_ADMIN_* themselves.
+type settings struct {
+	// DB is the SQLite database of the embedded default (queues, DLQ, ledger).
+	DB string `envconfig:"DB" default:".raprov/raprov.db"`
+	// GraphURL points at a running Graph simulator (raprov graphsim); empty
+	// means Microsoft when RAPROV_GRAPH_TENANT_ID is set, else an in-process
+	// simulator.
+	GraphURL string `envconfig:"GRAPH_URL"`
+	// GraphCA is the PEM file of the simulator's certificate (graphsim -ca-out).
+	GraphCA string `envconfig:"GRAPH_CA"`
+	// Concurrency bounds the running handlers per step.
+	Concurrency int `envconfig:"CONCURRENCY" default:"16"`
+	// CallbackSecret signs callbacks (HMAC-SHA256); never logged.
+	CallbackSecret string `envconfig:"CALLBACK_SECRET"`
+	// LogLevel of the JSON logs: debug, info, warn, error.
+	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
+	// LogFile receives the JSON logs; "-" is stderr.
+	LogFile string `envconfig:"LOG_FILE" default:".raprov/raprov.log"`
+
+	Steps steps.Config `ignored:"true"`
+}
+
+// loadSettings reads RAPROV_* and the step tuning.
+func loadSettings() (settings, error) {
+	var s settings
+	if err := envconfig.Process("RAPROV", &s); err != nil {
+		return s, fmt.Errorf("config: %w", err)
+	}
+	sc := steps.DefaultConfig()
+	if err := envconfig.Process("RAPROV", &sc); err != nil {
+		return s, fmt.Errorf("config: %w", err)
+	}
+	s.Steps = sc
+	return s, nil
+}
+
+// bindCommon adds the flags every command shares.
+func (s *settings) bindCommon(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&s.DB, "db", s.DB, "SQLite database of the embedded default (RAPROV_DB)")
+	f.StringVar(&s.LogLevel, "log-level", s.LogLevel, "log level: debug, info, warn, error (RAPROV_LOG_LEVEL)")
+	f.StringVar(&s.LogFile, "log-file", s.LogFile, `JSON log file, "-" for stderr (RAPROV_LOG_FILE)`)
+}
+
+// logger opens the JSON log destination.
+func (s settings) logger() (*slog.Logger, io.Closer, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToUpper(s.LogLevel))); err != nil {
+		return nil, nil, fmt.Errorf("log level %q: %w", s.LogLevel, err)
+	}
+	var w io.WriteCloser = nopCloser{os.Stderr}
+	if s.LogFile != "-" && s.LogFile != "" {
+		if err := os.MkdirAll(filepath.Dir(s.LogFile), 0o755); err != nil {
+			return nil, nil, err
+		}
+		f, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		w = f
+	}
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
+	return slog.New(h), w, nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// demoTiming shortens the step delays for a run against the in-process
+// simulator, whose Microsoft-side delays are scaled down too.
+func demoTiming(c steps.Config) steps.Config {
+	c.LicenseRecheck = steps.Backoff{Initial: 250 * time.Millisecond, Max: 2 * time.Second}
+	c.NumberPoll = steps.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
+	c.Retry = steps.Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second}
+	c.LicenseWait = 2 * time.Minute
+	c.NumberWait = time.Minute
+	return c
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/embedded"
+	"github.com/raprov/raprov/shared/requestfile"
+	"github.com/raprov/raprov/shared/transport/local"
+)
+
+func newSubmitCmd() *cobra.Command {
+	s, err := loadSettings()
+	cmd := &cobra.Command{
+		Use:   "submit FILE",
+		Short: "Queue the requests of FILE (CSV or JSON lines; - for stdin) for `raprov run --serve`",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err != nil {
+				return err
+			}
+			name, data, err := readInput(args)
+			if err != nil {
+				return err
+			}
+			rows, bad, err := requestfile.Parse(bytes.NewReader(data))
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			out := cmd.OutOrStdout()
+			for _, e := range bad {
+				fmt.Fprintf(out, "%s: %v\n", name, e)
+			}
+			store, err := local.Open(cmd.Context(), s.DB, local.Options{})
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			reqs := make([]events.Request, len(rows))
+			for i, r := range rows {
+				if r.Request.RequestID == "" {
+					r.Request.RequestID = stableID(r.Request)
+				}
+				reqs[i] = r.Request
+			}
+			if _, err := embedded.Submit(cmd.Context(), store, "", reqs...); err != nil {
+				return err
+			}
+			for _, r := range reqs {
+				fmt.Fprintln(out, r.RequestID)
+			}
+			fmt.Fprintf(out, "submitted %d requests to %s\n", len(reqs), s.DB)
+			if len(bad) > 0 {
+				return exitCode(1)
+			}
+			return nil
+		},
+	}
+	s.bindCommon(cmd)
+	return cmd
+}

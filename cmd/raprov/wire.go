@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/infra/graphsim"
+	"github.com/raprov/raprov/shared/callback"
+	"github.com/raprov/raprov/shared/embedded"
+	"github.com/raprov/raprov/shared/graph"
+	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/teamsadmin"
+	"github.com/raprov/raprov/shared/transport/local"
+)
+
+// microsoft is the Microsoft side the steps talk to: Graph and the Teams
+// admin back end, real or simulated.
+type microsoft struct {
+	graph *graph.Client
+	teams *teamsadmin.Client
+	// sim is the in-process simulator, when there is one.
+	sim *graphsim.Running
+	// simulated is true when Graph is any simulator (in-process or --graph-url).
+	simulated bool
+	// domains are the tenant's verified domains when known (simulator).
+	domains []string
+}
+
+func (m *microsoft) Close() {
+	if m.sim != nil {
+		m.sim.Close()
+	}
+}
+
+// simulatorAt returns the adapters' configuration for a simulator at url.
+func simulatorAt(url string, timeScale float64) (graph.Config, teamsadmin.Config) {
+	url = strings.TrimRight(url, "/")
+	g := graph.Config{
+		TenantID:                 graphsim.DefaultTenantID,
+		ClientID:                 graphsim.DefaultClientID,
+		ClientSecret:             graph.Secret(graphsim.DefaultClientSecret),
+		AuthorityHost:            url + "/",
+		DisableInstanceDiscovery: true,
+		BaseURL:                  url + "/v1.0",
+		TimeScale:                timeScale,
+		MaxRetries:               2,
+	}
+	t := teamsadmin.DefaultConfig()
+	t.BaseURL = url
+	return g, t
+}
+
+// connectSimulator builds the adapters for a simulator at url trusted
+// through hc.
+func connectSimulator(url string, hc *http.Client, timeScale float64, log *slog.Logger) (*microsoft, error) {
+	gc, tc := simulatorAt(url, timeScale)
+	return connect(gc, tc, hc, log)
+}
+
+// connect builds the Graph and Teams-admin adapters sharing one credential.
+func connect(gc graph.Config, tc teamsadmin.Config, hc *http.Client, log *slog.Logger) (*microsoft, error) {
+	var opts []graph.Option
+	if hc != nil {
+		opts = append(opts, graph.WithHTTPClient(hc))
+	}
+	g, err := graph.New(gc, append(opts, graph.WithLogger(log))...)
+	if err != nil {
+		return nil, err
+	}
+	var topts []teamsadmin.Option
+	if hc != nil {
+		topts = append(topts, teamsadmin.WithHTTPClient(hc))
+	}
+	t, err := teamsadmin.New(tc, g.Credential(), append(topts, teamsadmin.WithLogger(log))...)
+	if err != nil {
+		return nil, err
+	}
+	return &microsoft{graph: g, teams: t}, nil
+}
+
+// connectConfigured picks the Microsoft side from settings: a simulator at
+// --graph-url, Microsoft when RAPROV_GRAPH_TENANT_ID is set, else nil (the
+// caller starts an in-process simulator).
+func connectConfigured(s settings, log *slog.Logger) (*microsoft, error) {
+	if s.GraphURL != "" {
+		hc := http.DefaultClient
+		if s.GraphCA != "" {
+			pem, err := os.ReadFile(s.GraphCA)
+			if err != nil {
+				return nil, fmt.Errorf("simulator certificate: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("simulator certificate %s: no PEM certificate", s.GraphCA)
+			}
+			hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		}
+		m, err := connectSimulator(s.GraphURL, hc, 1, log)
+		if err != nil {
+			return nil, err
+		}
+		m.simulated = true
+		return m, nil
+	}
+	if os.Getenv("RAPROV_GRAPH_TENANT_ID") == "" {
+		return nil, nil
+	}
+	var gc graph.Config
+	if err := envconfig.Process("RAPROV_GRAPH", &gc); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	tc := teamsadmin.DefaultConfig()
+	if err := envconfig.Process("RAPROV_TEAMS_ADMIN", &tc); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return connect(gc, tc, nil, log)
+}
+
+// startSimulator starts the in-process simulator on a free loopback port.
+func startSimulator(ctx context.Context, cfg graphsim.Config, log *slog.Logger) (*microsoft, error) {
+	cfg.Logger = log
+	run, err := graphsim.Start(ctx, cfg, "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	m, err := connectSimulator(run.URL, run.Client(), cfg.Knobs.TimeScale, log)
+	if err != nil {
+		run.Close()
+		return nil, err
+	}
+	m.sim, m.simulated = run, true
+	m.domains = run.Server.State().VerifiedDomains
+	return m, nil
+}
+
+// chainSteps wraps each step function in the production middleware.
+func chainSteps(m *microsoft, claims steps.Claims, notifier steps.Notifier, cfg steps.Config, log *slog.Logger) map[string]steps.Step {
+	raw := map[string]steps.Step{
+		events.StepIntake:        steps.Intake(claims, cfg),
+		events.StepCheckLicense:  steps.CheckLicense(m.graph, cfg),
+		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, cfg),
+		events.StepAssignLicense: steps.AssignLicense(m.graph, m.graph, cfg),
+		events.StepAssignNumber:  steps.AssignNumber(m.graph, cfg),
+		events.StepAssociate:     steps.Associate(m.teams, cfg),
+		events.StepComplete:      steps.Complete(notifier, cfg),
+	}
+	out := make(map[string]steps.Step, len(raw))
+	for name, s := range raw {
+		out[name] = steps.Wrap(s, steps.Logging(log, name), steps.Recover(), steps.Retry(name, cfg))
+	}
+	return out
+}
+
+// newChain opens the embedded chain on store against m.
+func newChain(store *local.Store, m *microsoft, s settings, log *slog.Logger) (*embedded.Chain, error) {
+	cfg := s.Steps
+	if len(cfg.VerifiedDomains) == 0 {
+		cfg.VerifiedDomains = m.domains
+	}
+	var notifier steps.Notifier
+	if s.CallbackSecret != "" {
+		notifier = callback.New(s.CallbackSecret, nil)
+	}
+	fns := chainSteps(m, store.Claims(), notifier, cfg, log)
+	return embedded.New(store, fns, embedded.Options{Concurrency: s.Concurrency, Logger: log})
+}

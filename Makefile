@@ -10,7 +10,7 @@ test: fmt-check vet
 
 ## run: provision the bundled example on the embedded default (local queue + Graph simulator)
 run:
-	$(GO) run ./cmd/raprov run
+	$(GO) run ./cmd/raprov run --fresh
 
 ## bench: throughput benchmarks, printed as a table
 bench:

@@ -19,15 +19,7 @@ func newDLQCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List dead letters with their reasons",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err != nil {
-				return err
-			}
-			store, err := local.Open(cmd.Context(), s.DB, local.Options{})
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
 			dls, err := store.DeadLetters().List(cmd.Context(), queue, limit)
 			if err != nil {
 				return err
@@ -43,21 +35,13 @@ func newDLQCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", d.ID, d.Queue, subject, typ, d.Reason, d.Received, d.At.Format(time.RFC3339), d.Detail)
 			}
 			return nil
-		},
+		}),
 	}
 	replay := &cobra.Command{
 		Use:   "replay ID...",
 		Short: "Send dead letters back to their queue (replaycount + 1, attempts reset); run them with `raprov run --serve`",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err != nil {
-				return err
-			}
-			store, err := local.Open(cmd.Context(), s.DB, local.Options{})
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
 			dl := store.DeadLetters()
 			for _, id := range args {
 				d, err := dl.Get(cmd.Context(), id)
@@ -75,7 +59,7 @@ func newDLQCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "replayed %s to %s\n", id, d.Queue)
 			}
 			return nil
-		},
+		}),
 	}
 	for _, c := range []*cobra.Command{list, replay} {
 		s.bindCommon(c)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/transport/local"
 )
 
 // settings are raprov's own RAPROV_* variables; the Graph and Teams-admin
@@ -94,4 +95,20 @@ func demoTiming(c steps.Config) steps.Config {
 	c.LicenseWait = 2 * time.Minute
 	c.NumberWait = time.Minute
 	return c
+}
+
+// withStore adapts a command body that needs the local store: it reports a
+// configuration error, opens the database and closes it afterwards.
+func withStore(s *settings, cfgErr *error, run func(cmd *cobra.Command, args []string, store *local.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if *cfgErr != nil {
+			return *cfgErr
+		}
+		store, err := local.Open(cmd.Context(), s.DB, local.Options{})
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return run(cmd, args, store)
+	}
 }

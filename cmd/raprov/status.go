@@ -20,15 +20,7 @@ func newStatusCmd() *cobra.Command {
 		Use:   "status [REQUEST-ID]",
 		Short: "Show where requests stand, or one request's history",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err != nil {
-				return err
-			}
-			store, err := local.Open(cmd.Context(), s.DB, local.Options{})
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
 			l := store.Ledger()
 			out := cmd.OutOrStdout()
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -66,7 +58,7 @@ func newStatusCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", st.RequestID, st.Outcome, st.Step, st.Reason, st.Updated.Format(time.RFC3339))
 			}
 			return nil
-		},
+		}),
 	}
 	s.bindCommon(cmd)
 	cmd.Flags().StringVar(&outcome, "outcome", "", "only requests with this outcome: in_progress, completed, failed")

@@ -118,9 +118,9 @@ func connectConfigured(s settings, log *slog.Logger) (*microsoft, error) {
 	if err := envconfig.Process("RAPROV_GRAPH", &gc); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	tc := teamsadmin.DefaultConfig()
-	if err := envconfig.Process("RAPROV_TEAMS_ADMIN", &tc); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+	tc, err := teamsadmin.ConfigFromEnv()
+	if err != nil {
+		return nil, err
 	}
 	return connect(gc, tc, nil, log)
 }

@@ -33,11 +33,19 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 		req := in.Data.Request
 		appID := ApplicationID(req.AccountType)
 
-		acc, err := accounts.FindByUPN(ctx, req.UserPrincipalName)
-		if err != nil {
-			return nil, err
+		var acc *Account
+		reused := false
+		if id := in.Data.Progress.ObjectID; id != "" {
+			// An earlier attempt created the account and carried its id
+			// here: no need to look it up (it may not be listed yet).
+			acc = &Account{ID: id, UserPrincipalName: req.UserPrincipalName, Department: ResourceAccountDepartment}
+		} else {
+			found, err := accounts.FindByUPN(ctx, req.UserPrincipalName)
+			if err != nil {
+				return nil, err
+			}
+			acc, reused = found, found != nil
 		}
-		reused := acc != nil
 		if acc == nil {
 			created, err := accounts.Create(ctx, NewAccount{
 				UserPrincipalName: req.UserPrincipalName,
@@ -56,6 +64,8 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 			}
 			acc = &created
 		}
+		learned := in.Data.Progress
+		learned.ObjectID = acc.ID
 
 		inst, err := teams.ApplicationInstance(ctx, acc.ID)
 		if err != nil {
@@ -69,8 +79,8 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 		case inst == nil || inst.ApplicationID == "":
 			err := teams.Bind(ctx, acc.ID, appID)
 			if apperr.CodeOf(err) == apperr.NotFound {
-				// Teams has not seen the new user yet.
-				return nil, retryable(err)
+				// Teams has not seen the new user yet; the retry keeps its id.
+				return nil, retryableWith(err, learned)
 			}
 			if err != nil {
 				return nil, err

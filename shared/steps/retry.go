@@ -47,7 +47,12 @@ func Retry(step string, cfg Config) Middleware {
 				}
 				delay := max(cfg.Retry.Delay(in.Attempt), apperr.RetryAfterOf(err))
 				LoggerFrom(ctx).Info("retrying later", "error", e.Error(), "delay_ms", delay.Milliseconds(), "attempt", in.Attempt+1)
-				return []events.Event{in.Retry(delay)}, nil
+				next := in
+				var r errRetryable
+				if errors.As(err, &r) && r.progress != nil {
+					next.Data.Progress = *r.progress
+				}
+				return []events.Event{next.Retry(delay)}, nil
 			}
 			if e.Code == apperr.Internal {
 				return nil, err
@@ -62,14 +67,23 @@ func Retry(step string, cfg Config) Middleware {
 }
 
 // errRetryable marks an error that is worth retrying although its code is
-// not transient by itself, e.g. NotFound right after a create.
-type errRetryable struct{ err error }
+// not transient by itself, e.g. NotFound right after a create. progress,
+// when set, is what the step learned before failing; the retry carries it.
+type errRetryable struct {
+	err      error
+	progress *events.Progress
+}
 
 func (e errRetryable) Error() string { return e.err.Error() }
 func (e errRetryable) Unwrap() error { return e.err }
 
 // retryable marks err as transient for the Retry middleware.
-func retryable(err error) error { return errRetryable{err} }
+func retryable(err error) error { return errRetryable{err: err} }
+
+// retryableWith is retryable, and the retry carries progress.
+func retryableWith(err error, progress events.Progress) error {
+	return errRetryable{err: err, progress: &progress}
+}
 
 func isRetryable(err error) bool {
 	var r errRetryable

@@ -190,7 +190,7 @@ func TestCreateAccount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &accountWorld{user: tt.user, instance: tt.instance}
 			acc, teams := w.ports()
-			out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, request())
+			out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
 			if tt.wantReason != "" {
 				wantFailure(t, out, err, tt.wantReason)
 				if len(w.created)+len(w.bound) != 0 {
@@ -226,7 +226,7 @@ func TestCreateAccountReplication(t *testing.T) {
 	acc.CreateFn = func(context.Context, steps.NewAccount) (steps.Account, error) {
 		return steps.Account{}, apperr.New(apperr.Conflict, events.ReasonUPNConflict, "exists")
 	}
-	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, request())
+	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
 	if ev := one(t, out, err, events.TypeLicenseAvailable); ev.Attempt != 1 {
 		t.Fatalf("conflict on a UPN the directory did not list must be retried, got %+v", ev)
 	}
@@ -234,10 +234,30 @@ func TestCreateAccountReplication(t *testing.T) {
 	w = &accountWorld{}
 	acc, teams = w.ports()
 	teams.BindFn = func(context.Context, string, string) error { return apperr.New(apperr.NotFound, "", "unknown user") }
-	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, request())
-	if ev := one(t, out, err, events.TypeLicenseAvailable); ev.Attempt != 1 {
-		t.Fatalf("bind before Teams sees the user must be retried, got %+v", ev)
+	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
+	retry := one(t, out, err, events.TypeLicenseAvailable)
+	if retry.Attempt != 1 || retry.Data.Progress.ObjectID != "new-1" {
+		t.Fatalf("bind before Teams sees the user must be retried with the new account's id, got %+v", retry)
 	}
+
+	// The retry neither looks the user up nor creates it again.
+	acc.FindByUPNFn = nil
+	acc.CreateFn = nil
+	teams.BindFn = func(context.Context, string, string) error { return nil }
+	ev := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, retry, events.TypeAccountCreated)
+	if ev.Data.Progress.ObjectID != "new-1" || ev.Data.Progress.AccountReused {
+		t.Fatalf("progress %+v", ev.Data.Progress)
+	}
+	if len(w.created) != 1 {
+		t.Fatalf("created %d accounts, want 1", len(w.created))
+	}
+}
+
+// available is create-account's input: no account learned yet.
+func available() events.Event {
+	in := request()
+	in.Data.Progress.ObjectID = ""
+	return in
 }
 
 func TestAssignLicense(t *testing.T) {

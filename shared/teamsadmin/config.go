@@ -11,9 +11,9 @@ import (
 	"github.com/kelseyhightower/envconfig"
 )
 
-// EnvPrefix is the environment prefix ConfigFromEnv reads: TEAMS_ADMIN_BASE_URL,
-// TEAMS_ADMIN_GET_PATH, and so on.
-const EnvPrefix = "TEAMS_ADMIN"
+// EnvPrefix is the environment prefix ConfigFromEnv reads: RAPROV_TEAMS_ADMIN_BASE_URL,
+// RAPROV_TEAMS_ADMIN_GET_PATH, and so on.
+const EnvPrefix = "RAPROV_TEAMS_ADMIN"
 
 // Default values of Config.
 const (
@@ -94,7 +94,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigFromEnv reads a Config from TEAMS_ADMIN_* environment variables,
+// ConfigFromEnv reads a Config from RAPROV_TEAMS_ADMIN_* environment variables,
 // applying the defaults above, and validates it.
 func ConfigFromEnv() (Config, error) {
 	var c Config

@@ -438,9 +438,9 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigFromEnv(t *testing.T) {
-	t.Setenv("TEAMS_ADMIN_BASE_URL", "https://teams.example.com/proxy")
-	t.Setenv("TEAMS_ADMIN_BIND_PATH", "/Teams.PlatformService/v2/ApplicationInstances/sync")
-	t.Setenv("TEAMS_ADMIN_MAX_RETRY_WAIT", "3s")
+	t.Setenv("RAPROV_TEAMS_ADMIN_BASE_URL", "https://teams.example.com/proxy")
+	t.Setenv("RAPROV_TEAMS_ADMIN_BIND_PATH", "/Teams.PlatformService/v2/ApplicationInstances/sync")
+	t.Setenv("RAPROV_TEAMS_ADMIN_MAX_RETRY_WAIT", "3s")
 
 	c, err := teamsadmin.ConfigFromEnv()
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // registration's client secret; its service principal holds the Teams
 // Administrator and User Administrator roles (docs/permissions.md).
 func Example() {
-	cfg, err := teamsadmin.ConfigFromEnv() // TEAMS_ADMIN_* overrides, production defaults otherwise
+	cfg, err := teamsadmin.ConfigFromEnv() // RAPROV_TEAMS_ADMIN_* overrides, production defaults otherwise
 	if err != nil {
 		log.Fatal(err)
 	}

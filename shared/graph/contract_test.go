@@ -198,7 +198,7 @@ func TestFindByUPN(t *testing.T) {
 	if err != nil || ra == nil {
 		t.Fatalf("FindByUPN(resource account) = %v, %v", ra, err)
 	}
-	if ra.AccountEnabled || ra.Department != graph.ResourceAccountDepartment || ra.UsageLocation != "US" || !ra.HasSku(graphsim.VirtualUserSkuID) {
+	if ra.AccountEnabled || ra.Department != steps.ResourceAccountDepartment || ra.UsageLocation != "US" || !ra.HasSku(graphsim.VirtualUserSkuID) {
 		t.Errorf("resource account = %+v", ra)
 	}
 }
@@ -219,7 +219,7 @@ func TestCreate(t *testing.T) {
 	}
 	want := steps.Account{
 		ID: got.ID, UserPrincipalName: "ra-helpdesk@contoso.com", DisplayName: "Helpdesk",
-		Department: graph.ResourceAccountDepartment, UsageLocation: "US",
+		Department: steps.ResourceAccountDepartment, UsageLocation: "US",
 	}
 	if got.ID == "" || !accountsEqual(got, want) {
 		t.Errorf("Create = %+v, want %+v", got, want)
@@ -236,7 +236,7 @@ func TestCreate(t *testing.T) {
 	if i < 0 {
 		t.Fatal("created user not in the simulator's state")
 	}
-	if u := f.sim.State().Users[i]; u.AccountEnabled || u.UsageLocation != "US" || u.Department != graph.ResourceAccountDepartment || u.MailNickname != "ra-helpdesk" {
+	if u := f.sim.State().Users[i]; u.AccountEnabled || u.UsageLocation != "US" || u.Department != steps.ResourceAccountDepartment || u.MailNickname != "ra-helpdesk" {
 		t.Errorf("stored user = %+v", u)
 	}
 

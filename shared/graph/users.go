@@ -16,10 +16,6 @@ import (
 	"github.com/raprov/raprov/shared/steps"
 )
 
-// ResourceAccountDepartment is the department Teams gives resource accounts;
-// Create sets it when NewAccount leaves Department empty.
-const ResourceAccountDepartment = "Microsoft Communication Application Instance"
-
 // userFields is the $select of every user read: exactly what steps.Account
 // holds. Selecting also lowers a read's cost by one resource unit.
 var userFields = []string{
@@ -80,9 +76,9 @@ func (c *Client) Create(ctx context.Context, a steps.NewAccount) (steps.Account,
 	if nickname == "" {
 		nickname, _, _ = strings.Cut(a.UserPrincipalName, "@")
 	}
-	department := a.Department
+	department := a.Department // the resource-account department when empty
 	if department == "" {
-		department = ResourceAccountDepartment
+		department = steps.ResourceAccountDepartment
 	}
 	password := newPassword()
 	pp := models.NewPasswordProfile()

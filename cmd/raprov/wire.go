@@ -169,6 +169,8 @@ func newChain(store *local.Store, m *microsoft, s settings, log *slog.Logger) (*
 	var notifier steps.Notifier
 	if s.CallbackSecret != "" {
 		notifier = callback.New(s.CallbackSecret, nil)
+	} else {
+		log.Warn("RAPROV_CALLBACK_SECRET is not set: results are not posted to callbackUrl (callbacks are always signed)")
 	}
 	fns := chainSteps(m, store.Claims(), notifier, cfg, log)
 	return embedded.New(store, fns, embedded.Options{Concurrency: s.Concurrency, Logger: log})

@@ -329,7 +329,8 @@ func (v *validator) associateWith(s string) string {
 }
 
 // callbackURL checks the callback URL. Its messages never quote the URL: it
-// may carry a token in its query.
+// may carry a token in its query. An invalid URL is dropped (""), so the
+// failed request's events carry no credentials and no callback is attempted.
 func (v *validator) callbackURL(s string) string {
 	const field = "callbackUrl"
 	s = strings.TrimSpace(s)
@@ -338,8 +339,9 @@ func (v *validator) callbackURL(s string) string {
 	}
 	if len(s) > MaxCallbackURL {
 		v.invalid(field, "callbackUrl is %d characters long; the maximum is %d", len(s), MaxCallbackURL)
-		return s
+		return ""
 	}
+	n := len(v.errs)
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
@@ -350,6 +352,9 @@ func (v *validator) callbackURL(s string) string {
 		v.invalid(field, "callbackUrl must not contain a user name or password; callbacks are authenticated by their HMAC signature")
 	case u.Hostname() == "":
 		v.invalid(field, "callbackUrl must name a host")
+	}
+	if len(v.errs) > n {
+		return ""
 	}
 	return s
 }

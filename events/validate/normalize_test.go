@@ -285,3 +285,14 @@ func TestLongValuesAreShortenedInMessages(t *testing.T) {
 		t.Errorf("errors = %v", errs)
 	}
 }
+
+func TestInvalidCallbackURLIsDropped(t *testing.T) {
+	for _, u := range []string{"https://user:pass@hooks.example.com/x", "http://hooks.example.com/x", "https:///nohost"} {
+		r := base()
+		r.CallbackURL = u
+		got, errs := validate.Normalize(r, validate.Options{})
+		if len(errs) == 0 || got.CallbackURL != "" {
+			t.Errorf("%s: errs %v, callbackUrl kept as %q", u, errs, got.CallbackURL)
+		}
+	}
+}

@@ -60,6 +60,9 @@ func (c *Client) Notify(ctx context.Context, rawURL string, final events.Event) 
 	if err != nil || u.Host == "" || (u.Scheme != "https" && !(c.AllowHTTP && u.Scheme == "http")) {
 		return apperr.New(apperr.Invalid, "", "callback URL must be an absolute https URL")
 	}
+	if u.User != nil {
+		return apperr.New(apperr.Invalid, "", "callback URL must not carry credentials; callbacks are signed")
+	}
 	body, err := events.Encode(final)
 	if err != nil {
 		return &apperr.Error{Code: apperr.Internal, Message: "encode callback", Err: err}

@@ -82,6 +82,10 @@ func TestNotifyRejectsPlainHTTP(t *testing.T) {
 	if err := c.Notify(context.Background(), "http://example.com/hook", final()); apperr.CodeOf(err) != apperr.Invalid {
 		t.Fatalf("http callback: %v", err)
 	}
+	err := c.Notify(context.Background(), "https://user:pa55@example.com/hook", final())
+	if apperr.CodeOf(err) != apperr.Invalid || strings.Contains(err.Error(), "pa55") {
+		t.Fatalf("callback with credentials: %v", err)
+	}
 }
 
 func TestNotifyUnreachable(t *testing.T) {

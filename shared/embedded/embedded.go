@@ -183,13 +183,14 @@ func (c *Chain) SubmitEvents(ctx context.Context, evs ...events.Event) error {
 func (c *Chain) handler(name string) local.Handler {
 	step := c.steps[name]
 	q := c.queues[name]
+	source := events.Source(name)
 	return func(ctx context.Context, d transport.Delivery) error {
 		in, err := events.Decode(d.Body)
 		if err != nil {
 			reason := "poison"
 			var p *events.PoisonError
 			if errors.As(err, &p) {
-				reason = "poison_" + p.Reason
+				reason = p.Reason
 			}
 			c.log.Warn("poison message dead-lettered", "queue", name, "reason", reason, "error", err.Error())
 			return q.Forward(ctx, d, local.Hop{DeadLetter: reason, Detail: err.Error()})
@@ -199,7 +200,17 @@ func (c *Chain) handler(name string) local.Handler {
 		if dl, ok := steps.AsDeadLetter(err); ok {
 			out, hop.DeadLetter, hop.Detail = dl.Emit, dl.Reason, dl.Detail
 		} else if err != nil {
-			return err
+			if d.Received < c.opts.MaxReceive {
+				return err // delivered again after the visibility timeout
+			}
+			// The last delivery: fail the request (so it reaches complete
+			// and the ledger) and park the input for replay.
+			c.log.Error("step keeps failing; request failed and input dead-lettered", "queue", name, "request_id", in.Subject, "error", err.Error())
+			out = []events.Event{in.Fail(source, events.Failure{
+				Reason:  events.ReasonRetriesExhausted,
+				Message: fmt.Sprintf("%s failed on %d deliveries", name, d.Received),
+			})}
+			hop.DeadLetter, hop.Detail = transport.ReasonMaxReceive, err.Error()
 		}
 		hop.Send = map[string][]transport.Message{}
 		for _, ev := range out {
@@ -214,9 +225,12 @@ func (c *Chain) handler(name string) local.Handler {
 			}
 		}
 		err = q.Forward(ctx, d, hop)
-		if err != nil && d.Received > 1 {
-			// Another delivery of the same message won the race: nothing to do.
+		if apperr.CodeOf(err) == apperr.NotFound {
+			// Another delivery of the same message was acknowledged first
+			// (its visibility timeout ran out while this one worked): its
+			// hop went through and this one committed nothing.
 			c.log.Debug("hop lost to a concurrent delivery", "queue", name, "error", err.Error())
+			return nil
 		}
 		return err
 	}

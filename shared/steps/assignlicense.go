@@ -45,9 +45,19 @@ func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
 		case err == nil:
 			return []events.Event{out}, nil
 		case apperr.ReasonOf(err) == events.ReasonNoLicense:
-			LoggerFrom(ctx).Info("license seats ran out; waiting again", "error", err.Error())
+			// Paced like check-license's own re-checks and bounded by the
+			// same LicenseWait, counted from the first shortage: a tenant
+			// whose subscribedSkus keeps showing seats that cannot be
+			// assigned must not spin.
 			back := in.Next(events.TypeProvisioningAccepted, source)
-			back.Data.Progress.SkuID = ""
+			bp := &back.Data.Progress
+			bp.SkuID = ""
+			if bp.LicenseWaitSince.IsZero() {
+				bp.LicenseWaitSince = cfg.Now().UTC()
+			}
+			back.Delay = cfg.LicenseRecheck.Delay(bp.LicenseChecks)
+			bp.LicenseChecks++
+			LoggerFrom(ctx).Info("license seats ran out; waiting again", "error", errMessage(err), "delay_ms", back.Delay.Milliseconds())
 			return []events.Event{back}, nil
 		default:
 			return nil, notFoundRetryable(err)

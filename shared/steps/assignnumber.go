@@ -44,13 +44,24 @@ func AssignNumber(numbers Numbers, cfg Config) Step {
 		if err := checkNumber(n, req, p.ObjectID); err != nil {
 			return nil, err
 		}
-		if n.AssignmentTargetID != "" && strings.EqualFold(n.AssignmentTargetID, p.ObjectID) && n.ActivationState != "assignmentPending" {
-			out := in.Next(events.TypeNumberAssigned, source)
-			out.Data.Progress.NumberReused = true
-			return []events.Event{out}, nil
+		if assignedTo(n, p.ObjectID) {
+			return reusedNumber(in), nil
 		}
 		return startAssignment(ctx, numbers, cfg, in)
 	}
+}
+
+// assignedTo reports whether n is assigned, and settled, to objectID.
+func assignedTo(n *NumberAssignment, objectID string) bool {
+	return n.AssignmentTargetID != "" && strings.EqualFold(n.AssignmentTargetID, objectID) && n.ActivationState != "assignmentPending"
+}
+
+// reusedNumber is the event for a number the account already holds.
+func reusedNumber(in events.Event) []events.Event {
+	out := in.Next(events.TypeNumberAssigned, events.Source(events.StepAssignNumber))
+	out.Data.Progress.OperationID = ""
+	out.Data.Progress.NumberReused = true
+	return []events.Event{out}
 }
 
 // checkNumber returns the failure for a number the account cannot get.
@@ -111,6 +122,11 @@ func pollNumber(ctx context.Context, numbers Numbers, cfg Config, in events.Even
 		}
 		if err := checkNumber(n, req, p.ObjectID); err != nil {
 			return nil, err
+		}
+		if assignedTo(n, p.ObjectID) {
+			// An earlier operation (a retried or re-delivered Assign)
+			// succeeded; this one failed because the number was ours already.
+			return reusedNumber(in), nil
 		}
 		if p.NumberAttempts+1 >= cfg.NumberAttempts {
 			return nil, fail(events.ReasonNumberAssignmentFailed, "assigning %s failed: %s", req.PhoneNumber, detail)

@@ -31,10 +31,11 @@ func Associate(teams TeamsAdmin, cfg Config) Step {
 			configType = ConfigurationCallQueue
 		}
 		err := teams.Associate(ctx, req.AssociateWith, configType, []string{p.ObjectID})
+		if e, ok := apperr.As(err); ok && e.Reason == "" && !apperr.IsTransient(err) && e.Code != apperr.Forbidden && e.Code != apperr.Internal {
+			// A refusal the adapter did not classify is still the association's.
+			return nil, &apperr.Error{Code: e.Code, Reason: events.ReasonAssociationFailed, Message: e.Message, Err: err}
+		}
 		if err != nil {
-			if e, ok := apperr.As(err); ok && !apperr.IsTransient(err) && e.Reason == "" && e.Code != apperr.Forbidden && e.Code != apperr.Internal {
-				e.Reason = events.ReasonAssociationFailed
-			}
 			return nil, err
 		}
 		return []events.Event{out}, nil

@@ -13,7 +13,9 @@ import (
 // request: it re-emits the event to itself after a growing delay until
 // cfg.LicenseWait has passed since the first empty check, then fails the
 // request with no_license. A tenant without the SKU at all waits the same
-// way (buying the license adds it).
+// way (buying the license adds it). LicenseWait bounds the total time a
+// request waits for licenses, counted from its first shortage, including
+// rounds sent back by assign-license when the seats ran out meanwhile.
 func CheckLicense(licenses Licenses, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepCheckLicense)

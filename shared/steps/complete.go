@@ -2,10 +2,27 @@ package steps
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/google/uuid"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
 )
+
+// DeadLetterCallbackFailed is the dead-letter reason of a complete input
+// whose callback could not be delivered; replaying it posts the callback again.
+const DeadLetterCallbackFailed = "callback_failed"
+
+// finalNamespace names the final events' ids (UUIDv5).
+var finalNamespace = uuid.MustParse("6f1c3a52-0b7e-4f4d-9a55-3f1f0c2b8e10")
+
+// finalID derives a request's final event id from the request, the
+// outcome and the replay count.
+func finalID(final events.Event) string {
+	key := fmt.Sprintf("%s/%s/%d", final.Subject, final.Type, final.ReplayCount)
+	return uuid.NewSHA1(finalNamespace, []byte(key)).String()
+}
 
 // Notifier delivers a request's final result to its callbackUrl.
 type Notifier interface {
@@ -30,6 +47,10 @@ func Complete(notifier Notifier, cfg Config) Step {
 		} else {
 			final = in.Next(events.TypeProvisioningCompleted, source)
 		}
+		// The same outcome always has the same id, across retries,
+		// re-deliveries and DLQ replays of the input, so callback receivers
+		// and results consumers can deduplicate.
+		final.ID = finalID(final)
 		url := in.Data.Request.CallbackURL
 		if url == "" || notifier == nil {
 			return []events.Event{final}, nil
@@ -38,9 +59,11 @@ func Complete(notifier Notifier, cfg Config) Step {
 		if err == nil {
 			return []events.Event{final}, nil
 		}
+		// Complete counts its own attempts: once they run out, the outcome
+		// still stands, so Retry's retries_exhausted failure must not apply.
 		if apperr.IsTransient(err) && in.Attempt+1 < cfg.MaxAttempts {
 			return nil, retryable(err)
 		}
-		return nil, &DeadLetterError{Reason: "callback_failed", Detail: err.Error(), Emit: []events.Event{final}}
+		return nil, &DeadLetterError{Reason: DeadLetterCallbackFailed, Detail: errMessage(err), Emit: []events.Event{final}}
 	}
 }

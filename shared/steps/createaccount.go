@@ -54,7 +54,7 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 				UsageLocation:     req.UsageLocation,
 				Department:        ResourceAccountDepartment,
 			})
-			if apperr.CodeOf(err) == apperr.Conflict {
+			if apperr.ReasonOf(err) == events.ReasonUPNConflict {
 				// The UPN exists but the directory did not show it yet
 				// (replication): look again on the next attempt.
 				return nil, retryable(err)
@@ -66,6 +66,7 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 		}
 		learned := in.Data.Progress
 		learned.ObjectID = acc.ID
+		learned.AccountReused = reused
 
 		inst, err := teams.ApplicationInstance(ctx, acc.ID)
 		if err != nil {
@@ -89,7 +90,7 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 
 		out := in.Next(events.TypeAccountCreated, source)
 		out.Data.Progress.ObjectID = acc.ID
-		out.Data.Progress.AccountReused = reused
+		out.Data.Progress.AccountReused = reused || in.Data.Progress.AccountReused
 		out.Data.Progress.ApplicationID = appID
 		return []events.Event{out}, nil
 	}

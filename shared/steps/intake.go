@@ -16,12 +16,7 @@ func Intake(claims Claims, cfg Config) Step {
 	source := events.Source(events.StepIntake)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
 		req, errs := validate.Normalize(in.Data.Request, validate.Options{VerifiedDomains: cfg.VerifiedDomains})
-		in.Data.Request = req
-		if req.RequestID == "" {
-			// Without an id nothing can be claimed or correlated; Normalize
-			// generates one when absent, so this is a malformed id.
-			return []events.Event{in.Fail(source, events.FailureOf(errs))}, nil
-		}
+		in.Data.Request = req // Normalize always returns a request id
 		first, err := claims.Claim(ctx, req.RequestID, in.ID)
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
@@ -41,12 +42,12 @@ func Retry(step string, cfg Config) Middleware {
 				if in.Attempt+1 >= cfg.MaxAttempts {
 					failed := in.Fail(source, events.Failure{
 						Reason:  events.ReasonRetriesExhausted,
-						Message: fmt.Sprintf("gave up after %d attempts: %s", in.Attempt+1, e.Error()),
+						Message: fmt.Sprintf("gave up after %d attempts: %s", in.Attempt+1, errMessage(e)),
 					})
-					return nil, &DeadLetterError{Reason: string(events.ReasonRetriesExhausted), Detail: e.Error(), Emit: []events.Event{failed}}
+					return nil, &DeadLetterError{Reason: string(events.ReasonRetriesExhausted), Detail: errMessage(e), Emit: []events.Event{failed}}
 				}
-				delay := max(cfg.Retry.Delay(in.Attempt), apperr.RetryAfterOf(err))
-				LoggerFrom(ctx).Info("retrying later", "error", e.Error(), "delay_ms", delay.Milliseconds(), "attempt", in.Attempt+1)
+				delay := min(max(cfg.Retry.Delay(in.Attempt), apperr.RetryAfterOf(err)), MaxRetryDelay)
+				LoggerFrom(ctx).Info("retrying later", "error", errMessage(e), "delay_ms", delay.Milliseconds(), "attempt", in.Attempt+1)
 				next := in
 				var r errRetryable
 				if errors.As(err, &r) && r.progress != nil {
@@ -57,13 +58,32 @@ func Retry(step string, cfg Config) Middleware {
 			if e.Code == apperr.Internal {
 				return nil, err
 			}
-			msg := e.Message
-			if msg == "" {
-				msg = e.Error()
-			}
-			return []events.Event{in.Fail(source, events.Failure{Reason: reasonOf(e), Message: msg})}, nil
+			return []events.Event{in.Fail(source, events.Failure{Reason: reasonOf(e), Message: errMessage(e)})}, nil
 		}
 	}
+}
+
+// MaxRetryDelay caps the delay of one retry, whatever Retry-After a server
+// asks for: a misbehaving callback receiver must not park a request for years.
+const MaxRetryDelay = 15 * time.Minute
+
+// errMessage is the text of err that may travel in events, ledgers and
+// dead letters: an *apperr.Error's Message (its code when empty), never the
+// wrapped cause, which can carry URLs with request data or token-endpoint
+// responses.
+func errMessage(err error) string {
+	e, ok := apperr.As(err)
+	if !ok {
+		return err.Error()
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = string(e.Code)
+	}
+	if e.Reason != "" && e.Message == "" {
+		msg += " (" + string(e.Reason) + ")"
+	}
+	return msg
 }
 
 // errRetryable marks an error that is worth retrying although its code is

@@ -3,6 +3,7 @@ package steps_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -305,6 +306,9 @@ func TestAssignLicense(t *testing.T) {
 	if back.Data.Progress.ObjectID != "obj-1" {
 		t.Errorf("back to waiting must keep the account: %+v", back.Data.Progress)
 	}
+	if back.Delay != cfg.LicenseRecheck.Initial || back.Data.Progress.LicenseChecks != 1 || !back.Data.Progress.LicenseWaitSince.Equal(t0) {
+		t.Errorf("back to waiting must be paced and bounded: delay %v progress %+v", back.Delay, back.Data.Progress)
+	}
 
 	assignErr = apperr.New(apperr.NotFound, "", "replication")
 	if ev := runOne(t, events.StepAssignLicense, step, cfg, in, events.TypeAccountCreated); ev.Attempt != 1 {
@@ -427,6 +431,19 @@ func TestAssignNumberPolling(t *testing.T) {
 	out, err := run(t, events.StepAssignNumber, step, cfg, restart)
 	wantFailure(t, out, err, events.ReasonNumberAssignmentFailed)
 
+	// A failed operation for a number that is ours already (an earlier
+	// Assign went through) ends the step, it does not start again.
+	ours := nums.LookupFn
+	nums.LookupFn = func(context.Context, string) (*steps.NumberAssignment, error) {
+		return &steps.NumberAssignment{NumberType: "callingPlan", Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US",
+			AssignmentTargetID: "obj-1", AssignmentStatus: "voiceApplicationAssigned", ActivationState: "activated"}, nil
+	}
+	reused := runOne(t, events.StepAssignNumber, step, cfg, restart, events.TypeNumberAssigned)
+	if !reused.Data.Progress.NumberReused || starts != 1 {
+		t.Fatalf("number already ours: progress %+v, starts %d", reused.Data.Progress, starts)
+	}
+	nums.LookupFn = ours
+
 	status = steps.OperationSucceeded
 	done := runOne(t, events.StepAssignNumber, step, cfg, restart, events.TypeNumberAssigned)
 	if done.Delay != 0 {
@@ -493,6 +510,11 @@ func TestComplete(t *testing.T) {
 		t.Fatalf("callback got %d events", len(notified))
 	}
 
+	again := runOne(t, events.StepComplete, step, cfg, failed.Retry(0), events.TypeProvisioningFailed)
+	if again.ID != ev.ID {
+		t.Errorf("the same outcome must keep its id across re-deliveries: %s vs %s", again.ID, ev.ID)
+	}
+
 	notifyErr = &apperr.Error{Code: apperr.Unavailable}
 	retry := runOne(t, events.StepComplete, step, cfg, failed, events.TypeProvisioningFailed)
 	if retry.Attempt != 1 || events.Destination(retry) != events.StepComplete {
@@ -503,6 +525,42 @@ func TestComplete(t *testing.T) {
 	dl, ok := steps.AsDeadLetter(err)
 	if !ok || dl.Reason != "callback_failed" || len(out) != 0 || len(dl.Emit) != 1 || dl.Emit[0].Type != events.TypeProvisioningFailed {
 		t.Fatalf("rejected callback: out %v err %v", out, err)
+	}
+}
+
+func TestFailureMessagesCarryNoCause(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	cause := errors.New(`Get "https://graph.example/v1.0/users?$filter=userPrincipalName eq 'main@contoso.com'": token=SECRET`)
+	for _, e := range []*apperr.Error{
+		{Code: apperr.Invalid, Reason: events.ReasonRejected, Message: "rejected by Graph", Err: cause},
+		{Code: apperr.Unavailable, Message: "graph unavailable", Err: cause},
+	} {
+		s := steps.Step(func(context.Context, events.Event) ([]events.Event, error) { return nil, e })
+		in := request()
+		in.Attempt = cfg.MaxAttempts - 1
+		out, err := run(t, events.StepCheckLicense, s, cfg, in)
+		if dl, ok := steps.AsDeadLetter(err); ok {
+			out = dl.Emit
+			if strings.Contains(dl.Detail, "SECRET") {
+				t.Errorf("dead-letter detail carries the cause: %q", dl.Detail)
+			}
+		}
+		if len(out) != 1 || out[0].Data.Failure == nil || strings.Contains(out[0].Data.Failure.Message, "SECRET") {
+			t.Errorf("failure %+v carries the wrapped cause", out)
+		}
+	}
+}
+
+func TestRetryDelayIsCapped(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	s := steps.Step(func(context.Context, events.Event) ([]events.Event, error) {
+		return nil, &apperr.Error{Code: apperr.Throttled, RetryAfter: 1000 * time.Hour}
+	})
+	ev := runOne(t, events.StepComplete, s, cfg, request(), events.TypeLicenseAvailable)
+	if ev.Delay != steps.MaxRetryDelay {
+		t.Fatalf("delay %v, want the cap %v", ev.Delay, steps.MaxRetryDelay)
 	}
 }
 

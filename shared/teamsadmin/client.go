@@ -288,12 +288,14 @@ func truncate(s string) string {
 // tokenError classifies a token acquisition failure. Credentials mark
 // failures that retrying cannot fix (rejected secret, missing consent) with
 // a NonRetriable method, having retried transient ones already: those are
-// Forbidden. Anything else (network, timeout) is Unavailable.
+// Forbidden. Anything else (network, timeout) is Unavailable. The
+// credential's error is dropped from a Forbidden one: it dumps the token
+// endpoint's response.
 func tokenError(op string, err error) error {
 	var nr interface{ NonRetriable() }
 	if errors.As(err, &nr) {
 		return &apperr.Error{Code: apperr.Forbidden, Reason: events.ReasonPermissionDenied,
-			Message: "teams admin " + op + ": acquire token", Err: err}
+			Message: "teams admin " + op + ": the token endpoint refused the app's credentials"}
 	}
 	return &apperr.Error{Code: apperr.Unavailable, Message: "teams admin " + op + ": acquire token", Err: err}
 }

@@ -261,7 +261,10 @@ func TestTokenErrors(t *testing.T) {
 			_, err = c.ApplicationInstance(context.Background(), objID)
 
 			wantErr(t, err, tt.wantCode, tt.reason)
-			if !errors.Is(err, tt.err) && !errors.As(err, new(nonRetriable)) {
+			if tt.wantCode == apperr.Forbidden && strings.Contains(err.Error(), "AADSTS") {
+				t.Errorf("error %v carries the token endpoint's response", err)
+			}
+			if tt.wantCode == apperr.Unavailable && !errors.Is(err, tt.err) {
 				t.Errorf("error %v does not wrap the credential's error", err)
 			}
 			if n := len(rec.requests()); n != 0 {

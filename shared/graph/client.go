@@ -39,8 +39,6 @@ const sdkVersion = "1.89.0"
 // Client is the Microsoft Graph adapter. It is safe for concurrent use.
 type Client struct {
 	adapter abs.RequestAdapter
-	users   *users.UsersRequestBuilder
-	skus    *subscribedskus.SubscribedSkusRequestBuilder
 	budget  *budget.Budget
 	log     *slog.Logger
 	cred    azcore.TokenCredential
@@ -118,12 +116,22 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 
 	return &Client{
 		adapter: adapter,
-		users:   users.NewUsersRequestBuilderInternal(map[string]string{}, adapter),
-		skus:    subscribedskus.NewSubscribedSkusRequestBuilderInternal(map[string]string{}, adapter),
 		budget:  o.budget,
 		log:     o.log,
 		cred:    cred,
 	}, nil
+}
+
+// usersBuilder returns a new /users request builder. Builders are made per
+// call: kiota writes the base URL into a builder's path-parameter map on
+// every request, so one shared builder races under concurrent calls.
+func (c *Client) usersBuilder() *users.UsersRequestBuilder {
+	return users.NewUsersRequestBuilderInternal(map[string]string{}, c.adapter)
+}
+
+// skusBuilder returns a new /subscribedSkus request builder (see usersBuilder).
+func (c *Client) skusBuilder() *subscribedskus.SubscribedSkusRequestBuilder {
+	return subscribedskus.NewSubscribedSkusRequestBuilderInternal(map[string]string{}, c.adapter)
 }
 
 // Budget returns the throttling budget the client paces its calls by.

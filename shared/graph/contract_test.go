@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -650,4 +652,50 @@ func selfSignedCertificate(t *testing.T) (*x509.Certificate, string) {
 		t.Fatal(err)
 	}
 	return cert, path
+}
+
+// TestConcurrentCalls drives one Client from many goroutines, as the steps
+// do; run with -race it also checks the client shares no mutable state.
+func TestConcurrentCalls(t *testing.T) {
+	f := startSim(t, graphsim.Config{})
+	c := f.client(t, f.config())
+	ctx := context.Background()
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			upn := fmt.Sprintf("ra-concurrent-%d@contoso.com", i)
+			acc, err := c.Create(ctx, steps.NewAccount{UserPrincipalName: upn, DisplayName: upn, UsageLocation: "US"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if _, err := c.FindByUPN(ctx, upn); err != nil {
+				errs <- err
+			}
+			if _, err := c.Sku(ctx, graphsim.VirtualUserSkuPartNumber); err != nil {
+				errs <- err
+			}
+			if err := c.AssignLicense(ctx, acc.ID, graphsim.VirtualUserSkuID); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	created := 0
+	for _, u := range f.sim.State().Users {
+		if strings.HasPrefix(u.UserPrincipalName, "ra-concurrent-") {
+			created++
+		}
+	}
+	if created != n {
+		t.Fatalf("%d users created, want %d", created, n)
+	}
 }

@@ -23,7 +23,7 @@ var skuFields = []string{"skuId", "skuPartNumber", "capabilityStatus", "consumed
 // list is read and matched here.
 func (c *Client) Sku(ctx context.Context, partNumber string) (steps.Sku, error) {
 	ctx, rec := withRecorder(ctx)
-	builder := c.skus
+	builder := c.skusBuilder()
 	cfg := &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
 		QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{Select: skuFields},
 	}
@@ -81,7 +81,7 @@ func (c *Client) AssignLicense(ctx context.Context, userID, skuID string) error 
 	body.SetRemoveLicenses([]uuid.UUID{})
 
 	ctx, rec := withRecorder(ctx)
-	if _, err := c.users.ByUserId(userID).AssignLicense().Post(ctx, body, nil); err != nil {
+	if _, err := c.usersBuilder().ByUserId(userID).AssignLicense().Post(ctx, body, nil); err != nil {
 		return mapError("assign license", err, rec)
 	}
 	return nil

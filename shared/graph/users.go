@@ -28,7 +28,7 @@ func (c *Client) FindByUPN(ctx context.Context, upn string) (*steps.Account, err
 	ctx, rec := withRecorder(ctx)
 	top := int32(1)
 	filter := "userPrincipalName eq " + quote(upn)
-	resp, err := c.users.Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+	resp, err := c.usersBuilder().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
 			Filter: &filter,
 			Select: userFields,
@@ -53,7 +53,7 @@ func (c *Client) Get(ctx context.Context, id string) (steps.Account, error) {
 		return steps.Account{}, apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "graph: get user: empty object id")
 	}
 	ctx, rec := withRecorder(ctx)
-	u, err := c.users.ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+	u, err := c.usersBuilder().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userFields},
 	})
 	if err != nil {
@@ -97,7 +97,7 @@ func (c *Client) Create(ctx context.Context, a steps.NewAccount) (steps.Account,
 	}
 
 	ctx, rec := withRecorder(ctx)
-	created, err := c.users.Post(ctx, u, nil)
+	created, err := c.usersBuilder().Post(ctx, u, nil)
 	if err != nil {
 		return steps.Account{}, mapError("create user", err, rec)
 	}
@@ -122,7 +122,7 @@ func (c *Client) SetUsageLocation(ctx context.Context, id, usageLocation string)
 	u := models.NewUser()
 	u.SetUsageLocation(ptr(strings.ToUpper(usageLocation)))
 	ctx, rec := withRecorder(ctx)
-	if _, err := c.users.ByUserId(id).Patch(ctx, u, nil); err != nil {
+	if _, err := c.usersBuilder().ByUserId(id).Patch(ctx, u, nil); err != nil {
 		return mapError("set usage location", err, rec)
 	}
 	return nil

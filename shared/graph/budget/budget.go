@@ -13,12 +13,12 @@ import (
 	"github.com/raprov/raprov/shared/graph/graphcost"
 )
 
-// DefaultHeadroom is the fraction of each quota a budget uses when Limits
-// leaves Headroom unset.
+// DefaultHeadroom is the fraction of each quota a budget sustains when
+// Limits leaves Headroom unset.
 const DefaultHeadroom = 0.9
 
 // burstFraction is the share of a window's usable quota that may be spent at
-// once; the rest is spread evenly over the window.
+// once, on top of the steady rate while the quota leaves room for it.
 const burstFraction = 0.05
 
 // maxCost is the largest cost of one call in resource units (GET
@@ -33,7 +33,8 @@ type Limits struct {
 	Writes int
 	// TeamsRequests is the Teams administration quota per graphcost.TeamsWindow.
 	TeamsRequests int
-	// Headroom is the fraction of each quota to use, in (0, 1];
+	// Headroom is the fraction of each quota to sustain, in (0, 1]; the
+	// burst may take one window above it but never above the quota.
 	// 0 means DefaultHeadroom.
 	Headroom float64
 	// TimeScale multiplies every window, as the simulator's knob of the same
@@ -135,15 +136,19 @@ func New(l Limits, opts ...Option) *Budget {
 	return b
 }
 
-// bucket returns a token bucket that admits at most Headroom × limit tokens
-// in any window of the given length (scaled), or nil when limit is 0.
+// bucket returns a token bucket for a quota of limit per window (scaled),
+// or nil when limit is 0. A bucket of burst b and rate r admits at most
+// b + r·W in any window W, so r = min(Headroom·limit, limit − b) / W: it
+// sustains Headroom × limit per window while no window, burst included,
+// exceeds the limit itself.
 func bucket(limit int, window time.Duration, l Limits) *rate.Limiter {
 	if limit <= 0 {
 		return nil
 	}
 	usable := float64(limit) * l.Headroom
 	burst := max(int(math.Ceil(usable*burstFraction)), maxCost)
-	perWindow := math.Max(usable-float64(burst), usable/2)
+	// Quotas too small for the burst still get half of what they allow.
+	perWindow := math.Max(math.Min(usable, float64(limit-burst)), usable/2)
 	realWindow := window.Seconds() * l.TimeScale
 	return rate.NewLimiter(rate.Limit(perWindow/realWindow), burst)
 }

@@ -5,10 +5,12 @@
 // A Budget holds one token bucket per quota of graphcost's model: identity
 // resource units per 10 s, identity writes per 150 s and Teams requests per
 // 10 s. Wait draws a call's cost from the buckets its service uses and blocks
-// until all of them allow it. Each bucket is sized so that, over any window of
-// the quota's length, it admits at most Headroom × limit: a bucket of rate r
-// and burst b admits b + r·W in a window W, so the budget keeps a small burst
-// (5 % of the usable quota) and sets r = (Headroom·limit − b) / W.
+// until all of them allow it. A bucket of rate r and burst b admits at most
+// b + r·W in any window W. Each bucket keeps a small burst (5 % of the usable
+// quota, Headroom × limit) and sets r = min(Headroom·limit, limit − b) / W:
+// over a long run it sustains Headroom × limit per window, and no single
+// window, burst included, exceeds the limit (with the default Headroom of
+// 0.9, at most 94.5 % of it).
 //
 // When Graph throttles anyway (another process, another app of the tenant, a
 // tighter limit than modelled), Throttled pauses every caller of that

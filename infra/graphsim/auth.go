@@ -315,9 +315,7 @@ func (s *Server) authenticate(r *http.Request, audience string) (principal, stri
 	if h == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return principal{}, "Access token is empty."
 	}
-	var claims accessClaims
-	_, err := jwt.ParseWithClaims(strings.TrimSpace(tok), &claims, func(*jwt.Token) (any, error) { return s.tokenKey, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired())
+	claims, err := s.verifyAccessToken(strings.TrimSpace(tok), time.Now())
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return principal{}, "Lifetime validation failed, the token is expired."
@@ -329,6 +327,51 @@ func (s *Server) authenticate(r *http.Request, audience string) (principal, stri
 		return principal{}, "Access token validation failure. Invalid audience."
 	}
 	return principal{clientID: claims.AppID, audience: audience}, ""
+}
+
+// maxVerifiedTokens bounds the cache of verified access tokens; it is
+// emptied when full. Clients hold one token per scope for an hour, so a
+// handful of entries serve every request.
+const maxVerifiedTokens = 1024
+
+// verifiedToken is an access token whose signature and claims were
+// checked once; only its lifetime needs checking again.
+type verifiedToken struct {
+	claims             accessClaims
+	notBefore, expires time.Time
+}
+
+// verifyAccessToken validates a bearer token the simulator issued: HS256
+// signature with its key, expiry required. A token verified before is
+// looked up instead of parsed and hashed again, its lifetime still checked
+// against now; the errors are jwt's.
+func (s *Server) verifyAccessToken(tok string, now time.Time) (accessClaims, error) {
+	if v, ok := s.verified.Load(tok); ok {
+		vt := v.(verifiedToken)
+		switch {
+		case !now.Before(vt.expires):
+			return accessClaims{}, jwt.ErrTokenExpired
+		case now.Before(vt.notBefore):
+			return accessClaims{}, jwt.ErrTokenNotValidYet
+		}
+		return vt.claims, nil
+	}
+	var claims accessClaims
+	_, err := jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) { return s.tokenKey, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(func() time.Time { return now }))
+	if err != nil {
+		return accessClaims{}, err
+	}
+	vt := verifiedToken{claims: claims, expires: claims.ExpiresAt.Time}
+	if claims.NotBefore != nil {
+		vt.notBefore = claims.NotBefore.Time
+	}
+	if s.verifiedCount.Add(1) > maxVerifiedTokens {
+		s.verified.Clear()
+		s.verifiedCount.Store(1)
+	}
+	s.verified.Store(tok, vt)
+	return claims, nil
 }
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, message string) {

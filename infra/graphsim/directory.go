@@ -227,7 +227,8 @@ func (d *directory) findSku(key string) *skuState {
 	return nil
 }
 
-// recount recomputes every sku's consumedUnits. Callers hold mu.
+// recount recomputes every sku's consumedUnits from scratch. Callers hold
+// mu or are constructing d; changes to one user use recharge instead.
 func (d *directory) recount() {
 	for _, s := range d.skus {
 		s.ConsumedUnits = s.baseline
@@ -237,6 +238,22 @@ func (d *directory) recount() {
 			if s := d.findSku(l.SkuID); s != nil {
 				s.ConsumedUnits++
 			}
+		}
+	}
+}
+
+// recharge moves one user's consumed units from the licenses it held to
+// those it holds now, keeping consumedUnits what recount would compute
+// without walking every user. Callers hold mu.
+func (d *directory) recharge(held, holds []AssignedLicense) {
+	for _, l := range held {
+		if s := d.findSkuID(l.SkuID); s != nil {
+			s.ConsumedUnits--
+		}
+	}
+	for _, l := range holds {
+		if s := d.findSkuID(l.SkuID); s != nil {
+			s.ConsumedUnits++
 		}
 	}
 }
@@ -298,6 +315,22 @@ func (d *directory) list(now time.Time, match func(*User) bool) []User {
 		}
 	}
 	return out
+}
+
+// listPinned is list for a filter that names the user by id (byID) or by
+// userPrincipalName: the user is looked up instead of every user scanned.
+func (d *directory) listPinned(now time.Time, byID bool, key string, match func(*User) bool) []User {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	index := d.upns
+	if byID {
+		index = d.users
+	}
+	u, ok := index[strings.ToLower(key)]
+	if !ok || !d.visible(u, now) || !match(u) {
+		return nil
+	}
+	return []User{u.clone()}
 }
 
 func (d *directory) count() int {
@@ -388,6 +421,7 @@ func (d *directory) assignLicense(key string, now time.Time, add []AssignedLicen
 			return User{}, badRequest(fmt.Sprintf("Subscription with SKU %s does not have any available licenses.", s.SkuID))
 		}
 	}
+	held := slices.Clone(u.AssignedLicenses)
 	u.AssignedLicenses = slices.DeleteFunc(u.AssignedLicenses, func(l AssignedLicense) bool {
 		return slices.ContainsFunc(remove, func(id string) bool { return strings.EqualFold(id, l.SkuID) })
 	})
@@ -403,7 +437,7 @@ func (d *directory) assignLicense(key string, now time.Time, add []AssignedLicen
 		}
 		u.AssignedLicenses = append(u.AssignedLicenses, AssignedLicense{SkuID: strings.ToLower(l.SkuID), DisabledPlans: disabled})
 	}
-	d.recount()
+	d.recharge(held, u.AssignedLicenses)
 	return u.clone(), nil
 }
 
@@ -545,6 +579,6 @@ func (d *directory) remove(key string, now time.Time) *graphError {
 	delete(d.users, u.ID)
 	delete(d.upns, strings.ToLower(u.UserPrincipalName))
 	d.order = slices.DeleteFunc(d.order, func(o *User) bool { return o == u })
-	d.recount()
+	d.recharge(u.AssignedLicenses, nil)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,10 @@ type Server struct {
 	mux      *http.ServeMux
 	throttle *throttler
 	tokenKey []byte
+	// verified caches access tokens already verified (see
+	// verifyAccessToken): token string → verifiedToken.
+	verified      sync.Map
+	verifiedCount atomic.Int64
 
 	knobsMu sync.RWMutex
 	knobs   Knobs

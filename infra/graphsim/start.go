@@ -34,11 +34,20 @@ type Running struct {
 	done      chan struct{}
 }
 
+// maxIdleConns is how many idle connections to the simulator a Client
+// keeps: enough for every concurrent caller of a busy pipeline, so that
+// requests reuse connections instead of paying a TLS handshake each
+// (net/http keeps only 2 per host by default).
+const maxIdleConns = 512
+
 // Client returns an HTTP client that trusts the simulator's certificate.
+// Each call returns a client with its own connection pool; share one.
 func (r *Running) Client() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: r.CertPool, MinVersion: tls.VersionTLS12},
-	}}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: r.CertPool, MinVersion: tls.VersionTLS12}
+	t.MaxIdleConns = maxIdleConns
+	t.MaxIdleConnsPerHost = maxIdleConns
+	return &http.Client{Transport: t}
 }
 
 // Close stops the listener and waits for the server to finish.

@@ -258,3 +258,19 @@ func TestBearerRequired(t *testing.T) {
 func pemCert(cert *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 }
+
+// TestVerifiedTokenExpires checks that a token accepted once (and then no
+// longer parsed on every request) is still refused once it expires.
+func TestVerifiedTokenExpires(t *testing.T) {
+	// Token expiry has whole-second precision: this token lives 0.5–1.5 s.
+	e := newEnv(t, graphsim.Config{TokenLifetime: 1500 * time.Millisecond})
+	for range 2 {
+		resp, b := e.doWith(t, e.graphToken, http.MethodGet, "/v1.0/subscribedSkus", nil, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("fresh token: status %d, body %s", resp.StatusCode, b)
+		}
+	}
+	time.Sleep(1600 * time.Millisecond)
+	resp, b := e.doWith(t, e.graphToken, http.MethodGet, "/v1.0/subscribedSkus", nil, nil)
+	wantError(t, resp, b, http.StatusUnauthorized, "InvalidAuthenticationToken", "token is expired")
+}

@@ -431,6 +431,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	match := func(*User) bool { return true }
+	var pinned *odata.Clause // an id or userPrincipalName equality: looked up, not scanned for
 	if f := q.Get("$filter"); f != "" {
 		clauses, err := odata.ParseFilter(f)
 		if err != nil {
@@ -438,7 +439,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var getters []func(*User) string
-		for _, c := range clauses {
+		for i, c := range clauses {
 			get, ok := filterableUserProperties[strings.ToLower(c.Property)]
 			if !ok || c.Any {
 				(&graphError{
@@ -449,6 +450,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			getters = append(getters, get)
+			if p := strings.ToLower(c.Property); pinned == nil && (p == "id" || p == "userprincipalname") {
+				pinned = &clauses[i]
+			}
 		}
 		match = func(u *User) bool {
 			for i, c := range clauses {
@@ -478,7 +482,12 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		skip = n
 	}
-	users := s.dir.list(time.Now(), match)
+	var users []User
+	if pinned != nil {
+		users = s.dir.listPinned(time.Now(), strings.EqualFold(pinned.Property, "id"), pinned.Value, match)
+	} else {
+		users = s.dir.list(time.Now(), match)
+	}
 	page := odata.Collection[map[string]any]{
 		Context: contextURL(r, "users"+selectSuffix(r)),
 		Value:   []map[string]any{},

@@ -156,6 +156,11 @@ func TestListUsersFilter(t *testing.T) {
 		{"userPrincipalName eq 'O''BRIEN@contoso.com'", []string{"o'brien@contoso.com"}},
 		{"userPrincipalName eq 'obrien@contoso.com'", nil},
 		{"department eq 'Microsoft Communication Application Instance' and usageLocation eq 'GB'", []string{"ra-sales-uk@contoso.com"}},
+		// A clause on id or userPrincipalName is looked up; the others still apply.
+		{"usageLocation eq 'GB' and userPrincipalName eq 'ra-sales-uk@contoso.com'", []string{"ra-sales-uk@contoso.com"}},
+		{"usageLocation eq 'US' and userPrincipalName eq 'ra-sales-uk@contoso.com'", nil},
+		{"id eq '7B9D1F3A-5C7E-4A9B-8D1F-3E5A7C9E1B03'", []string{"o'brien@contoso.com"}},
+		{"id eq '7b9d1f3a-5c7e-4a9b-8d1f-3e5a7c9e1b03' and userPrincipalName eq 'AdeleV@contoso.com'", nil},
 	}
 	for _, tt := range tests {
 		resp, b := e.do(t, http.MethodGet, filter(tt.filter), nil)

@@ -51,6 +51,17 @@ func (s *Sim) phoneNumbersLocked() map[string]string {
 	return m
 }
 
+// phoneNumberLocked is phoneNumbersLocked for one target: the single-instance
+// reads, which run on every bind and lookup, need not map the whole inventory.
+func (s *Sim) phoneNumberLocked(objectID string) map[string]string {
+	for _, tel := range s.order {
+		if n := s.numbers[tel]; n.AssignmentStatus != StatusUnassigned && strings.EqualFold(n.AssignmentTargetID, objectID) {
+			return map[string]string{strings.ToLower(objectID): "tel:" + n.TelephoneNumber}
+		}
+	}
+	return nil
+}
+
 func instanceJSON(a AppInstance, phones map[string]string) appInstanceJSON {
 	j := appInstanceJSON{
 		ObjectID:          a.ObjectID,
@@ -117,7 +128,7 @@ func (s *Sim) getAppInstance(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.instances[strings.ToLower(id)]
 	var body appInstanceJSON
 	if ok {
-		body = instanceJSON(a, s.phoneNumbersLocked())
+		body = instanceJSON(a, s.phoneNumberLocked(a.ObjectID))
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -176,7 +187,7 @@ func (s *Sim) bindAppInstance(w http.ResponseWriter, r *http.Request) {
 		}
 		s.instances[strings.ToLower(id)] = a
 	}
-	body := instanceJSON(a, s.phoneNumbersLocked())
+	body := instanceJSON(a, s.phoneNumberLocked(a.ObjectID))
 	s.mu.Unlock()
 	writeJSON(w, status, body)
 }

@@ -25,8 +25,9 @@ type ConsumeOptions struct {
 	// Concurrency bounds the handlers running at once; default 4.
 	Concurrency int
 	// PollInterval is the longest wait between two polls of an idle queue;
-	// default 1 s. Idle polls back off from 10 ms up to it. A message sent
-	// to the queue through this Store wakes the consumer at once.
+	// default 1 s. Idle polls back off from 100 ms up to it. A message sent
+	// to the queue through this Store wakes the consumer at once, or when
+	// its delay has passed.
 	PollInterval time.Duration
 	// Heartbeat is how often a running handler's message has its visibility
 	// extended by the queue's Visibility; default a third of Visibility.
@@ -38,7 +39,11 @@ type ConsumeOptions struct {
 	ShutdownTimeout time.Duration
 }
 
-const minPoll = 10 * time.Millisecond
+// minPoll is the first idle poll interval. Polls only find what no signal
+// announced — messages sent by another process, redeliveries after a
+// visibility timeout — so they need not be frequent; every empty poll is a
+// write transaction.
+const minPoll = 100 * time.Millisecond
 
 // Consume receives messages from q and runs h on each, at most
 // opts.Concurrency at a time, until ctx is done. It then stops receiving,
@@ -123,6 +128,11 @@ loop:
 				defer func() { <-sem }()
 				handle(hctx, q, opts.Heartbeat, h, d)
 			})
+		}
+		if len(ds) < slots {
+			// The queue had no more visible messages: poll again when one
+			// is sent to it, or after the idle wait, rather than at once.
+			sleep(wait, wake)
 		}
 	}
 

@@ -30,9 +30,10 @@
 // # Consumers
 //
 // Consume runs a handler over a queue with bounded concurrency, polling
-// with backoff when idle and waking at once when a message is sent to the
-// queue through the same Store, extending the visibility of long-running
-// handlers and draining gracefully on shutdown.
+// with backoff when idle and waking as soon as a message sent to the queue
+// through the same Store is visible (at once, or when its delay has
+// passed), extending the visibility of long-running handlers and draining
+// gracefully on shutdown.
 //
 // # Durability and concurrency
 //

@@ -80,7 +80,7 @@ func (s *Store) commit(ctx context.Context, from *Queue, id string, h Hop) error
 
 	var wake []func()
 	for i, q := range dests {
-		if f := q.notifyIfVisible(h.Send[names[i]]); f != nil {
+		if f := q.notifier(h.Send[names[i]]); f != nil {
 			wake = append(wake, f)
 		}
 	}

@@ -694,8 +694,8 @@ func TestConsumeWakesOnSend(t *testing.T) {
 		got <- time.Now()
 		return q.Delete(ctx, d.ID)
 	})
-	// Idle polls back off 10 ms, 20 ms, … : by now the consumer sleeps ≥ 640 ms.
-	time.Sleep(700 * time.Millisecond)
+	// Idle polls back off 100 ms, 200 ms, … : by now the consumer sleeps ≥ 800 ms.
+	time.Sleep(800 * time.Millisecond)
 	sent := time.Now()
 	if err := q.Send(ctx, msgs("wake up")...); err != nil {
 		t.Fatal(err)
@@ -704,6 +704,35 @@ func TestConsumeWakesOnSend(t *testing.T) {
 	case at := <-got:
 		if lat := at.Sub(sent); lat > 300*time.Millisecond {
 			t.Errorf("handled %v after the send, want at once", lat)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("message not handled")
+	}
+}
+
+// A delayed message sent in-process wakes an idle consumer when its delay
+// has passed, not at the next poll.
+func TestConsumeWakesWhenDelayPasses(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	q := s.Queue("a", local.QueueOptions{})
+	got := make(chan time.Time, 1)
+	consume(t, q, local.ConsumeOptions{PollInterval: time.Hour}, func(ctx context.Context, d transport.Delivery) error {
+		got <- time.Now()
+		return q.Delete(ctx, d.ID)
+	})
+	// Idle polls back off 100 ms, 200 ms, … : from 1.5 s on the consumer
+	// sleeps 1.6 s, so its next poll comes long after the delay.
+	time.Sleep(1600 * time.Millisecond)
+	const delay = 200 * time.Millisecond
+	sent := time.Now()
+	if err := q.Send(ctx, transport.Message{Body: []byte("later"), Delay: delay}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case at := <-got:
+		if lat := at.Sub(sent); lat < delay || lat > delay+300*time.Millisecond {
+			t.Errorf("handled %v after the send, want just after the %v delay", lat, delay)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("message not handled")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,7 +92,7 @@ func (q *Queue) Send(ctx context.Context, msgs ...transport.Message) error {
 	}
 	err := q.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return q.s.sendTx(ctx, tx, q.name, msgs)
-	}, q.notifyIfVisible(msgs))
+	}, q.notifier(msgs))
 	if err != nil {
 		return fmt.Errorf("local: send to %s: %w", q.name, err)
 	}
@@ -296,13 +297,31 @@ func (s *Store) sendTx(ctx context.Context, tx *sql.Tx, queue string, msgs []tra
 	return nil
 }
 
-// notifyIfVisible returns a function waking q's consumers if any of msgs
-// is visible at once, or nil.
-func (q *Queue) notifyIfVisible(msgs []transport.Message) func() {
+// notifier returns a function, run once msgs have committed, that wakes
+// q's consumers: at once if any of msgs is visible, and again when each
+// distinct delay has passed, so that a delayed message (a retry, a poll) is
+// handled when it comes due rather than at the consumers' next idle poll.
+// It returns nil for no messages.
+func (q *Queue) notifier(msgs []transport.Message) func() {
+	if len(msgs) == 0 {
+		return nil
+	}
+	var now bool
+	var delays []time.Duration
 	for _, m := range msgs {
-		if m.Delay == 0 {
-			return q.sig.notify
+		switch {
+		case m.Delay == 0:
+			now = true
+		case !slices.Contains(delays, m.Delay):
+			delays = append(delays, m.Delay)
 		}
 	}
-	return nil
+	return func() {
+		if now {
+			q.sig.notify()
+		}
+		for _, d := range delays {
+			time.AfterFunc(d, q.sig.notify)
+		}
+	}
 }

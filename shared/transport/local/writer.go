@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -126,6 +127,11 @@ func (w *writer) run() {
 				}
 			}
 		}
+		// Let the goroutines that are ready to run go first: under load
+		// many of them are about to submit an operation, and each one that
+		// joins this batch saves a commit (a WAL write of every page it
+		// touches). With nothing else runnable this returns at once.
+		runtime.Gosched()
 	fill:
 		for len(batch) < maxBatch {
 			select {

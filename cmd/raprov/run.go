@@ -35,6 +35,7 @@ type runFlags struct {
 	progress   string
 	addLicense time.Duration
 	seedUnits  int
+	demoTiming bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -71,6 +72,7 @@ submitted twice.`,
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal), bar, lines, none")
 	fl.DurationVar(&f.addLicense, "demo-add-licenses-after", 3*time.Second, "in-process simulator only: add licenses this long after the start, ending the license shortage")
 	fl.IntVar(&f.seedUnits, "demo-free-licenses", 16, "in-process simulator only: free resource-account licenses at the start (-1: the seed's)")
+	fl.BoolVar(&f.demoTiming, "demo-timing", false, "simulator only: the in-process demo's short step delays (retries, license re-checks, number polls), for a simulator at --graph-url with scaled-down delays")
 	return cmd
 }
 
@@ -119,6 +121,13 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	m, err := connectConfigured(s, log)
 	if err != nil {
 		return err
+	}
+	if m != nil && f.demoTiming {
+		if !m.simulated {
+			m.Close()
+			return fmt.Errorf("--demo-timing needs a simulator (--graph-url), not Microsoft")
+		}
+		s.Steps = demoTiming(s.Steps)
 	}
 	if m == nil {
 		m, err = startSimulator(ctx, demoSimulator(f), log)

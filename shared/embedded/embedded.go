@@ -221,7 +221,15 @@ func (c *Chain) handler(name string) local.Handler {
 			dest := events.Destination(ev)
 			hop.Send[dest] = append(hop.Send[dest], transport.Message{Body: body, Delay: ev.Delay})
 			if ev.Subject != "" {
-				hop.Record = append(hop.Record, entry(name, ev))
+				e := entry(name, ev)
+				if name == events.StepComplete {
+					// A final event's id is the same for every run of the
+					// same outcome (callbacks deduplicate on it); the
+					// ledger line is per input, so a late duplicate that
+					// ran the chain again ends the request again.
+					e.EventID = ev.ID + "/" + in.ID
+				}
+				hop.Record = append(hop.Record, e)
 			}
 		}
 		err = q.Forward(ctx, d, hop)

@@ -526,23 +526,7 @@ func virtualUserSku(t testing.TB, st graphsim.State) graphsim.Sku {
 // withFreeLicenses sets the resource-account SKU's enabled units so that
 // free of them are unassigned.
 func withFreeLicenses(free int) func(*graphsim.Seed) {
-	return func(s *graphsim.Seed) {
-		for i := range s.Skus {
-			sku := &s.Skus[i]
-			if sku.SkuPartNumber != graphsim.VirtualUserSkuPartNumber {
-				continue
-			}
-			used := sku.ConsumedUnits
-			for _, u := range s.Users {
-				for _, l := range u.Licenses {
-					if strings.EqualFold(l, sku.SkuID) || strings.EqualFold(l, sku.SkuPartNumber) {
-						used++
-					}
-				}
-			}
-			sku.Enabled = used + free
-		}
-	}
+	return func(s *graphsim.Seed) { s.SetFreeUnits(graphsim.VirtualUserSkuPartNumber, free) }
 }
 
 // e2eWrites counts identity writes (users, subscribedSkus): all requests

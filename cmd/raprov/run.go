@@ -234,21 +234,7 @@ func stableID(r events.Request) string {
 func demoSimulator(f runFlags) graphsim.Config {
 	seed := graphsim.DefaultSeed()
 	if f.seedUnits >= 0 {
-		for i := range seed.Skus {
-			sku := &seed.Skus[i]
-			if sku.SkuPartNumber != graphsim.VirtualUserSkuPartNumber {
-				continue
-			}
-			consumed := sku.ConsumedUnits
-			for _, u := range seed.Users {
-				for _, l := range u.Licenses {
-					if strings.EqualFold(l, sku.SkuID) || strings.EqualFold(l, sku.SkuPartNumber) {
-						consumed++
-					}
-				}
-			}
-			sku.Enabled = consumed + f.seedUnits
-		}
+		seed.SetFreeUnits(graphsim.VirtualUserSkuPartNumber, f.seedUnits)
 	}
 	return graphsim.Config{
 		Seed: seed,

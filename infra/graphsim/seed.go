@@ -196,3 +196,23 @@ func (s Seed) validate() error {
 	}
 	return nil
 }
+
+// SetFreeUnits sets the enabled units of the SKU with the given part number
+// so that free of them are left once the seed's users hold theirs.
+func (s *Seed) SetFreeUnits(skuPartNumber string, free int) {
+	for i := range s.Skus {
+		sku := &s.Skus[i]
+		if !strings.EqualFold(sku.SkuPartNumber, skuPartNumber) {
+			continue
+		}
+		used := sku.ConsumedUnits
+		for _, u := range s.Users {
+			for _, l := range u.Licenses {
+				if strings.EqualFold(l, sku.SkuID) || strings.EqualFold(l, sku.SkuPartNumber) {
+					used++
+				}
+			}
+		}
+		sku.Enabled = used + free
+	}
+}

@@ -29,6 +29,14 @@ type settings struct {
 	GraphCA string `envconfig:"GRAPH_CA"`
 	// Concurrency bounds the running handlers per step.
 	Concurrency int `envconfig:"CONCURRENCY" default:"16"`
+	// Visibility is how long a received message stays hidden: after a crash,
+	// the messages that were in flight are delivered again this much later.
+	// It must outlast a step's longest run (Graph calls wait up to
+	// RAPROV_GRAPH_MAX_WAIT in process).
+	Visibility time.Duration `envconfig:"VISIBILITY" default:"30s"`
+	// MaxReceive is how often a message is delivered before it is
+	// dead-lettered (and its request failed with retries_exhausted).
+	MaxReceive int `envconfig:"MAX_RECEIVE" default:"5"`
 	// CallbackSecret signs callbacks (HMAC-SHA256); never logged.
 	CallbackSecret string `envconfig:"CALLBACK_SECRET"`
 	// LogLevel of the JSON logs: debug, info, warn, error.

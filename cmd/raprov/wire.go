@@ -173,5 +173,5 @@ func newChain(store *local.Store, m *microsoft, s settings, log *slog.Logger) (*
 		log.Warn("RAPROV_CALLBACK_SECRET is not set: results are not posted to callbackUrl (callbacks are always signed)")
 	}
 	fns := chainSteps(m, store.Claims(), notifier, cfg, log)
-	return embedded.New(store, fns, embedded.Options{Concurrency: s.Concurrency, Logger: log})
+	return embedded.New(store, fns, embedded.Options{Concurrency: s.Concurrency, Visibility: s.Visibility, MaxReceive: s.MaxReceive, Logger: log})
 }

@@ -68,9 +68,15 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 		learned.ObjectID = acc.ID
 		learned.AccountReused = reused
 
-		inst, err := teams.ApplicationInstance(ctx, acc.ID)
-		if err != nil {
-			return nil, err
+		// An account found by its UPN may be anything; one this request
+		// created (now or in an earlier attempt) is no other type's
+		// instance, and Bind is idempotent: no need to read it first.
+		var inst *ApplicationInstance
+		if reused {
+			var err error
+			if inst, err = teams.ApplicationInstance(ctx, acc.ID); err != nil {
+				return nil, err
+			}
 		}
 		switch {
 		case inst != nil && inst.ApplicationID != "" && !strings.EqualFold(inst.ApplicationID, appID):

@@ -134,6 +134,7 @@ type accountWorld struct {
 	instance *steps.ApplicationInstance
 	created  []steps.NewAccount
 	bound    []string
+	reads    int
 }
 
 func (w *accountWorld) ports() (*mock.Accounts, *mock.TeamsAdmin) {
@@ -145,7 +146,10 @@ func (w *accountWorld) ports() (*mock.Accounts, *mock.TeamsAdmin) {
 		},
 	}
 	teams := &mock.TeamsAdmin{
-		ApplicationInstanceFn: func(context.Context, string) (*steps.ApplicationInstance, error) { return w.instance, nil },
+		ApplicationInstanceFn: func(context.Context, string) (*steps.ApplicationInstance, error) {
+			w.reads++
+			return w.instance, nil
+		},
 		BindFn: func(_ context.Context, id, app string) error {
 			w.bound = append(w.bound, id+"/"+app)
 			return nil
@@ -204,6 +208,9 @@ func TestCreateAccount(t *testing.T) {
 				t.Fatalf("created %d accounts, want %d", len(w.created), tt.wantCreated)
 			}
 			if tt.wantCreated == 1 {
+				if w.reads != 0 {
+					t.Errorf("read the application instance of an account it just created (%d reads)", w.reads)
+				}
 				c := w.created[0]
 				if c.Department != steps.ResourceAccountDepartment || c.UsageLocation != "US" || c.MailNickname != "main" {
 					t.Errorf("create call = %+v: usageLocation and department belong in the create call", c)

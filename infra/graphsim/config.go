@@ -110,28 +110,9 @@ type knobsJSON struct {
 	OperationStepDelay     string  `json:"operationStepDelay"`
 }
 
-// MarshalJSON writes durations as strings such as "250ms".
-func (k Knobs) MarshalJSON() ([]byte, error) {
-	return json.Marshal(knobsJSON{
-		ReplicationDelay:       k.ReplicationDelay.String(),
-		Throttle:               k.Throttle,
-		TimeScale:              k.TimeScale,
-		TenantUsers:            k.TenantUsers,
-		WritesPerWindow:        k.WritesPerWindow,
-		ResourceUnitsPerWindow: k.ResourceUnitsPerWindow,
-		TeamsPerWindow:         k.TeamsPerWindow,
-		FaultRate:              k.FaultRate,
-		FaultStatus:            k.FaultStatus,
-		SlowRate:               k.SlowRate,
-		SlowDelay:              k.SlowDelay.String(),
-		OperationStepDelay:     k.OperationStepDelay.String(),
-	})
-}
-
-// UnmarshalJSON reads the form MarshalJSON writes. Fields left out keep the
-// receiver's values, so a partial document updates only what it names.
-func (k *Knobs) UnmarshalJSON(b []byte) error {
-	j := knobsJSON{
+// wire returns k in its JSON form.
+func (k Knobs) wire() knobsJSON {
+	return knobsJSON{
 		ReplicationDelay:       k.ReplicationDelay.String(),
 		Throttle:               k.Throttle,
 		TimeScale:              k.TimeScale,
@@ -145,6 +126,17 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 		SlowDelay:              k.SlowDelay.String(),
 		OperationStepDelay:     k.OperationStepDelay.String(),
 	}
+}
+
+// MarshalJSON writes durations as strings such as "250ms".
+func (k Knobs) MarshalJSON() ([]byte, error) {
+	return json.Marshal(k.wire())
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes. Fields left out keep the
+// receiver's values, so a partial document updates only what it names.
+func (k *Knobs) UnmarshalJSON(b []byte) error {
+	j := k.wire()
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}

@@ -168,16 +168,26 @@ func publishRequests(ctx context.Context, store *local.Store, traceParent string
 // SubmitEvents publishes already-built events (a DLQ replay, a bulk door)
 // to their destinations.
 func (c *Chain) SubmitEvents(ctx context.Context, evs ...events.Event) error {
+	send, err := route(evs)
+	if err != nil {
+		return err
+	}
+	return c.store.Publish(ctx, local.Hop{Send: send})
+}
+
+// route encodes events and groups them by destination queue
+// (events.Destination), each delayed by its Delay.
+func route(evs []events.Event) (map[string][]transport.Message, error) {
 	send := map[string][]transport.Message{}
 	for _, ev := range evs {
 		body, err := events.Encode(ev)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("encode %s: %w", ev.Type, err)
 		}
 		dest := events.Destination(ev)
 		send[dest] = append(send[dest], transport.Message{Body: body, Delay: ev.Delay})
 	}
-	return c.store.Publish(ctx, local.Hop{Send: send})
+	return send, nil
 }
 
 func (c *Chain) handler(name string) local.Handler {
@@ -212,14 +222,10 @@ func (c *Chain) handler(name string) local.Handler {
 			})}
 			hop.DeadLetter, hop.Detail = transport.ReasonMaxReceive, err.Error()
 		}
-		hop.Send = map[string][]transport.Message{}
+		if hop.Send, err = route(out); err != nil {
+			return err
+		}
 		for _, ev := range out {
-			body, err := events.Encode(ev)
-			if err != nil {
-				return fmt.Errorf("encode %s: %w", ev.Type, err)
-			}
-			dest := events.Destination(ev)
-			hop.Send[dest] = append(hop.Send[dest], transport.Message{Body: body, Delay: ev.Delay})
 			if ev.Subject != "" {
 				e := entry(name, ev)
 				if name == events.StepComplete {

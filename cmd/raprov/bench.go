@@ -284,6 +284,11 @@ type bencher struct {
 func (b bencher) run(ctx context.Context, sc scenario) (runResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
+	// Label the run's goroutines, and those they start, with its scenario:
+	// go tool pprof -tagfocus scenario=unthrottled shows one run alone.
+	defer pprof.SetGoroutineLabels(ctx)
+	ctx = pprof.WithLabels(ctx, pprof.Labels("scenario", sc.name))
+	pprof.SetGoroutineLabels(ctx)
 	fmt.Fprintf(b.out, "%-12s %d requests… ", sc.name, len(sc.requests))
 
 	run, err := graphsim.Start(ctx, benchSimulator(sc), "127.0.0.1:0")

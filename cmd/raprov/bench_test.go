@@ -166,7 +166,7 @@ func TestRunBenchSmall(t *testing.T) {
 	table := out.String()
 	for _, want := range []string{
 		"unthrottled 20 of 20; throttled 20 of 20",
-		"2.00 writes, 2.00 reads",
+		"2.00 writes, 0.05 reads", // one subscribedSkus read for 20 accounts
 		"1. unthrottled throughput", "2. throttled wall time ÷ write floor", "4. 429 responses (throttled)",
 		"5. sequential baseline, one at a time", "3 of 3 in", "peak RSS",
 	} {

@@ -17,6 +17,7 @@ import (
 	"github.com/raprov/raprov/shared/callback"
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/graph"
+	"github.com/raprov/raprov/shared/skucache"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/teamsadmin"
 	"github.com/raprov/raprov/shared/transport/local"
@@ -144,11 +145,14 @@ func startSimulator(ctx context.Context, cfg graphsim.Config, log *slog.Logger) 
 
 // chainSteps wraps each step function in the production middleware.
 func chainSteps(m *microsoft, claims steps.Claims, notifier steps.Notifier, cfg steps.Config, log *slog.Logger) map[string]steps.Step {
+	// One cache for both license steps: an assignment that finds no seat
+	// drops the counts check-license reads.
+	licenses := skucache.New(m.graph, cfg.SkuCacheTTL, cfg.Now)
 	raw := map[string]steps.Step{
 		events.StepIntake:        steps.Intake(claims, cfg),
-		events.StepCheckLicense:  steps.CheckLicense(m.graph, cfg),
+		events.StepCheckLicense:  steps.CheckLicense(licenses, cfg),
 		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, cfg),
-		events.StepAssignLicense: steps.AssignLicense(m.graph, m.graph, cfg),
+		events.StepAssignLicense: steps.AssignLicense(m.graph, licenses, cfg),
 		events.StepAssignNumber:  steps.AssignNumber(m.graph, cfg),
 		events.StepAssociate:     steps.Associate(m.teams, cfg),
 		events.StepComplete:      steps.Complete(notifier, cfg),

@@ -172,7 +172,7 @@ func credential(cfg Config, hc *http.Client) (azcore.TokenCredential, error) {
 		if err != nil {
 			return nil, fmt.Errorf("graph: certificate credential: %w", err)
 		}
-		return cred, nil
+		return newCachedCredential(cred, nil), nil
 	}
 	cred, err := azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Reveal(),
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: cfg.DisableInstanceDiscovery})
@@ -181,7 +181,7 @@ func credential(cfg Config, hc *http.Client) (azcore.TokenCredential, error) {
 		// empty; its errors never include the secret.
 		return nil, fmt.Errorf("graph: client secret credential: %w", err)
 	}
-	return cred, nil
+	return newCachedCredential(cred, nil), nil
 }
 
 // middlewares returns kiota's and Graph's default handlers in a fixed order

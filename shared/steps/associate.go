@@ -15,8 +15,9 @@ const (
 
 // Associate links the resource account to the auto attendant or call queue
 // the request names (associateWith); without one it passes straight on.
-// Associating again with the same configuration is a no-op in Teams, so
-// re-delivery is safe.
+// Associating again with the same configuration is a no-op, so re-delivery
+// is safe. An account the request created can only be associated by the
+// request itself, which lets the adapter skip reading it first.
 func Associate(teams TeamsAdmin, cfg Config) Step {
 	source := events.Source(events.StepAssociate)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
@@ -30,7 +31,12 @@ func Associate(teams TeamsAdmin, cfg Config) Step {
 		if req.AccountType == events.AccountTypeCallQueue {
 			configType = ConfigurationCallQueue
 		}
-		err := teams.Associate(ctx, req.AssociateWith, configType, []string{p.ObjectID})
+		err := teams.Associate(ctx, Association{
+			ConfigurationID:   req.AssociateWith,
+			ConfigurationType: configType,
+			ObjectIDs:         []string{p.ObjectID},
+			Created:           !p.AccountReused,
+		})
 		if e, ok := apperr.As(err); ok && e.Reason == "" && !apperr.IsTransient(err) && e.Code != apperr.Forbidden && e.Code != apperr.Internal {
 			// A refusal the adapter did not classify is still the association's.
 			return nil, &apperr.Error{Code: e.Code, Reason: events.ReasonAssociationFailed, Message: e.Message, Err: err}

@@ -4,13 +4,17 @@ import (
 	"time"
 )
 
-// Config tunes the steps. Zero values take the defaults of DefaultConfig.
+// Config tunes the steps. Zero values take the defaults of DefaultConfig,
+// except SkuCacheTTL, where zero turns the cache off.
 // Field tags are for envconfig with prefix RAPROV (e.g. RAPROV_LICENSE_WAIT).
 type Config struct {
 	// SkuPartNumber is the resource-account license SKU.
 	SkuPartNumber string `envconfig:"SKU_PART_NUMBER" default:"PHONESYSTEM_VIRTUALUSER"`
 	// VerifiedDomains, when set, restricts UPN domains (comma-separated).
 	VerifiedDomains []string `envconfig:"VERIFIED_DOMAINS"`
+	// SkuCacheTTL is how long one read of the tenant's license counts serves
+	// check-license (see shared/skucache); 0 reads Graph for every request.
+	SkuCacheTTL time.Duration `envconfig:"SKU_CACHE_TTL" default:"10s"`
 	// LicenseWait is how long a request waits for a free license before it
 	// fails with no_license.
 	LicenseWait time.Duration `envconfig:"LICENSE_WAIT" default:"24h"`
@@ -53,6 +57,7 @@ func (b Backoff) Delay(n int) time.Duration {
 func DefaultConfig() Config {
 	return Config{
 		SkuPartNumber:  "PHONESYSTEM_VIRTUALUSER",
+		SkuCacheTTL:    10 * time.Second,
 		LicenseWait:    24 * time.Hour,
 		LicenseRecheck: Backoff{Initial: time.Minute, Max: 15 * time.Minute},
 		NumberPoll:     Backoff{Initial: 2 * time.Second, Max: time.Minute},

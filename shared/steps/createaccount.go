@@ -23,7 +23,8 @@ func ApplicationID(accountType string) string {
 // CreateAccount creates the resource account, or reuses it when it already
 // is our resource account of the same type (a redelivery, a crash after the
 // create, a replay). It creates the user with usageLocation and department
-// in one call, then binds the Teams application instance. A UPN held by a
+// in one call, looking the UPN up only when the create finds it taken, then
+// binds the Teams application instance. A UPN held by a
 // normal user or by a resource account of the other type fails the request
 // with upn_conflict.
 func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
@@ -40,13 +41,9 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 			// here: no need to look it up (it may not be listed yet).
 			acc = &Account{ID: id, UserPrincipalName: req.UserPrincipalName, Department: ResourceAccountDepartment}
 		} else {
-			found, err := accounts.FindByUPN(ctx, req.UserPrincipalName)
-			if err != nil {
-				return nil, err
-			}
-			acc, reused = found, found != nil
-		}
-		if acc == nil {
+			// Create first: a fresh UPN, the common case, costs one call.
+			// A taken one (a redelivery after a crash, a replay, someone
+			// else's user) is looked up and judged below.
 			created, err := accounts.Create(ctx, NewAccount{
 				UserPrincipalName: req.UserPrincipalName,
 				DisplayName:       req.DisplayName,
@@ -54,15 +51,23 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 				UsageLocation:     req.UsageLocation,
 				Department:        ResourceAccountDepartment,
 			})
-			if apperr.ReasonOf(err) == events.ReasonUPNConflict {
-				// The UPN exists but the directory did not show it yet
-				// (replication): look again on the next attempt.
-				return nil, retryable(err)
-			}
-			if err != nil {
+			switch {
+			case err == nil:
+				acc = &created
+			case apperr.ReasonOf(err) == events.ReasonUPNConflict:
+				found, ferr := accounts.FindByUPN(ctx, req.UserPrincipalName)
+				if ferr != nil {
+					return nil, ferr
+				}
+				if found == nil {
+					// The UPN exists but the directory does not list it
+					// yet (replication): look again on the next attempt.
+					return nil, retryable(err)
+				}
+				acc, reused = found, true
+			default:
 				return nil, err
 			}
-			acc = &created
 		}
 		learned := in.Data.Progress
 		learned.ObjectID = acc.ID

@@ -174,10 +174,24 @@ type TeamsAdmin interface {
 	// (Sync-CsOnlineApplicationInstance). Binding again with the same
 	// application id is a no-op.
 	Bind(ctx context.Context, objectID, applicationID string) error
-	// Associate links resource accounts to an auto attendant or call queue
-	// (configurationType AutoAttendant or CallQueue). Associating an account
-	// that is already associated with the same configuration is a no-op.
-	Associate(ctx context.Context, configurationID, configurationType string, objectIDs []string) error
+	// Associate links resource accounts to an auto attendant or call queue.
+	// Associating an account that is already associated with the same
+	// configuration is a no-op.
+	Associate(ctx context.Context, a Association) error
+}
+
+// Association asks for resource accounts to be linked to an auto attendant
+// or call queue.
+type Association struct {
+	ConfigurationID   string
+	ConfigurationType string   // ConfigurationAutoAttendant or ConfigurationCallQueue
+	ObjectIDs         []string // the accounts' object ids
+	// Created says the caller created every account in ObjectIDs itself, so
+	// none can be associated with another configuration: the adapter may
+	// send the association at once and read the accounts' associations only
+	// if the back end refuses it (an earlier delivery of the same request
+	// may have associated them already).
+	Created bool
 }
 
 // Claims makes a request id provision once, forever (DESIGN §1).

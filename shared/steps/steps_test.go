@@ -3,6 +3,7 @@ package steps_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -134,13 +135,20 @@ type accountWorld struct {
 	instance *steps.ApplicationInstance
 	created  []steps.NewAccount
 	bound    []string
-	reads    int
+	reads    int // application instance reads
+	lookups  int // FindByUPN calls
 }
 
 func (w *accountWorld) ports() (*mock.Accounts, *mock.TeamsAdmin) {
 	acc := &mock.Accounts{
-		FindByUPNFn: func(_ context.Context, upn string) (*steps.Account, error) { return w.user, nil },
+		FindByUPNFn: func(_ context.Context, upn string) (*steps.Account, error) {
+			w.lookups++
+			return w.user, nil
+		},
 		CreateFn: func(_ context.Context, a steps.NewAccount) (steps.Account, error) {
+			if w.user != nil {
+				return steps.Account{}, apperr.New(apperr.Conflict, events.ReasonUPNConflict, "UPN taken")
+			}
 			w.created = append(w.created, a)
 			return steps.Account{ID: "new-1", UserPrincipalName: a.UserPrincipalName, Department: a.Department, UsageLocation: a.UsageLocation}, nil
 		},
@@ -206,6 +214,13 @@ func TestCreateAccount(t *testing.T) {
 			ev := one(t, out, err, events.TypeAccountCreated)
 			if len(w.created) != tt.wantCreated {
 				t.Fatalf("created %d accounts, want %d", len(w.created), tt.wantCreated)
+			}
+			wantLookups := 1 // a taken UPN is looked up
+			if tt.wantCreated == 1 {
+				wantLookups = 0
+			}
+			if w.lookups != wantLookups {
+				t.Errorf("looked the UPN up %d times, want %d (only when the create finds it taken)", w.lookups, wantLookups)
 			}
 			if tt.wantCreated == 1 {
 				if w.reads != 0 {
@@ -468,8 +483,8 @@ func TestAssociate(t *testing.T) {
 	cfg := testConfig(&now)
 	var calls []string
 	var assocErr error
-	teams := &mock.TeamsAdmin{AssociateFn: func(_ context.Context, id, typ string, objs []string) error {
-		calls = append(calls, id+"/"+typ+"/"+objs[0])
+	teams := &mock.TeamsAdmin{AssociateFn: func(_ context.Context, a steps.Association) error {
+		calls = append(calls, fmt.Sprintf("%s/%s/%s/created=%t", a.ConfigurationID, a.ConfigurationType, strings.Join(a.ObjectIDs, ","), a.Created))
 		return assocErr
 	}}
 	step := steps.Associate(teams, cfg)
@@ -482,8 +497,12 @@ func TestAssociate(t *testing.T) {
 	in.Data.Request.AssociateWith = "aa-1"
 	in.Data.Request.AccountType = events.AccountTypeCallQueue
 	runOne(t, events.StepAssociate, step, cfg, in, events.TypeAccountAssociated)
-	if len(calls) != 1 || calls[0] != "aa-1/CallQueue/obj-1" {
-		t.Fatalf("calls %v", calls)
+	// An account the request reused may be associated elsewhere: the
+	// adapter must look before it writes.
+	in.Data.Progress.AccountReused = true
+	runOne(t, events.StepAssociate, step, cfg, in, events.TypeAccountAssociated)
+	if want := []string{"aa-1/CallQueue/obj-1/created=true", "aa-1/CallQueue/obj-1/created=false"}; fmt.Sprint(calls) != fmt.Sprint(want) {
+		t.Fatalf("calls %v, want %v", calls, want)
 	}
 	assocErr = apperr.New(apperr.NotFound, "", "no such call queue")
 	out, err := run(t, events.StepAssociate, step, cfg, in)

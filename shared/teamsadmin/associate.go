@@ -8,6 +8,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/steps"
 )
 
 // Configuration types of an association.
@@ -32,45 +33,75 @@ type associationJSON struct {
 	ConfigurationType string `json:"configurationType"`
 }
 
-// Associate links the application instances objectIDs to the auto attendant
-// or call queue configurationID; configurationType is AutoAttendant or
-// CallQueue (case-insensitive).
+// Associate links the application instances a.ObjectIDs to the auto
+// attendant or call queue a.ConfigurationID; a.ConfigurationType is
+// AutoAttendant or CallQueue (case-insensitive).
 //
 // Idempotency: each instance's current association is read first (GET
-// GetAssociationPath). Instances already associated with configurationID are
-// skipped, so a repeated call sends nothing; only the others are posted. An
-// instance associated with another configuration is a Conflict. Errors carry
-// reason association_failed: NotFound (unknown configuration or instance),
-// Invalid (wrong configuration type, not an instance) or Conflict.
-func (c *Client) Associate(ctx context.Context, configurationID, configurationType string, objectIDs []string) error {
+// GetAssociationPath). Instances already associated with the configuration
+// are skipped, so a repeated call sends nothing; only the others are
+// posted. An instance associated with another configuration is a Conflict.
+// With a.Created the caller vouches that no instance can be associated with
+// another configuration, so the association is posted at once; only if the
+// back end refuses it are the instances read, and a refusal for instances
+// already associated with this configuration (a repeated call) is success.
+// Errors carry reason association_failed: NotFound (unknown configuration
+// or instance), Invalid (wrong configuration type, not an instance) or
+// Conflict.
+func (c *Client) Associate(ctx context.Context, a steps.Association) error {
 	const op = "associate"
-	configurationID = strings.TrimSpace(configurationID)
+	configurationID := strings.TrimSpace(a.ConfigurationID)
 	if configurationID == "" {
 		return apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "teams admin %s: empty configuration id", op)
 	}
-	typ, ok := canonicalType(configurationType)
+	typ, ok := canonicalType(a.ConfigurationType)
 	if !ok {
 		return apperr.New(apperr.Invalid, events.ReasonInvalidRequest,
-			"teams admin %s: configuration type %q is neither %s nor %s", op, configurationType, ConfigurationAutoAttendant, ConfigurationCallQueue)
+			"teams admin %s: configuration type %q is neither %s nor %s", op, a.ConfigurationType, ConfigurationAutoAttendant, ConfigurationCallQueue)
 	}
-	if len(objectIDs) == 0 {
+	if len(a.ObjectIDs) == 0 {
 		return apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "teams admin %s: no application instances", op)
 	}
-
-	var pending []string
-	seen := make(map[string]bool, len(objectIDs))
-	for _, id := range objectIDs {
+	var ids []string
+	seen := make(map[string]bool, len(a.ObjectIDs))
+	for _, id := range a.ObjectIDs {
 		if err := checkGUID(op, "object id", id); err != nil {
 			return err
 		}
-		key := strings.ToLower(id)
-		if seen[key] {
-			continue
+		if key := strings.ToLower(id); !seen[key] {
+			seen[key] = true
+			ids = append(ids, id)
 		}
-		seen[key] = true
+	}
+
+	if a.Created {
+		err := c.postAssociation(ctx, configurationID, typ, ids)
+		if err == nil || apperr.IsTransient(err) || apperr.CodeOf(err) == apperr.Forbidden {
+			return err
+		}
+		// Refused: fine if an earlier call did it already.
+		pending, rerr := c.unassociated(ctx, configurationID, ids)
+		if rerr != nil || len(pending) > 0 {
+			return err
+		}
+		return nil
+	}
+
+	pending, err := c.unassociated(ctx, configurationID, ids)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	return c.postAssociation(ctx, configurationID, typ, pending)
+}
+
+// unassociated reads each instance's association and returns those without
+// one; an instance associated with another configuration is a Conflict.
+func (c *Client) unassociated(ctx context.Context, configurationID string, ids []string) ([]string, error) {
+	var pending []string
+	for _, id := range ids {
 		current, err := c.association(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch {
 		case current == nil || current.ConfigurationID == "":
@@ -78,18 +109,19 @@ func (c *Client) Associate(ctx context.Context, configurationID, configurationTy
 		case strings.EqualFold(current.ConfigurationID, configurationID):
 			// Already done: nothing to send for this instance.
 		default:
-			return apperr.New(apperr.Conflict, events.ReasonAssociationFailed,
-				"teams admin %s: %s is associated with %s %s", op, id, current.ConfigurationType, current.ConfigurationID)
+			return nil, apperr.New(apperr.Conflict, events.ReasonAssociationFailed,
+				"teams admin associate: %s is associated with %s %s", id, current.ConfigurationType, current.ConfigurationID)
 		}
 	}
-	if len(pending) == 0 {
-		return nil
-	}
+	return pending, nil
+}
 
+// postAssociation sends one association request for ids.
+func (c *Client) postAssociation(ctx context.Context, configurationID, typ string, ids []string) error {
 	failed := events.ReasonAssociationFailed
 	_, err := c.do(ctx, call{
-		op: op, method: http.MethodPost, path: c.cfg.AssociatePath,
-		body: associateRequest{ConfigurationID: configurationID, ConfigurationType: typ, EndpointsID: pending},
+		op: "associate", method: http.MethodPost, path: c.cfg.AssociatePath,
+		body: associateRequest{ConfigurationID: configurationID, ConfigurationType: typ, EndpointsID: ids},
 		reasons: map[int]events.Reason{
 			http.StatusBadRequest: failed, http.StatusNotFound: failed,
 			http.StatusConflict: failed, http.StatusUnprocessableEntity: failed,
@@ -99,7 +131,7 @@ func (c *Client) Associate(ctx context.Context, configurationID, configurationTy
 		return err
 	}
 	c.log.InfoContext(ctx, "teams application instances associated",
-		"configurationId", configurationID, "configurationType", typ, "objectIds", pending)
+		"configurationId", configurationID, "configurationType", typ, "objectIds", ids)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,7 +159,8 @@ func TestErrorCarriesBackEndCode(t *testing.T) {
 func TestRequestHeaders(t *testing.T) {
 	t.Parallel()
 	mux := http.NewServeMux()
-	mux.Handle("POST "+instancePath, script(reply{status: 201, body: instanceBody(steps.AutoAttendantAppID)}))
+	// A bind answer without the instance makes Bind read it back.
+	mux.Handle("POST "+instancePath, script(reply{status: 201}))
 	mux.Handle("GET "+instancePath+"/{id}", script(reply{status: 200, body: instanceBody(steps.AutoAttendantAppID)}))
 	rec := &recorder{h: mux}
 	c := newClient(t, rec)
@@ -198,31 +200,54 @@ func TestRequestHeaders(t *testing.T) {
 	}
 }
 
-// TestBindVerifiesApplicationID: the back end accepts the bind but the
-// instance read back does not carry the requested application id.
+// TestBindVerifiesApplicationID: the back end accepts the bind, but the
+// instance, as the bind answers it or as read back, does not carry the
+// requested application id. An answer that shows the instance with an
+// applicationId settles it without a read; any other answer is read back.
 func TestBindVerifiesApplicationID(t *testing.T) {
 	t.Parallel()
+	same := instanceBody(steps.AutoAttendantAppID)
 	tests := []struct {
 		name       string
-		readBack   reply
+		answer     reply
+		readBack   *reply // nil: the instance must not be read
 		wantCode   apperr.Code
 		wantReason string
 	}{
-		{"empty applicationId", reply{status: 200, body: instanceBody("")}, apperr.Unavailable, ""},
-		{"other applicationId", reply{status: 200, body: instanceBody(steps.CallQueueAppID)}, apperr.Conflict, "upn_conflict"},
-		{"not readable yet", reply{status: 404}, apperr.NotFound, ""},
-		{"same applicationId, other casing", reply{status: 200, body: instanceBody(strings.ToUpper(steps.AutoAttendantAppID))}, "", ""},
+		{"answered: same applicationId", reply{status: 201, body: same}, nil, "", ""},
+		{"answered: other casing", reply{status: 200, body: instanceBody(strings.ToUpper(steps.AutoAttendantAppID))}, nil, "", ""},
+		{"answered: other applicationId", reply{status: 200, body: instanceBody(steps.CallQueueAppID)}, nil, apperr.Conflict, "upn_conflict"},
+		{"answered without applicationId, read back empty", reply{status: 201, body: instanceBody("")}, &reply{status: 200, body: instanceBody("")}, apperr.Unavailable, ""},
+		{"answered without applicationId, read back same", reply{status: 201, body: instanceBody("")}, &reply{status: 200, body: same}, "", ""},
+		{"answered another object", reply{status: 201, body: strings.Replace(same, objID, "6f1c1c9e-9f0e-4c3e-8a43-1f2e3d4c5b6a", 1)}, &reply{status: 200, body: same}, "", ""},
+		{"answered not JSON", reply{status: 200, body: "OK"}, &reply{status: 200, body: same}, "", ""},
+		{"no answer, read back empty", reply{status: 200}, &reply{status: 200, body: instanceBody("")}, apperr.Unavailable, ""},
+		{"no answer, read back other", reply{status: 200}, &reply{status: 200, body: instanceBody(steps.CallQueueAppID)}, apperr.Conflict, "upn_conflict"},
+		{"no answer, not readable yet", reply{status: 200}, &reply{status: 404}, apperr.NotFound, ""},
+		{"no answer, read back same", reply{status: 200}, &reply{status: 200, body: same}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mux := http.NewServeMux()
-			mux.Handle("POST "+instancePath, script(reply{status: 200}))
-			mux.Handle("GET "+instancePath+"/{id}", script(tt.readBack))
-			c := newClient(t, mux)
+			mux.Handle("POST "+instancePath, script(tt.answer))
+			var read atomic.Bool
+			readBack := reply{status: 500}
+			if tt.readBack != nil {
+				readBack = *tt.readBack
+			}
+			get := script(readBack)
+			mux.HandleFunc("GET "+instancePath+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+				read.Store(true)
+				get(w, r)
+			})
+			c := newClient(t, mux, func(c *teamsadmin.Config) { c.MaxRetries = 0 })
 
 			err := c.Bind(context.Background(), objID, steps.AutoAttendantAppID)
 
+			if read.Load() != (tt.readBack != nil) {
+				t.Errorf("read the instance back: %v, want %v", read.Load(), tt.readBack != nil)
+			}
 			if tt.wantCode == "" {
 				if err != nil {
 					t.Fatalf("Bind: %v", err)
@@ -322,9 +347,9 @@ func TestInvalidArguments(t *testing.T) {
 	_, err := c.ApplicationInstance(ctx, "../../Skype.Policy")
 	wantErr(t, err, apperr.Invalid, "invalid_request")
 	wantErr(t, c.Bind(ctx, objID, "autoattendant"), apperr.Invalid, "invalid_request")
-	wantErr(t, c.Associate(ctx, aaID, "Voicemail", []string{objID}), apperr.Invalid, "invalid_request")
-	wantErr(t, c.Associate(ctx, "", "AutoAttendant", []string{objID}), apperr.Invalid, "invalid_request")
-	wantErr(t, c.Associate(ctx, aaID, "AutoAttendant", nil), apperr.Invalid, "invalid_request")
+	wantErr(t, c.Associate(ctx, steps.Association{ConfigurationID: aaID, ConfigurationType: "Voicemail", ObjectIDs: []string{objID}}), apperr.Invalid, "invalid_request")
+	wantErr(t, c.Associate(ctx, steps.Association{ConfigurationID: "", ConfigurationType: "AutoAttendant", ObjectIDs: []string{objID}}), apperr.Invalid, "invalid_request")
+	wantErr(t, c.Associate(ctx, steps.Association{ConfigurationID: aaID, ConfigurationType: "AutoAttendant", ObjectIDs: nil}), apperr.Invalid, "invalid_request")
 	if n := len(rec.requests()); n != 0 {
 		t.Errorf("%d requests sent for invalid arguments", n)
 	}
@@ -393,7 +418,7 @@ func TestAssociateRequest(t *testing.T) {
 	rec := &recorder{h: mux}
 	c := newClient(t, rec)
 
-	if err := c.Associate(context.Background(), aaID, "autoattendant", []string{objID, objID2, strings.ToUpper(objID)}); err != nil {
+	if err := c.Associate(context.Background(), steps.Association{ConfigurationID: aaID, ConfigurationType: "autoattendant", ObjectIDs: []string{objID, objID2, strings.ToUpper(objID)}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -409,6 +434,68 @@ func TestAssociateRequest(t *testing.T) {
 	want := map[string]any{"configurationId": aaID, "configurationType": "AutoAttendant", "endpointsId": []any{objID, objID2}}
 	if d := cmp.Diff(want, body); d != "" {
 		t.Errorf("associate body (-want +got):\n%s", d)
+	}
+}
+
+// TestAssociateCreated: for accounts the caller created, the association is
+// posted without reading first; a refusal is read back and is success only
+// when the instances are already associated with the configuration.
+func TestAssociateCreated(t *testing.T) {
+	t.Parallel()
+	ours := `{"configurationId":"` + aaID + `","configurationType":"AutoAttendant"}`
+	elsewhere := `{"configurationId":"d3b5ab94-0a0c-4d3e-9c1f-6b2d8e7f1a22","configurationType":"AutoAttendant"}`
+	tests := []struct {
+		name       string
+		post       reply
+		read       *reply // nil: the association must not be read
+		wantCode   apperr.Code
+		wantReason string
+	}{
+		{"accepted", reply{status: 200, body: `{}`}, nil, "", ""},
+		{"refused, already ours", reply{status: 409}, &reply{status: 200, body: ours}, "", ""},
+		{"refused, associated elsewhere", reply{status: 409}, &reply{status: 200, body: elsewhere}, apperr.Conflict, "association_failed"},
+		{"unknown configuration", reply{status: 404}, &reply{status: 404}, apperr.NotFound, "association_failed"},
+		{"wrong type", reply{status: 400}, &reply{status: 404}, apperr.Invalid, "association_failed"},
+		{"refused, read fails", reply{status: 409}, &reply{status: 500}, apperr.Conflict, "association_failed"},
+		{"back end down", reply{status: 503}, nil, apperr.Unavailable, ""},
+		{"forbidden", reply{status: 403}, nil, apperr.Forbidden, "permission_denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mux := http.NewServeMux()
+			mux.Handle("POST "+associationPath, script(tt.post))
+			var read atomic.Bool
+			answer := reply{status: 500}
+			if tt.read != nil {
+				answer = *tt.read
+			}
+			get := script(answer)
+			mux.HandleFunc("GET "+associationPath+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+				read.Store(true)
+				get(w, r)
+			})
+			rec := &recorder{h: mux}
+			c := newClient(t, rec, func(c *teamsadmin.Config) { c.MaxRetries = 0 })
+
+			err := c.Associate(context.Background(), steps.Association{
+				ConfigurationID: aaID, ConfigurationType: "AutoAttendant", ObjectIDs: []string{objID}, Created: true,
+			})
+
+			if reqs := rec.requests(); len(reqs) == 0 || reqs[0].Method != http.MethodPost {
+				t.Fatalf("first request %+v, want the POST", reqs)
+			}
+			if read.Load() != (tt.read != nil) {
+				t.Errorf("read the association: %v, want %v", read.Load(), tt.read != nil)
+			}
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatalf("Associate: %v", err)
+				}
+				return
+			}
+			wantErr(t, err, tt.wantCode, tt.wantReason)
+		})
 	}
 }
 

@@ -40,7 +40,7 @@ func Example() {
 	case err != nil:
 		log.Fatal(err)
 	}
-	if err := teams.Associate(ctx, callQueueID, teamsadmin.ConfigurationCallQueue, []string{userID}); err != nil {
+	if err := teams.Associate(ctx, steps.Association{ConfigurationID: callQueueID, ConfigurationType: teamsadmin.ConfigurationCallQueue, ObjectIDs: []string{userID}}); err != nil {
 		log.Fatal(err)
 	}
 }

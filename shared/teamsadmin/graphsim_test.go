@@ -68,7 +68,7 @@ func TestGraphsimClientSecret(t *testing.T) {
 	if err := c.Bind(ctx, userID, steps.CallQueueAppID); err != nil {
 		t.Fatalf("Bind: %v", err)
 	}
-	if err := c.Associate(ctx, teamssim.SeedSalesCQID, "CallQueue", []string{teamssim.SeedSalesUKAccountID, userID}); err != nil {
+	if err := c.Associate(ctx, steps.Association{ConfigurationID: teamssim.SeedSalesCQID, ConfigurationType: "CallQueue", ObjectIDs: []string{teamssim.SeedSalesUKAccountID, userID}}); err != nil {
 		t.Fatalf("Associate: %v", err)
 	}
 

@@ -137,9 +137,10 @@ func (c *Client) walk(ctx context.Context, yield func(instanceJSON) bool) error 
 }
 
 // Bind makes the existing user objectID an application instance of
-// applicationID (POST BindPath), then reads the instance back and checks its
-// applicationId, because a module release once created instances without
-// one.
+// applicationID (POST BindPath) and checks the instance's applicationId,
+// because a module release once created instances without one: from the
+// answer when it is the instance with an applicationId, else by reading the
+// instance back.
 //
 // Idempotency: binding again with the same application id succeeds (the
 // back end answers 200, or the read-back confirms it), so a re-delivered
@@ -159,7 +160,7 @@ func (c *Client) Bind(ctx context.Context, objectID, applicationID string) error
 	if err := checkGUID("bind", "application id", applicationID); err != nil {
 		return err
 	}
-	_, err := c.do(ctx, call{
+	res, err := c.do(ctx, call{
 		op: "bind", method: http.MethodPost, path: c.cfg.BindPath,
 		body:    bindRequest{ObjectID: objectID, ApplicationID: applicationID},
 		reasons: map[int]events.Reason{http.StatusConflict: events.ReasonUPNConflict},
@@ -168,10 +169,14 @@ func (c *Client) Bind(ctx context.Context, objectID, applicationID string) error
 		return err
 	}
 
-	inst, err := c.ApplicationInstance(ctx, objectID)
+	inst := boundInstance(res.body, objectID)
+	if inst == nil {
+		// The answer does not show the binding: read it back.
+		if inst, err = c.ApplicationInstance(ctx, objectID); err != nil {
+			return err
+		}
+	}
 	switch {
-	case err != nil:
-		return err
 	case inst == nil:
 		return apperr.New(apperr.NotFound, "", "teams admin bind: %s bound but not readable yet", objectID)
 	case inst.ApplicationID == "":
@@ -182,4 +187,16 @@ func (c *Client) Bind(ctx context.Context, objectID, applicationID string) error
 	}
 	c.log.InfoContext(ctx, "teams application instance bound", "objectId", objectID, "applicationId", applicationID)
 	return nil
+}
+
+// boundInstance returns the instance a bind answered with, when body is
+// objectID's instance and names its application; nil when it does not (no
+// body, another shape, no applicationId), and the binding must be read back.
+func boundInstance(body []byte, objectID string) *steps.ApplicationInstance {
+	var inst instanceJSON
+	if len(body) == 0 || json.Unmarshal(body, &inst) != nil ||
+		!strings.EqualFold(inst.ObjectID, objectID) || inst.ApplicationID == "" {
+		return nil
+	}
+	return inst.port()
 }

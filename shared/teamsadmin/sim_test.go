@@ -3,6 +3,7 @@ package teamsadmin_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,7 +204,7 @@ func TestSimAssociate(t *testing.T) {
 			t.Parallel()
 			sim, _, c := newSim(t)
 
-			err := c.Associate(context.Background(), tt.config, tt.typ, tt.ids)
+			err := c.Associate(context.Background(), steps.Association{ConfigurationID: tt.config, ConfigurationType: tt.typ, ObjectIDs: tt.ids})
 
 			var want []teamssim.Association
 			if tt.wantCode == "" {
@@ -233,7 +234,7 @@ func TestSimAssociateIdempotent(t *testing.T) {
 	ctx := context.Background()
 
 	for i := range 2 {
-		if err := c.Associate(ctx, cfgAA, "AutoAttendant", []string{userAA}); err != nil {
+		if err := c.Associate(ctx, steps.Association{ConfigurationID: cfgAA, ConfigurationType: "AutoAttendant", ObjectIDs: []string{userAA}}); err != nil {
 			t.Fatalf("associate #%d: %v", i+1, err)
 		}
 	}
@@ -247,10 +248,39 @@ func TestSimAssociateIdempotent(t *testing.T) {
 		t.Errorf("POSTs = %d, want 1", posts)
 	}
 
-	err := c.Associate(ctx, cfgAA2, "AutoAttendant", []string{userAA})
+	err := c.Associate(ctx, steps.Association{ConfigurationID: cfgAA2, ConfigurationType: "AutoAttendant", ObjectIDs: []string{userAA}})
+	wantErr(t, err, apperr.Conflict, "association_failed")
+	// Created skips the read, but the simulator refuses to move the
+	// instance and the adapter reads why.
+	err = c.Associate(ctx, steps.Association{ConfigurationID: cfgAA2, ConfigurationType: "AutoAttendant", ObjectIDs: []string{userAA}, Created: true})
 	wantErr(t, err, apperr.Conflict, "association_failed")
 	if got := sim.State().Associations; len(got) != 1 || got[0].ConfigurationID != cfgAA {
 		t.Errorf("associations = %+v, want only the first", got)
+	}
+}
+
+// TestSimAssociateCreated: an account the caller created is associated with
+// one POST and no read, and a repeated call converges.
+func TestSimAssociateCreated(t *testing.T) {
+	t.Parallel()
+	sim, rec, c := newSim(t)
+	ctx := context.Background()
+	for i := range 2 {
+		if err := c.Associate(ctx, steps.Association{ConfigurationID: cfgAA, ConfigurationType: "AutoAttendant", ObjectIDs: []string{userAA}, Created: true}); err != nil {
+			t.Fatalf("associate #%d: %v", i+1, err)
+		}
+	}
+	var methods []string
+	for _, r := range rec.requests() {
+		if strings.Contains(r.Path, "applicationinstanceassociations") {
+			methods = append(methods, r.Method)
+		}
+	}
+	if want := []string{http.MethodPost, http.MethodPost}; !slices.Equal(methods, want) {
+		t.Errorf("association requests %v, want %v", methods, want)
+	}
+	if got := sim.State().Associations; len(got) != 1 || got[0].ConfigurationID != cfgAA {
+		t.Errorf("associations = %+v, want one", got)
 	}
 }
 

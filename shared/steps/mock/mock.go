@@ -80,7 +80,7 @@ func (m *Numbers) Operation(ctx context.Context, id string) (steps.Operation, er
 type TeamsAdmin struct {
 	ApplicationInstanceFn func(ctx context.Context, objectID string) (*steps.ApplicationInstance, error)
 	BindFn                func(ctx context.Context, objectID, applicationID string) error
-	AssociateFn           func(ctx context.Context, configurationID, configurationType string, objectIDs []string) error
+	AssociateFn           func(ctx context.Context, a steps.Association) error
 }
 
 func (m *TeamsAdmin) ApplicationInstance(ctx context.Context, objectID string) (*steps.ApplicationInstance, error) {
@@ -91,8 +91,8 @@ func (m *TeamsAdmin) Bind(ctx context.Context, objectID, applicationID string) e
 	return m.BindFn(ctx, objectID, applicationID)
 }
 
-func (m *TeamsAdmin) Associate(ctx context.Context, configurationID, configurationType string, objectIDs []string) error {
-	return m.AssociateFn(ctx, configurationID, configurationType, objectIDs)
+func (m *TeamsAdmin) Associate(ctx context.Context, a steps.Association) error {
+	return m.AssociateFn(ctx, a)
 }
 
 // Claims is a steps.Claims double.

@@ -1,0 +1,127 @@
+// Package skucache keeps the tenant's license counts in memory in front of a
+// steps.Licenses, so that check-license reads subscribedSkus once per TTL
+// instead of once per request.
+//
+// Every read that finds a free seat in the cached counts reserves it: the
+// seat counts as consumed until the next read from Graph. A burst of requests
+// therefore goes ahead no faster than the tenant has seats, as it would with
+// a read per request. A failed assignment for want of seats (no_license)
+// drops the cached counts, so the next check reads Graph again.
+package skucache
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/steps"
+)
+
+// Cache is a steps.Licenses that caches Sku results for a TTL. It is safe
+// for concurrent use.
+type Cache struct {
+	next steps.Licenses
+	ttl  time.Duration
+	now  func() time.Time
+
+	flight singleflight.Group
+
+	mu      sync.Mutex
+	entries map[string]*entry // by lower-case part number
+}
+
+// entry is one SKU as last read, and the seats handed out since.
+type entry struct {
+	sku      steps.Sku
+	err      error // an apperr NotFound: the tenant has no such SKU
+	read     time.Time
+	reserved int
+	stale    bool
+}
+
+// New returns a cache in front of next. A ttl of zero or less disables
+// caching: every call goes to next. now is the clock; nil means time.Now.
+func New(next steps.Licenses, ttl time.Duration, now func() time.Time) *Cache {
+	if now == nil {
+		now = time.Now
+	}
+	return &Cache{next: next, ttl: ttl, now: now, entries: map[string]*entry{}}
+}
+
+// Sku returns the SKU with the given part number from the cache, reading it
+// through next when the cached counts are older than the TTL or dropped.
+// Seats handed out since the read count as consumed, and a returned SKU
+// with a free seat reserves one. A tenant without the SKU (apperr NotFound)
+// is cached the same way; other errors are not.
+func (c *Cache) Sku(ctx context.Context, partNumber string) (steps.Sku, error) {
+	if c.ttl <= 0 {
+		return c.next.Sku(ctx, partNumber)
+	}
+	key := strings.ToLower(partNumber)
+	if s, ok, err := c.serve(key, false); ok {
+		return s, err
+	}
+	// Concurrent misses share one read.
+	_, err, _ := c.flight.Do(key, func() (any, error) {
+		s, err := c.next.Sku(ctx, partNumber)
+		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.entries[key] = &entry{sku: s, err: err, read: c.now()}
+		c.mu.Unlock()
+		return nil, nil
+	})
+	if err != nil {
+		return steps.Sku{}, err
+	}
+	s, _, err := c.serve(key, true)
+	return s, err
+}
+
+// serve answers from the cached entry for key, if it is fresh or force is
+// set, and reserves a seat when it reports one free. ok is false when it
+// has no answer.
+func (c *Cache) serve(key string, force bool) (s steps.Sku, ok bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[key]
+	if e == nil || (!force && (e.stale || c.now().Sub(e.read) >= c.ttl)) {
+		return steps.Sku{}, false, nil
+	}
+	if e.err != nil {
+		return steps.Sku{}, true, e.err
+	}
+	s = e.sku
+	s.Consumed += e.reserved
+	if s.Free() > 0 {
+		e.reserved++
+	}
+	return s, true, nil
+}
+
+// AssignLicense assigns through next. Running out of seats (no_license)
+// drops every cached count, so the next Sku reads Graph.
+func (c *Cache) AssignLicense(ctx context.Context, userID, skuID string) error {
+	err := c.next.AssignLicense(ctx, userID, skuID)
+	if apperr.ReasonOf(err) == events.ReasonNoLicense {
+		c.Invalidate()
+	}
+	return err
+}
+
+// Invalidate drops the cached counts: the next Sku reads through.
+func (c *Cache) Invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		e.stale = true
+	}
+}
+
+var _ steps.Licenses = (*Cache)(nil)

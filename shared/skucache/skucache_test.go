@@ -1,0 +1,243 @@
+package skucache_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/skucache"
+	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/steps/mock"
+)
+
+const part = "PHONESYSTEM_VIRTUALUSER"
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// tenant is a Licenses double over counts a test changes, counting reads.
+type tenant struct {
+	mu        sync.Mutex
+	sku       steps.Sku
+	missing   bool
+	failReads error
+	reads     atomic.Int32
+}
+
+func (t *tenant) licenses() *mock.Licenses {
+	return &mock.Licenses{
+		SkuFn: func(context.Context, string) (steps.Sku, error) {
+			t.reads.Add(1)
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			switch {
+			case t.failReads != nil:
+				return steps.Sku{}, t.failReads
+			case t.missing:
+				return steps.Sku{}, apperr.New(apperr.NotFound, events.ReasonNoLicense, "no such SKU")
+			}
+			return t.sku, nil
+		},
+		AssignLicenseFn: func(context.Context, string, string) error {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if t.sku.Free() == 0 {
+				return apperr.New(apperr.Invalid, events.ReasonNoLicense, "no seats")
+			}
+			t.sku.Consumed++
+			return nil
+		},
+	}
+}
+
+func newTenant(enabled, consumed int) *tenant {
+	return &tenant{sku: steps.Sku{ID: "sku-1", PartNumber: part, CapabilityStatus: "Enabled", Enabled: enabled, Consumed: consumed}}
+}
+
+func TestServesFromCacheWithinTTL(t *testing.T) {
+	ten, clk := newTenant(100, 0), &clock{t: time.Unix(1000, 0)}
+	c := skucache.New(ten.licenses(), 10*time.Second, clk.now)
+	ctx := context.Background()
+	for range 5 {
+		if _, err := c.Sku(ctx, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ten.reads.Load(); got != 1 {
+		t.Fatalf("reads within the TTL = %d, want 1", got)
+	}
+	clk.add(10 * time.Second)
+	if _, err := c.Sku(ctx, "phonesystem_virtualuser"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ten.reads.Load(); got != 2 {
+		t.Fatalf("reads after the TTL = %d, want 2", got)
+	}
+}
+
+func TestFreeSeatsAreReservedUntilTheNextRead(t *testing.T) {
+	ten, clk := newTenant(5, 2), &clock{t: time.Unix(1000, 0)} // 3 free
+	c := skucache.New(ten.licenses(), time.Minute, clk.now)
+	ctx := context.Background()
+	var free []int
+	for range 5 {
+		s, err := c.Sku(ctx, part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		free = append(free, s.Free())
+	}
+	want := []int{3, 2, 1, 0, 0}
+	for i := range want {
+		if free[i] != want[i] {
+			t.Fatalf("free seats seen = %v, want %v", free, want)
+		}
+	}
+	// The next read from Graph starts the count again.
+	clk.add(time.Minute)
+	if s, _ := c.Sku(ctx, part); s.Free() != 3 {
+		t.Fatalf("free after a fresh read = %d, want 3", s.Free())
+	}
+}
+
+func TestNoLicenseOnAssignDropsTheCache(t *testing.T) {
+	ten, clk := newTenant(1, 0), &clock{t: time.Unix(1000, 0)}
+	c := skucache.New(ten.licenses(), time.Hour, clk.now)
+	ctx := context.Background()
+	if s, _ := c.Sku(ctx, part); s.Free() != 1 {
+		t.Fatalf("free = %d, want 1", s.Free())
+	}
+	// Someone else takes the seat; our assignment finds none.
+	ten.mu.Lock()
+	ten.sku.Consumed = 1
+	ten.mu.Unlock()
+	if err := c.AssignLicense(ctx, "user", "sku-1"); apperr.ReasonOf(err) != events.ReasonNoLicense {
+		t.Fatalf("assign: %v, want no_license", err)
+	}
+	// The tenant buys more: the next check sees them at once, TTL or not.
+	ten.mu.Lock()
+	ten.sku.Enabled = 10
+	ten.mu.Unlock()
+	s, err := c.Sku(ctx, part)
+	if err != nil || s.Free() != 9 {
+		t.Fatalf("after no_license: free = %d, %v; want 9 from a fresh read", s.Free(), err)
+	}
+	if got := ten.reads.Load(); got != 2 {
+		t.Fatalf("reads = %d, want 2", got)
+	}
+}
+
+func TestAssignSuccessKeepsTheCache(t *testing.T) {
+	ten := newTenant(10, 0)
+	c := skucache.New(ten.licenses(), time.Hour, nil)
+	ctx := context.Background()
+	if _, err := c.Sku(ctx, part); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AssignLicense(ctx, "user", "sku-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sku(ctx, part); err != nil {
+		t.Fatal(err)
+	}
+	if got := ten.reads.Load(); got != 1 {
+		t.Fatalf("reads = %d, want 1", got)
+	}
+}
+
+func TestMissingSkuIsCachedOtherErrorsAreNot(t *testing.T) {
+	ten := newTenant(0, 0)
+	ten.missing = true
+	c := skucache.New(ten.licenses(), time.Hour, nil)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := c.Sku(ctx, part); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("err = %v, want NotFound", err)
+		}
+	}
+	if got := ten.reads.Load(); got != 1 {
+		t.Fatalf("reads of a missing SKU = %d, want 1", got)
+	}
+
+	ten2 := newTenant(10, 0)
+	ten2.failReads = apperr.New(apperr.Unavailable, "", "graph down")
+	c2 := skucache.New(ten2.licenses(), time.Hour, nil)
+	for range 3 {
+		if _, err := c2.Sku(ctx, part); !apperr.IsTransient(err) {
+			t.Fatalf("err = %v, want the transient error", err)
+		}
+	}
+	if got := ten2.reads.Load(); got != 3 {
+		t.Fatalf("reads while failing = %d, want 3 (a failure is not cached)", got)
+	}
+	ten2.mu.Lock()
+	ten2.failReads = nil
+	ten2.mu.Unlock()
+	if s, err := c2.Sku(ctx, part); err != nil || s.Free() != 10 {
+		t.Fatalf("after recovery: %d free, %v", s.Free(), err)
+	}
+}
+
+func TestConcurrentMissesShareOneRead(t *testing.T) {
+	ten := newTenant(1000, 0)
+	release := make(chan struct{})
+	inner := ten.licenses()
+	slow := &mock.Licenses{
+		SkuFn: func(ctx context.Context, p string) (steps.Sku, error) {
+			<-release
+			return inner.SkuFn(ctx, p)
+		},
+	}
+	c := skucache.New(slow, time.Hour, nil)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			if _, err := c.Sku(context.Background(), part); err != nil {
+				errs <- err
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond) // let them pile up on the first read
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := ten.reads.Load(); got != 1 {
+		t.Fatalf("reads for %d concurrent misses = %d, want them shared", n, got)
+	}
+	// Every caller reserved one seat.
+	if s, _ := c.Sku(context.Background(), part); s.Free() != 1000-n {
+		t.Fatalf("free = %d, want %d", s.Free(), 1000-n)
+	}
+}
+
+func TestZeroTTLReadsThrough(t *testing.T) {
+	ten := newTenant(10, 0)
+	c := skucache.New(ten.licenses(), 0, nil)
+	for range 3 {
+		if _, err := c.Sku(context.Background(), part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ten.reads.Load(); got != 3 {
+		t.Fatalf("reads = %d, want 3", got)
+	}
+}

@@ -52,6 +52,7 @@ type benchFlags struct {
 	db          string
 	logFile     string
 	cpuProfile  string
+	memProfile  string
 	timeout     time.Duration
 }
 
@@ -90,6 +91,7 @@ It exits 1 when a target is missed. See docs/benchmarks.md.`,
 	fl.StringVar(&f.db, "db", "", "directory for the runs' SQLite databases (default: a temporary directory, removed afterwards)")
 	fl.StringVar(&f.logFile, "log-file", "", `JSON log file of the runs, "-" for stderr (default: none)`)
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof)")
+	fl.StringVar(&f.memProfile, "memprofile", "", "write an allocation profile of the runs to this file (go tool pprof -sample_index=alloc_space)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up a run after this long")
 	return cmd
 }
@@ -245,6 +247,11 @@ func runBench(ctx context.Context, f benchFlags, out io.Writer) error {
 		}
 		seq = &r
 	}
+	if f.memProfile != "" {
+		if err := writeHeapProfile(f.memProfile); err != nil {
+			return err
+		}
+	}
 	rss, _ := peakRSS()
 	fmt.Fprintln(out)
 	rows := benchTable(f.scale, un, th, seq, rss)
@@ -252,6 +259,19 @@ func runBench(ctx context.Context, f benchFlags, out io.Writer) error {
 		return exitCode(1)
 	}
 	return nil
+}
+
+// writeHeapProfile writes the allocation profile of the process so far.
+func writeHeapProfile(path string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(fh, 0); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
 }
 
 func benchLogger(file string) (*slog.Logger, func(), error) {

@@ -570,3 +570,46 @@ func TestConcurrentAssignments(t *testing.T) {
 		t.Errorf("number = %+v", n)
 	}
 }
+
+// TestInstanceShowsItsNumber: an application instance's phoneNumber follows
+// assignments, unassignments and inventory replacements.
+func TestInstanceShowsItsNumber(t *testing.T) {
+	e := newEnv(t, testSeed(), 0)
+	phone := func() string {
+		t.Helper()
+		inst := getJSON[instanceJSON](t, e, appInstances+"/"+strings.ToUpper(aaAccount))
+		if inst.PhoneNumber == nil {
+			return ""
+		}
+		return *inst.PhoneNumber
+	}
+	if got := phone(); got != "" {
+		t.Fatalf("before: phoneNumber %q, want none", got)
+	}
+	if op := getJSON[operationJSON](t, e, e.start(t, "assignNumber", assignBody(serviceNumber, aaAccount, "callingPlan"))); op.Status != "succeeded" {
+		t.Fatalf("assign: %s", op.Status)
+	}
+	if got := phone(); got != "tel:"+serviceNumber {
+		t.Fatalf("after assign: phoneNumber %q, want tel:%s", got, serviceNumber)
+	}
+	body, _ := json.Marshal(map[string]string{"telephoneNumber": serviceNumber, "numberType": "callingPlan"})
+	if op := getJSON[operationJSON](t, e, e.start(t, "unassignNumber", string(body))); op.Status != "succeeded" {
+		t.Fatalf("unassign: %s", op.Status)
+	}
+	if got := phone(); got != "" {
+		t.Fatalf("after unassign: phoneNumber %q, want none", got)
+	}
+	// Replacing a number in the inventory with an assigned copy shows it;
+	// replacing it again unassigned hides it.
+	n := teamssim.Number{TelephoneNumber: anyNumber, NumberType: teamssim.NumberTypeCallingPlan,
+		AssignmentStatus: teamssim.StatusVoiceApplicationAssigned, AssignmentTargetID: aaAccount}
+	e.sim.AddNumbers(n)
+	if got := phone(); got != "tel:"+anyNumber {
+		t.Fatalf("after AddNumbers: phoneNumber %q, want tel:%s", got, anyNumber)
+	}
+	n.AssignmentStatus, n.AssignmentTargetID = "", ""
+	e.sim.AddNumbers(n)
+	if got := phone(); got != "" {
+		t.Fatalf("after replacing it unassigned: phoneNumber %q, want none", got)
+	}
+}

@@ -200,8 +200,7 @@ func (s *Sim) assignLocked(op *operation, rec *numberRec, user DirUser, found bo
 	if rec.FailWith != "" {
 		return rec.FailWith
 	}
-	rec.AssignmentStatus = status
-	rec.AssignmentTargetID = op.targetID
+	s.setAssignmentLocked(rec, status, op.targetID)
 	rec.AssignmentCategory = op.category
 	if op.locationID != "" {
 		rec.LocationID = op.locationID
@@ -219,8 +218,7 @@ func (s *Sim) unassignLocked(op *operation, rec *numberRec) string {
 	case rec.NumberType != op.numberType:
 		return fmt.Sprintf(detailTypeMismatch, op.telephoneNumber, rec.NumberType, op.numberType)
 	}
-	rec.AssignmentStatus = StatusUnassigned
-	rec.AssignmentTargetID = ""
+	s.setAssignmentLocked(rec, StatusUnassigned, "")
 	rec.AssignmentCategory = ""
 	rec.settled = ActivationActivated
 	return ""

@@ -32,6 +32,7 @@ type Sim struct {
 	numbers   map[string]*numberRec // by telephoneNumber (E.164 with +)
 	order     []string              // telephoneNumbers, sorted
 	byID      map[string]string     // numberAssignment id → telephoneNumber
+	byTarget  map[string]string     // lower-cased assignment target id → telephoneNumber, for assigned numbers
 	ops       map[string]*operation
 	opOrder   []*operation // every operation, in creation order
 	pending   []*operation // operations not yet completed, in creation order
@@ -60,6 +61,7 @@ func New(cfg Config) *Sim {
 		now:       cfg.Now,
 		numbers:   map[string]*numberRec{},
 		byID:      map[string]string{},
+		byTarget:  map[string]string{},
 		ops:       map[string]*operation{},
 		instances: map[string]AppInstance{},
 		configs:   map[string]Configuration{},
@@ -127,6 +129,7 @@ func (s *Sim) AddNumbers(numbers ...Number) {
 		rec := &numberRec{Number: n, settled: n.ActivationState}
 		if old, ok := s.numbers[n.TelephoneNumber]; ok {
 			delete(s.byID, old.ID)
+			s.unindexTargetLocked(old)
 			rec.pending = old.pending
 			if rec.pending > 0 {
 				rec.ActivationState = ActivationAssignmentPending
@@ -137,6 +140,7 @@ func (s *Sim) AddNumbers(numbers ...Number) {
 		}
 		s.numbers[n.TelephoneNumber] = rec
 		s.byID[n.ID] = n.TelephoneNumber
+		s.indexTargetLocked(rec)
 	}
 }
 
@@ -224,4 +228,24 @@ func baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// setAssignmentLocked changes rec's assignment and keeps byTarget in step.
+func (s *Sim) setAssignmentLocked(rec *numberRec, status, targetID string) {
+	s.unindexTargetLocked(rec)
+	rec.AssignmentStatus, rec.AssignmentTargetID = status, targetID
+	s.indexTargetLocked(rec)
+}
+
+func (s *Sim) indexTargetLocked(rec *numberRec) {
+	if rec.AssignmentStatus != StatusUnassigned && rec.AssignmentTargetID != "" {
+		s.byTarget[strings.ToLower(rec.AssignmentTargetID)] = rec.TelephoneNumber
+	}
+}
+
+func (s *Sim) unindexTargetLocked(rec *numberRec) {
+	key := strings.ToLower(rec.AssignmentTargetID)
+	if tel, ok := s.byTarget[key]; ok && tel == rec.TelephoneNumber {
+		delete(s.byTarget, key)
+	}
 }

@@ -51,15 +51,14 @@ func (s *Sim) phoneNumbersLocked() map[string]string {
 	return m
 }
 
-// phoneNumberLocked is phoneNumbersLocked for one target: the single-instance
-// reads, which run on every bind and lookup, need not map the whole inventory.
+// phoneNumberLocked is phoneNumbersLocked for one target, through the
+// byTarget index: the single-instance reads run on every bind and lookup.
 func (s *Sim) phoneNumberLocked(objectID string) map[string]string {
-	for _, tel := range s.order {
-		if n := s.numbers[tel]; n.AssignmentStatus != StatusUnassigned && strings.EqualFold(n.AssignmentTargetID, objectID) {
-			return map[string]string{strings.ToLower(objectID): "tel:" + n.TelephoneNumber}
-		}
+	tel, ok := s.byTarget[strings.ToLower(objectID)]
+	if !ok {
+		return nil
 	}
-	return nil
+	return map[string]string{strings.ToLower(objectID): "tel:" + tel}
 }
 
 func instanceJSON(a AppInstance, phones map[string]string) appInstanceJSON {

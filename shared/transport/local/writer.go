@@ -26,6 +26,12 @@ type writer struct {
 	done     chan struct{}
 	prepared map[string]*sql.Stmt // read-only after newWriter
 
+	// The prepared statements bound to the transaction in progress, made
+	// once per transaction rather than once per statement. Only the
+	// writer's goroutine touches them.
+	stmtsTx *sql.Tx
+	stmts   map[string]*sql.Stmt
+
 	closeOnce sync.Once
 }
 
@@ -51,6 +57,7 @@ func newWriter(ctx context.Context, db *sql.DB, queries []string) (*writer, erro
 	w := &writer{
 		db: db, ops: make(chan *op, maxBatch), stop: make(chan struct{}), done: make(chan struct{}),
 		prepared: make(map[string]*sql.Stmt, len(queries)),
+		stmts:    make(map[string]*sql.Stmt, len(queries)),
 	}
 	for _, q := range queries {
 		s, err := db.PrepareContext(ctx, q)
@@ -145,8 +152,26 @@ func (w *writer) run() {
 	}
 }
 
-// commit runs a batch in one transaction and reports each outcome.
+// commit runs a batch in one transaction and reports each outcome. It first
+// runs every operation without savepoints, the common case where none
+// fails; if one does, it rolls the transaction back and runs the batch
+// again with a savepoint around each operation, so that the failed one is
+// undone alone. Operations must therefore be safe to run twice when the
+// first run was rolled back, as transactional SQL is.
 func (w *writer) commit(batch []*op) {
+	if len(batch) > 1 {
+		if w.try(batch, false) {
+			return
+		}
+	}
+	w.try(batch, true)
+}
+
+// try runs batch in one transaction, each operation in its own savepoint
+// when isolate is set, and reports the outcomes. Without isolate it reports
+// nothing and returns false when an operation fails: the transaction is
+// rolled back, and the caller runs the batch again isolated.
+func (w *writer) try(batch []*op, isolate bool) bool {
 	// The transaction belongs to no caller: a caller's cancellation must not abort the others.
 	ctx := context.Background()
 	tx, err := w.db.BeginTx(ctx, nil)
@@ -154,21 +179,28 @@ func (w *writer) commit(batch []*op) {
 		for _, o := range batch {
 			o.err <- err
 		}
-		return
+		return true
 	}
-	single := len(batch) == 1
 	results := make([]error, len(batch))
-	// aborted is set when savepoint bookkeeping fails, which means SQLite
-	// rolled the whole transaction back (disk full, I/O error): then
-	// nothing in the batch committed.
+	// aborted is set when the transaction cannot commit: savepoint
+	// bookkeeping failed (SQLite rolled the whole transaction back: disk
+	// full, I/O error), or the only operation failed.
 	var aborted error
 	for i, o := range batch {
 		if err := o.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if single {
+		if !isolate {
+			if results[i] = call(ctx, o.fn, tx); results[i] != nil {
+				tx.Rollback()
+				return false
+			}
+			continue
+		}
+		if len(batch) == 1 {
 			results[i] = call(ctx, o.fn, tx)
+			aborted = results[i]
 			break
 		}
 		if _, err := w.exec(ctx, tx, `savepoint op`); err != nil {
@@ -187,9 +219,6 @@ func (w *writer) commit(batch []*op) {
 			break
 		}
 	}
-	if single && results[0] != nil {
-		aborted = results[0]
-	}
 	if aborted != nil {
 		tx.Rollback()
 		for i, o := range batch {
@@ -198,14 +227,14 @@ func (w *writer) commit(batch []*op) {
 			}
 			o.err <- results[i]
 		}
-		return
+		return true
 	}
 	if err := tx.Commit(); err != nil {
 		err = fmt.Errorf("commit: %w", err)
 		for i, o := range batch {
 			o.err <- errors.Join(results[i], err)
 		}
-		return
+		return true
 	}
 	for i, o := range batch {
 		if results[i] == nil && o.after != nil {
@@ -213,6 +242,7 @@ func (w *writer) commit(batch []*op) {
 		}
 		o.err <- results[i]
 	}
+	return true
 }
 
 // call runs fn, turning a panic into an error so one bad operation cannot
@@ -226,27 +256,46 @@ func call(ctx context.Context, fn txFunc, tx *sql.Tx) (err error) {
 	return fn(ctx, tx)
 }
 
+// stmt returns query's prepared statement bound to tx, or nil when query
+// is not prepared. Statements bound to a transaction close with it.
+func (w *writer) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	s, ok := w.prepared[query]
+	if !ok {
+		return nil
+	}
+	if w.stmtsTx != tx {
+		w.stmtsTx = tx
+		clear(w.stmts)
+	}
+	if bound, ok := w.stmts[query]; ok {
+		return bound
+	}
+	bound := tx.StmtContext(ctx, s)
+	w.stmts[query] = bound
+	return bound
+}
+
 // exec runs query in tx, through its prepared statement if it has one:
 // preparing once spares SQLite's parser on every call.
 func (w *writer) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if s, ok := w.prepared[query]; ok {
-		return tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	if s := w.stmt(ctx, tx, query); s != nil {
+		return s.ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, query, args...)
 }
 
 // queryRow is exec for a query returning one row.
 func (w *writer) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
-	if s, ok := w.prepared[query]; ok {
-		return tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	if s := w.stmt(ctx, tx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
 	}
 	return tx.QueryRowContext(ctx, query, args...)
 }
 
 // query is exec for a query returning rows.
 func (w *writer) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	if s, ok := w.prepared[query]; ok {
-		return tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	if s := w.stmt(ctx, tx, query); s != nil {
+		return s.QueryContext(ctx, args...)
 	}
 	return tx.QueryContext(ctx, query, args...)
 }

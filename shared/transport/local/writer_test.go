@@ -81,6 +81,61 @@ func TestWriterBatch(t *testing.T) {
 	}
 }
 
+// A batch without failures runs each operation once; one failure makes the
+// writer run the batch again, isolated, and still commit each good
+// operation once.
+func TestWriterBatchRuns(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "raprov.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs := map[string]int{}
+	insert := func(id string, fail bool) *op {
+		return &op{ctx: ctx, err: make(chan error, 1), fn: func(ctx context.Context, tx *sql.Tx) error {
+			runs[id]++
+			if _, err := tx.ExecContext(ctx, `insert into dead_letters (id, queue, body, reason, detail, received, sent, at)
+				values (?, 'q', x'', 'r', '', 1, '', 0)`, id); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New(id + " failed")
+			}
+			return nil
+		}}
+	}
+	count := func() int {
+		var n int
+		if err := s.r.QueryRow(`select count(*) from dead_letters`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	good := []*op{insert("a", false), insert("b", false), insert("c", false)}
+	s.w.commit(good)
+	for _, o := range good {
+		if err := <-o.err; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs["a"] != 1 || runs["b"] != 1 || runs["c"] != 1 || count() != 3 {
+		t.Fatalf("clean batch: runs %v, %d rows; want each run once and 3 rows", runs, count())
+	}
+
+	mixed := []*op{insert("d", false), insert("e", true), insert("f", false)}
+	s.w.commit(mixed)
+	for i, want := range []bool{true, false, true} {
+		if err := <-mixed[i].err; (err == nil) != want {
+			t.Errorf("op %d: %v", i, err)
+		}
+	}
+	if runs["d"] != 2 || runs["f"] != 1 || count() != 5 {
+		t.Fatalf("batch with a failure: runs %v, %d rows; want d run twice (first run rolled back), f once, 5 rows", runs, count())
+	}
+}
+
 // Operations submitted around Close fail with errClosed instead of hanging.
 func TestWriterClose(t *testing.T) {
 	ctx := context.Background()

@@ -278,8 +278,16 @@ func (a attributes) string(name, reason string) (string, bool, *PoisonError) {
 	if !ok {
 		return "", false, nil
 	}
+	if raw[0] != '"' {
+		return "", false, poison(reason, "%s is not a JSON string", name)
+	}
+	// raw is a member of a document already checked to be valid JSON: a
+	// string without escapes is its bytes between the quotes.
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true, nil
+	}
 	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil {
 		return "", false, poison(reason, "%s is not a JSON string", name)
 	}
 	return s, true, nil

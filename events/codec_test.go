@@ -349,3 +349,29 @@ func TestSizeLimitBoundary(t *testing.T) {
 		t.Errorf("Encode accepted a %d-byte event", events.MaxSize+1)
 	}
 }
+
+// BenchmarkCodec decodes and encodes a mid-chain event, as every hop does.
+func BenchmarkCodec(b *testing.B) {
+	raw := testdataFiles(b)["number.assignmentPending.json"]
+	if raw == nil {
+		b.Fatal("testdata/number.assignmentPending.json is missing")
+	}
+	ev := mustDecode(b, raw)
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := events.Decode(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := events.Encode(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -148,6 +148,11 @@ func TestOpen(t *testing.T) {
 		t.Errorf("queue holds %q after migration", got)
 	}
 	s.Close()
+	// Migration 3 removed goqite's update trigger (a second UPDATE per received message).
+	var triggers int
+	if err := rawDB(t, path).QueryRow(`select count(*) from sqlite_master where type = 'trigger'`).Scan(&triggers); err != nil || triggers != 0 {
+		t.Errorf("triggers after migration: %d, %v; want none", triggers, err)
+	}
 
 	// A schema from a newer program is refused.
 	if _, err := rawDB(t, path).Exec(`pragma user_version = 999`); err != nil {

@@ -124,14 +124,15 @@ func queryReceive(limit int) string {
 	return fmt.Sprintf(`
 		update goqite
 		set
-			timeout = ?,
-			received = received + 1
+			timeout = ?1,
+			received = received + 1,
+			updated = ?3
 		where id in (
 			select id from goqite
 			where
-				queue = ? and
-				? >= timeout and
-				received < ?
+				queue = ?2 and
+				?3 >= timeout and
+				received < ?4
 			order by priority desc, created
 			limit %d
 		)

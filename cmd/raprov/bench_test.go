@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,7 +158,7 @@ func TestRunBenchSmall(t *testing.T) {
 		t.Skip("runs the chain three times")
 	}
 	var out bytes.Buffer
-	f := benchFlags{requests: 20, sequential: 3, scale: 0.01, headroom: 0.9, concurrency: 4, db: t.TempDir(), timeout: time.Minute}
+	f := benchFlags{requests: 20, repeat: 2, sequential: 3, scale: 0.01, headroom: 0.9, concurrency: 4, db: t.TempDir(), timeout: time.Minute}
 	err := runBench(context.Background(), f, &out)
 	var ec exitCode
 	if err != nil && !errors.As(err, &ec) { // missed targets are expected at this size
@@ -165,7 +166,7 @@ func TestRunBenchSmall(t *testing.T) {
 	}
 	table := out.String()
 	for _, want := range []string{
-		"unthrottled 20 of 20; throttled 20 of 20",
+		"unthrottled 20 of 20; throttled 20 of 20", "median of 2 runs",
 		"2.00 writes, 0.05 reads", // one subscribedSkus read for 20 accounts
 		"1. unthrottled throughput", "2. throttled wall time ÷ write floor", "4. 429 responses (throttled)",
 		"5. sequential baseline, one at a time", "3 of 3 in", "peak RSS",
@@ -173,5 +174,23 @@ func TestRunBenchSmall(t *testing.T) {
 		if !strings.Contains(table, want) {
 			t.Errorf("output lacks %q:\n%s", want, table)
 		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	run := func(completed int, wall time.Duration) runResult {
+		return runResult{requests: completed, completed: completed, wall: wall}
+	}
+	runs := []runResult{run(1000, 2*time.Second), run(1000, time.Second), run(1000, 4*time.Second)}
+	m := median(runs)
+	if m.perSecond() != 500 || !slices.Equal(m.rates, []float64{500, 1000, 250}) {
+		t.Errorf("median = %.0f/s with rates %v, want 500/s and every run's rate in run order", m.perSecond(), m.rates)
+	}
+	// An even count takes the lower middle: never the better of two.
+	if m := median(runs[:2]); m.perSecond() != 500 {
+		t.Errorf("median of two = %.0f/s, want the lower, 500/s", m.perSecond())
+	}
+	if m := median(runs[:1]); m.rates != nil || m.perSecond() != 500 {
+		t.Errorf("median of one = %+v", m)
 	}
 }

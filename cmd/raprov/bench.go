@@ -30,6 +30,7 @@ import (
 	"github.com/raprov/raprov/shared/graph"
 	"github.com/raprov/raprov/shared/graph/budget"
 	"github.com/raprov/raprov/shared/graph/graphcost"
+	"github.com/raprov/raprov/shared/logctx"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/teamsadmin"
 	"github.com/raprov/raprov/shared/transport"
@@ -307,14 +308,14 @@ func benchLogger(file string) (*slog.Logger, func(), error) {
 	case "":
 		return slog.New(slog.DiscardHandler), func() {}, nil
 	case "-":
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), func() {}, nil
+		return slog.New(logctx.Handler(slog.NewJSONHandler(os.Stderr, nil))), func() {}, nil
 	}
 	fh, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, nil, err
 	}
 	w := bufio.NewWriterSize(fh, 64<<10)
-	return slog.New(slog.NewJSONHandler(w, nil)), func() { w.Flush(); fh.Close() }, nil
+	return slog.New(logctx.Handler(slog.NewJSONHandler(w, nil))), func() { w.Flush(); fh.Close() }, nil
 }
 
 // bencher runs scenarios.

@@ -9,6 +9,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/logctx"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
@@ -57,6 +59,7 @@ type e2eEnv struct {
 	store *local.Store
 	chain *embedded.Chain
 	base  graphsim.State // the simulator's state before any request
+	logs  *e2eLog
 
 	mu      sync.Mutex
 	results map[string][]events.Event // final events by request id
@@ -101,7 +104,7 @@ func startE2E(t *testing.T, c e2eConfig) *e2eEnv {
 			t.Logf("chain logs (tail):\n%s", logs.tail(8<<10))
 		}
 	})
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(logctx.Handler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
 	seed := graphsim.DefaultSeed()
 	if c.seed != nil {
@@ -139,7 +142,7 @@ func startE2E(t *testing.T, c e2eConfig) *e2eEnv {
 	if c.steps != nil {
 		c.steps(&cfg)
 	}
-	e := &e2eEnv{m: m, sim: m.sim.Server, store: store, base: m.sim.Server.State(), results: map[string][]events.Event{}}
+	e := &e2eEnv{m: m, sim: m.sim.Server, store: store, base: m.sim.Server.State(), logs: logs, results: map[string][]events.Event{}}
 	fns := chainSteps(m, store.Claims(), nil, cfg, log)
 	for name, fn := range fns {
 		fn = e.record(name, fn)
@@ -710,6 +713,24 @@ func TestE2EProvisioning(t *testing.T) {
 	if got := len(st.Users) - len(e.base.Users); got != fresh {
 		t.Errorf("users created: %d, want %d", got, fresh)
 	}
+	// The adapters' own log lines carry the request id of the step that called them.
+	created := map[string]bool{}
+	for _, line := range strings.Split(e.logs.all(), "\n") {
+		var rec struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+			Step      string `json:"step"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "graph: user created" && rec.Step == events.StepCreateAccount {
+			created[rec.RequestID] = true
+		}
+	}
+	for _, tc := range cases {
+		if tc.fresh && !created[tc.req.RequestID] {
+			t.Errorf("no \"graph: user created\" log line with request_id %s and step %s", tc.req.RequestID, events.StepCreateAccount)
+		}
+	}
+
 	all, accepted := e2eWrites(e.sim.Counts())
 	t.Logf("identity writes: %d for %d new accounts and a half-made one (%.2f per account)", all, fresh, float64(all)/float64(fresh+1))
 	// create-account creates first and looks the UPN up only when Graph
@@ -1656,6 +1677,12 @@ func (l *e2eLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
+}
+
+func (l *e2eLog) all() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func (l *e2eLog) tail(n int) string {

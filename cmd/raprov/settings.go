@@ -12,6 +12,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"github.com/spf13/cobra"
 
+	"github.com/raprov/raprov/shared/logctx"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/transport/local"
 )
@@ -86,7 +87,8 @@ func (s settings) logger() (*slog.Logger, io.Closer, error) {
 		}
 		w = f
 	}
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
+	// Records logged with a step's context carry its request id, whoever logs them.
+	h := logctx.Handler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
 	return slog.New(h), w, nil
 }
 

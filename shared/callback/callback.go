@@ -26,6 +26,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/retryafter"
 	"github.com/raprov/raprov/shared/steps"
 )
 
@@ -85,7 +86,7 @@ func (c *Client) Notify(ctx context.Context, rawURL string, final events.Event) 
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return &apperr.Error{Code: apperr.Throttled, Message: fmt.Sprintf("callback to %s: %s", u.Host, resp.Status), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		return &apperr.Error{Code: apperr.Throttled, Message: fmt.Sprintf("callback to %s: %s", u.Host, resp.Status), RetryAfter: retryafter.Header(resp.Header)}
 	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 		return &apperr.Error{Code: apperr.Unavailable, Message: fmt.Sprintf("callback to %s: %s", u.Host, resp.Status)}
 	default:
@@ -128,14 +129,4 @@ func Verify(secret []byte, header string, body []byte, now time.Time, maxAge tim
 		return fmt.Errorf("signature mismatch")
 	}
 	return nil
-}
-
-func retryAfter(v string) time.Duration {
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/raprov/raprov/shared/graph/budget"
+	"github.com/raprov/raprov/shared/retryafter"
 	"github.com/raprov/raprov/shared/steps"
 )
 
@@ -228,7 +229,7 @@ func retryOptions(cfg Config) khttp.RetryHandlerOptions {
 			if resp.StatusCode == http.StatusGatewayTimeout && req.Method != http.MethodGet {
 				return false
 			}
-			next, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			next, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
 			if !ok {
 				// kiota's exponential backoff plus up to 1 s of jitter.
 				next = time.Duration(delaySeconds<<attempt)*time.Second + time.Second

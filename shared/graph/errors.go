@@ -15,6 +15,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/retryafter"
 )
 
 // graphError is what a failed Graph response says, whichever way the SDK
@@ -164,7 +165,7 @@ func fromTokenError(op string, afe *azidentity.AuthenticationFailedError) *apper
 }
 
 func retryAfterOf(h http.Header) time.Duration {
-	d, _ := parseRetryAfter(h.Get("Retry-After"), time.Now())
+	d := retryafter.Header(h)
 	return d
 }
 

@@ -3,36 +3,8 @@ package graph
 import (
 	"strings"
 	"testing"
-	"time"
 	"unicode"
 )
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 6, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"5", 5 * time.Second, true},
-		{"0.25", 250 * time.Millisecond, true},
-		{" 2 ", 2 * time.Second, true},
-		{"0", 0, true},
-		{"Tue, 06 Jan 2026 12:00:30 GMT", 30 * time.Second, true},
-		{"Tue, 06 Jan 2026 11:59:00 GMT", 0, true}, // in the past
-		{"", 0, false},
-		{"-1", 0, false},
-		{"NaN", 0, false},
-		{"1e300", 0, false},
-		{"soon", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := parseRetryAfter(tt.in, now)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
 
 func TestQuote(t *testing.T) {
 	tests := map[string]string{

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/graph/budget"
 	"github.com/raprov/raprov/shared/graph/graphcost"
+	"github.com/raprov/raprov/shared/retryafter"
 )
 
 // pacer is the innermost HTTP transport of Graph calls: every attempt,
@@ -40,7 +39,7 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		d, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		d := retryafter.Header(resp.Header)
 		p.budget.Throttled(cost.Service, d)
 		p.log.WarnContext(req.Context(), "graph: throttled",
 			slog.String("method", req.Method), slog.String("path", path), slog.Duration("retryAfter", d),
@@ -91,23 +90,4 @@ func withRecorder(ctx context.Context) (context.Context, *recorder) {
 func recorderFrom(ctx context.Context) *recorder {
 	r, _ := ctx.Value(recorderKey{}).(*recorder)
 	return r
-}
-
-// parseRetryAfter parses a Retry-After value: delay seconds (Graph may send
-// fractions) or an HTTP date. A date in the past yields 0.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) || s > math.MaxInt64/float64(time.Second) {
-			return 0, false
-		}
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

@@ -57,7 +57,7 @@ func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
 			}
 			back.Delay = cfg.LicenseRecheck.Delay(bp.LicenseChecks)
 			bp.LicenseChecks++
-			LoggerFrom(ctx).Info("license seats ran out; waiting again", "error", errMessage(err), "delay_ms", back.Delay.Milliseconds())
+			LoggerFrom(ctx).InfoContext(ctx, "license seats ran out; waiting again", "error", errMessage(err), "delay_ms", back.Delay.Milliseconds())
 			return []events.Event{back}, nil
 		default:
 			return nil, notFoundRetryable(err)

@@ -131,7 +131,7 @@ func pollNumber(ctx context.Context, numbers Numbers, cfg Config, in events.Even
 		if p.NumberAttempts+1 >= cfg.NumberAttempts {
 			return nil, fail(events.ReasonNumberAssignmentFailed, "assigning %s failed: %s", req.PhoneNumber, detail)
 		}
-		LoggerFrom(ctx).Info("number assignment failed; starting it again", "detail", detail)
+		LoggerFrom(ctx).InfoContext(ctx, "number assignment failed; starting it again", "detail", detail)
 		again := in
 		again.Data.Progress.OperationID = ""
 		again.Data.Progress.NumberAttempts = p.NumberAttempts + 1

@@ -46,7 +46,7 @@ func CheckLicense(licenses Licenses, cfg Config) Step {
 		out := in.Next(events.TypeProvisioningAccepted, source)
 		out.Data.Progress = p
 		out.Delay = delay
-		LoggerFrom(ctx).Info("waiting for a free license", "sku", cfg.SkuPartNumber, "delay_ms", delay.Milliseconds(), "checks", p.LicenseChecks)
+		LoggerFrom(ctx).InfoContext(ctx, "waiting for a free license", "sku", cfg.SkuPartNumber, "delay_ms", delay.Milliseconds(), "checks", p.LicenseChecks)
 		return []events.Event{out}, nil
 	}
 }

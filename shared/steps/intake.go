@@ -22,7 +22,7 @@ func Intake(claims Claims, cfg Config) Step {
 			return nil, err
 		}
 		if !first {
-			LoggerFrom(ctx).Info("duplicate request id: already provisioning", "request_id", req.RequestID)
+			LoggerFrom(ctx).InfoContext(ctx, "duplicate request id: already provisioning")
 			return nil, nil
 		}
 		if len(errs) > 0 {

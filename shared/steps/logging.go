@@ -1,11 +1,13 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/logctx"
 )
 
 type loggerKey struct{}
@@ -15,7 +17,8 @@ func NewContext(ctx context.Context, log *slog.Logger) context.Context {
 	return context.WithValue(ctx, loggerKey{}, log)
 }
 
-// LoggerFrom returns the logger in ctx, or slog.Default.
+// LoggerFrom returns the logger in ctx, or slog.Default. Log with the
+// context (InfoContext and the like) so that its tags are added.
 func LoggerFrom(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
 		return l
@@ -23,25 +26,29 @@ func LoggerFrom(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
-// Logging puts a logger tagged with the step, the request id and the event
-// into the context, and logs each step run with its outcome and duration.
+// Logging tags the context with the step, the request id and the event id
+// (see shared/logctx: every record logged with the context carries them,
+// the adapters' too), puts log into it for LoggerFrom, and logs each step
+// run with its outcome and duration.
 func Logging(log *slog.Logger, step string) Middleware {
+	l := slog.New(logctx.Handler(log.Handler()))
 	return func(next Step) Step {
 		return func(ctx context.Context, in events.Event) ([]events.Event, error) {
-			l := log.With("step", step, "request_id", in.Subject, "event_id", in.ID)
+			// A provisioning.requested event may have no subject yet.
+			ctx = logctx.With(ctx, "step", step, "request_id", cmp.Or(in.Subject, in.Data.Request.RequestID), "event_id", in.ID)
 			ctx = NewContext(ctx, l)
 			start := time.Now()
 			out, err := next(ctx, in)
 			attrs := []any{"type", in.Type, "attempt", in.Attempt, "duration_ms", time.Since(start).Milliseconds()}
 			if err != nil {
-				l.Warn("step error", append(attrs, "error", err.Error())...)
+				l.WarnContext(ctx, "step error", append(attrs, "error", err.Error())...)
 				return out, err
 			}
 			types := make([]string, len(out))
 			for i, e := range out {
 				types[i] = e.Type
 			}
-			l.Info("step done", append(attrs, "emitted", types)...)
+			l.InfoContext(ctx, "step done", append(attrs, "emitted", types)...)
 			return out, nil
 		}
 	}

@@ -16,7 +16,7 @@ func Recover() Middleware {
 		return func(ctx context.Context, in events.Event) (out []events.Event, err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					LoggerFrom(ctx).Error("step panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					LoggerFrom(ctx).ErrorContext(ctx, "step panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 					out, err = nil, fmt.Errorf("step panicked: %v", r)
 				}
 			}()

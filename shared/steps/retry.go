@@ -47,7 +47,7 @@ func Retry(step string, cfg Config) Middleware {
 					return nil, &DeadLetterError{Reason: string(events.ReasonRetriesExhausted), Detail: errMessage(e), Emit: []events.Event{failed}}
 				}
 				delay := min(max(cfg.Retry.Delay(in.Attempt), apperr.RetryAfterOf(err)), MaxRetryDelay)
-				LoggerFrom(ctx).Info("retrying later", "error", errMessage(e), "delay_ms", delay.Milliseconds(), "attempt", in.Attempt+1)
+				LoggerFrom(ctx).InfoContext(ctx, "retrying later", "error", errMessage(e), "delay_ms", delay.Milliseconds(), "attempt", in.Attempt+1)
 				next := in
 				var r errRetryable
 				if errors.As(err, &r) && r.progress != nil {

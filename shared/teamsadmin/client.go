@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/retryafter"
 	"github.com/raprov/raprov/shared/steps"
 )
 
@@ -198,7 +198,7 @@ func (c *Client) attempt(ctx context.Context, cl call, payload []byte) (response
 	res := response{status: resp.StatusCode, body: data}
 	if resp.StatusCode/100 != 2 {
 		// Keep what statusError needs beyond the body.
-		res.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		res.retryAfter = retryafter.Header(resp.Header)
 	}
 	return res, nil
 }
@@ -298,27 +298,6 @@ func tokenError(op string, err error) error {
 			Message: "teams admin " + op + ": the token endpoint refused the app's credentials"}
 	}
 	return &apperr.Error{Code: apperr.Unavailable, Message: "teams admin " + op + ": acquire token", Err: err}
-}
-
-// parseRetryAfter reads a Retry-After value: delay seconds (fractions
-// allowed) or an HTTP date. It returns 0 when absent or unparsable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 || secs > 24*3600 {
-			return 0
-		}
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -92,7 +92,7 @@ It exits 1 when a target is missed. See docs/benchmarks.md.`,
 	fl.IntVar(&f.sequential, "sequential", 100, "accounts provisioned one at a time by the baseline (0 skips it)")
 	fl.Float64Var(&f.scale, "scale", 0.2, "time scale of Graph's throttling windows in the throttled run (0.2: 150 s last 30 s)")
 	fl.Float64Var(&f.headroom, "headroom", budget.DefaultHeadroom, "share of each Graph quota the client's budget sustains in the throttled run")
-	fl.IntVar(&f.concurrency, "concurrency", 32, "running handlers per step")
+	fl.IntVar(&f.concurrency, "concurrency", 64, "running handlers per step")
 	fl.StringVar(&f.db, "db", "", "directory for the runs' SQLite databases (default: a temporary directory, removed afterwards)")
 	fl.StringVar(&f.logFile, "log-file", "", `JSON log file of the runs, "-" for stderr (default: none)`)
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the runs to this file (go tool pprof)")

@@ -5,8 +5,10 @@
 // Every read that finds a free seat in the cached counts reserves it: the
 // seat counts as consumed until the next read from Graph. A burst of requests
 // therefore goes ahead no faster than the tenant has seats, as it would with
-// a read per request. A failed assignment for want of seats (no_license)
-// drops the cached counts, so the next check reads Graph again.
+// a read per request. Counts that show no free seat are kept for at most
+// EmptyTTL, so that licenses bought during a shortage are seen at once by the
+// requests waiting for them; a failed assignment for want of seats
+// (no_license) drops the counts altogether.
 package skucache
 
 import (
@@ -21,6 +23,11 @@ import (
 	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/steps"
 )
+
+// EmptyTTL bounds how long counts without a free seat, or a tenant without
+// the SKU, are served from the cache: rechecks of parked requests are paced
+// by the steps already, and during a shortage freshness matters most.
+const EmptyTTL = time.Second
 
 // Cache is a steps.Licenses that caches Sku results for a TTL. It is safe
 // for concurrent use.
@@ -91,14 +98,23 @@ func (c *Cache) serve(key string, force bool) (s steps.Sku, ok bool, err error) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[key]
-	if e == nil || (!force && (e.stale || c.now().Sub(e.read) >= c.ttl)) {
+	if e == nil {
 		return steps.Sku{}, false, nil
+	}
+	s = e.sku
+	s.Consumed += e.reserved
+	if !force {
+		ttl := c.ttl
+		if e.err != nil || s.Free() == 0 {
+			ttl = min(ttl, EmptyTTL)
+		}
+		if e.stale || c.now().Sub(e.read) >= ttl {
+			return steps.Sku{}, false, nil
+		}
 	}
 	if e.err != nil {
 		return steps.Sku{}, true, e.err
 	}
-	s = e.sku
-	s.Consumed += e.reserved
 	if s.Free() > 0 {
 		e.reserved++
 	}

@@ -241,3 +241,34 @@ func TestZeroTTLReadsThrough(t *testing.T) {
 		t.Fatalf("reads = %d, want 3", got)
 	}
 }
+
+func TestShortageIsReadAgainAfterEmptyTTL(t *testing.T) {
+	ten, clk := newTenant(2, 2), &clock{t: time.Unix(1000, 0)} // none free
+	c := skucache.New(ten.licenses(), time.Hour, clk.now)
+	ctx := context.Background()
+	if s, _ := c.Sku(ctx, part); s.Free() != 0 {
+		t.Fatalf("free = %d, want 0", s.Free())
+	}
+	// Licenses are bought; within EmptyTTL the shortage is still served.
+	ten.mu.Lock()
+	ten.sku.Enabled = 5
+	ten.mu.Unlock()
+	clk.add(skucache.EmptyTTL / 2)
+	if s, _ := c.Sku(ctx, part); s.Free() != 0 || ten.reads.Load() != 1 {
+		t.Fatalf("within EmptyTTL: free %d after %d reads, want 0 from the cache", s.Free(), ten.reads.Load())
+	}
+	// After it, Graph is read again though the TTL has not passed.
+	clk.add(skucache.EmptyTTL / 2)
+	if s, _ := c.Sku(ctx, part); s.Free() != 3 || ten.reads.Load() != 2 {
+		t.Fatalf("after EmptyTTL: free %d after %d reads, want 3 from a second read", s.Free(), ten.reads.Load())
+	}
+	// Seats handed out down to none shorten the entry's life the same way.
+	for range 3 {
+		c.Sku(ctx, part)
+	}
+	clk.add(skucache.EmptyTTL)
+	c.Sku(ctx, part)
+	if got := ten.reads.Load(); got != 3 {
+		t.Fatalf("reads = %d, want 3: counts reserved down to none are read again after EmptyTTL", got)
+	}
+}

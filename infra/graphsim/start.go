@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -85,6 +86,10 @@ func Start(ctx context.Context, cfg Config, addr string) (*Running, error) {
 		Handler:           s.Handler(),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
+		// net/http's own complaints (TLS handshakes cut short by clients
+		// killed mid-call, as the crash test does) go to the simulator's
+		// logger at debug level, not to stderr.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	r := &Running{
 		URL:       "https://" + urlHost(ln.Addr().(*net.TCPAddr)),

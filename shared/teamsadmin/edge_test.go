@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,16 +230,7 @@ func TestBindVerifiesApplicationID(t *testing.T) {
 			t.Parallel()
 			mux := http.NewServeMux()
 			mux.Handle("POST "+instancePath, script(tt.answer))
-			var read atomic.Bool
-			readBack := reply{status: 500}
-			if tt.readBack != nil {
-				readBack = *tt.readBack
-			}
-			get := script(readBack)
-			mux.HandleFunc("GET "+instancePath+"/{id}", func(w http.ResponseWriter, r *http.Request) {
-				read.Store(true)
-				get(w, r)
-			})
+			read := optional(mux, "GET "+instancePath+"/{id}", tt.readBack)
 			c := newClient(t, mux, func(c *teamsadmin.Config) { c.MaxRetries = 0 })
 
 			err := c.Bind(context.Background(), objID, steps.AutoAttendantAppID)
@@ -465,16 +455,7 @@ func TestAssociateCreated(t *testing.T) {
 			t.Parallel()
 			mux := http.NewServeMux()
 			mux.Handle("POST "+associationPath, script(tt.post))
-			var read atomic.Bool
-			answer := reply{status: 500}
-			if tt.read != nil {
-				answer = *tt.read
-			}
-			get := script(answer)
-			mux.HandleFunc("GET "+associationPath+"/{id}", func(w http.ResponseWriter, r *http.Request) {
-				read.Store(true)
-				get(w, r)
-			})
+			read := optional(mux, "GET "+associationPath+"/{id}", tt.read)
 			rec := &recorder{h: mux}
 			c := newClient(t, rec, func(c *teamsadmin.Config) { c.MaxRetries = 0 })
 

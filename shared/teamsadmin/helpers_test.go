@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,6 +130,22 @@ func (r *recorder) requests() []recorded {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]recorded(nil), r.reqs...)
+}
+
+// optional serves pattern on mux with r, or with a 500 when r is nil (a
+// call the test does not expect), and reports whether it was called.
+func optional(mux *http.ServeMux, pattern string, r *reply) *atomic.Bool {
+	answer := reply{status: http.StatusInternalServerError}
+	if r != nil {
+		answer = *r
+	}
+	h := script(answer)
+	var called atomic.Bool
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, req *http.Request) {
+		called.Store(true)
+		h(w, req)
+	})
+	return &called
 }
 
 // reply is one scripted response.

@@ -142,6 +142,9 @@ type runResult struct {
 	// rates are the accounts/s of every repetition when this result is
 	// their median (see median); nil for a single run.
 	rates []float64
+	// incomplete are the outcomes of the other repetitions that did not
+	// complete every request.
+	incomplete []string
 }
 
 // median returns the run with the median throughput (the lower middle one
@@ -150,11 +153,17 @@ func median(runs []runResult) runResult {
 	sorted := slices.SortedFunc(slices.Values(runs), func(a, b runResult) int {
 		return cmp.Compare(a.perSecond(), b.perSecond())
 	})
-	m := sorted[(len(sorted)-1)/2]
+	mi := (len(sorted) - 1) / 2
+	m := sorted[mi]
 	if len(runs) > 1 {
 		m.rates = nil
 		for _, r := range runs {
 			m.rates = append(m.rates, r.perSecond())
+		}
+		for i, r := range sorted {
+			if i != mi && r.completed != r.requests {
+				m.incomplete = append(m.incomplete, r.outcome())
+			}
 		}
 	}
 	return m
@@ -625,9 +634,13 @@ func verdict(ok bool) *bool { return &ok }
 // the process's peak resident set size, 0 when unknown.
 func benchTable(scale float64, un, th runResult, seq *runResult, rssKiB int) []benchRow {
 	var rows []benchRow
+	unOutcome := un.outcome()
+	for _, o := range un.incomplete {
+		unOutcome += "; another unthrottled run " + o
+	}
 	rows = append(rows, benchRow{"requests completed", "all",
-		fmt.Sprintf("unthrottled %s; throttled %s", un.outcome(), th.outcome()),
-		verdict(un.completed == un.requests && th.completed == th.requests)})
+		fmt.Sprintf("unthrottled %s; throttled %s", unOutcome, th.outcome()),
+		verdict(un.completed == un.requests && len(un.incomplete) == 0 && th.completed == th.requests)})
 
 	measured := fmt.Sprintf("%.0f accounts/s (%d in %s", un.perSecond(), un.completed, un.wall.Round(time.Millisecond))
 	if len(un.rates) > 1 {

@@ -193,4 +193,16 @@ func TestMedian(t *testing.T) {
 	if m := median(runs[:1]); m.rates != nil || m.perSecond() != 500 {
 		t.Errorf("median of one = %+v", m)
 	}
+	// A run that lost requests is reported, and fails the completion row,
+	// even when it is not the median.
+	short := run(1000, time.Second)
+	short.completed, short.failures = 998, map[string]int{"retries_exhausted": 2}
+	m = median([]runResult{run(1000, 2*time.Second), short, run(1000, 4*time.Second)})
+	if len(m.incomplete) != 1 || !strings.Contains(m.incomplete[0], "998 of 1000") {
+		t.Fatalf("incomplete = %q, want the short run", m.incomplete)
+	}
+	th := run(1000, 20*time.Second)
+	if rows := benchTable(0.2, m, th, nil, 0); rows[0].pass == nil || *rows[0].pass || !strings.Contains(rows[0].measured, "another unthrottled run 998 of 1000") {
+		t.Errorf("completion row = %+v, want FAIL naming the short run", rows[0])
+	}
 }

@@ -1,7 +1,8 @@
 // Package logctx carries log attributes in a context.Context — the request
-// id, the step, the event id — and adds them to every record logged with
-// that context, by whichever logger: a step's, or an adapter's that knows
-// nothing of requests.
+// id, the step, the event id — and, through Handler, adds them to every
+// record logged with that context: a step's, or an adapter's that knows
+// nothing of requests, as long as its logger's handler is wrapped by
+// Handler (raprov's loggers are).
 package logctx
 
 import (

@@ -40,6 +40,7 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry // by lower-case part number
+	gen     int               // bumped by Invalidate: reads begun before it are not cached
 }
 
 // entry is one SKU as last read, and the seats handed out since.
@@ -73,27 +74,45 @@ func (c *Cache) Sku(ctx context.Context, partNumber string) (steps.Sku, error) {
 	if s, ok, err := c.serve(key, false); ok {
 		return s, err
 	}
-	// Concurrent misses share one read.
-	_, err, _ := c.flight.Do(key, func() (any, error) {
-		s, err := c.next.Sku(ctx, partNumber)
+	// Concurrent misses share one read. It runs to its end whoever asked
+	// first gives up: the others wait for it (the HTTP client's timeout
+	// bounds it).
+	v, err, _ := c.flight.Do(key, func() (any, error) {
+		c.mu.Lock()
+		gen := c.gen
+		c.mu.Unlock()
+		start := c.now()
+		s, err := c.next.Sku(context.WithoutCancel(ctx), partNumber)
 		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 			return nil, err
 		}
 		c.mu.Lock()
-		c.entries[key] = &entry{sku: s, err: err, read: c.now()}
+		if c.gen == gen { // not invalidated meanwhile
+			c.entries[key] = &entry{sku: s, err: err, read: start}
+		}
 		c.mu.Unlock()
-		return nil, nil
+		return result{s, err}, nil
 	})
 	if err != nil {
 		return steps.Sku{}, err
 	}
-	s, _, err := c.serve(key, true)
-	return s, err
+	if s, ok, err := c.serve(key, true); ok {
+		return s, err
+	}
+	// Invalidated while it was read: the answer stands, uncached.
+	r := v.(result)
+	return r.sku, r.err
 }
 
-// serve answers from the cached entry for key, if it is fresh or force is
-// set, and reserves a seat when it reports one free. ok is false when it
-// has no answer.
+// result is one read through next.
+type result struct {
+	sku steps.Sku
+	err error
+}
+
+// serve answers from the cached entry for key, if it is fresh (force: of
+// any age, but not dropped), and reserves a seat when it reports one free.
+// ok is false when it has no answer.
 func (c *Cache) serve(key string, force bool) (s steps.Sku, ok bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -103,12 +122,15 @@ func (c *Cache) serve(key string, force bool) (s steps.Sku, ok bool, err error) 
 	}
 	s = e.sku
 	s.Consumed += e.reserved
+	if e.stale {
+		return steps.Sku{}, false, nil
+	}
 	if !force {
 		ttl := c.ttl
 		if e.err != nil || s.Free() == 0 {
 			ttl = min(ttl, EmptyTTL)
 		}
-		if e.stale || c.now().Sub(e.read) >= ttl {
+		if c.now().Sub(e.read) >= ttl {
 			return steps.Sku{}, false, nil
 		}
 	}
@@ -135,6 +157,7 @@ func (c *Cache) AssignLicense(ctx context.Context, userID, skuID string) error {
 func (c *Cache) Invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for _, e := range c.entries {
 		e.stale = true
 	}

@@ -2,6 +2,8 @@ package skucache_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -270,5 +272,46 @@ func TestShortageIsReadAgainAfterEmptyTTL(t *testing.T) {
 	c.Sku(ctx, part)
 	if got := ten.reads.Load(); got != 3 {
 		t.Fatalf("reads = %d, want 3: counts reserved down to none are read again after EmptyTTL", got)
+	}
+}
+
+// A read that began before an invalidation answers its callers but is not
+// cached: the counts it saw may predate the no_license that dropped them.
+func TestInvalidationDuringARead(t *testing.T) {
+	ten := newTenant(10, 0)
+	inner := ten.licenses()
+	reading, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	slow := &mock.Licenses{
+		SkuFn: func(ctx context.Context, p string) (steps.Sku, error) {
+			if first.CompareAndSwap(false, true) {
+				close(reading)
+				<-release
+			}
+			return inner.SkuFn(ctx, p)
+		},
+	}
+	c := skucache.New(slow, time.Hour, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		s, err := c.Sku(ctx, part)
+		if err == nil && s.Free() != 10 {
+			err = fmt.Errorf("free = %d, want 10", s.Free())
+		}
+		done <- err
+	}()
+	<-reading
+	c.Invalidate()
+	cancel() // the caller gives up; the read still completes
+	close(release)
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if _, err := c.Sku(context.Background(), part); err != nil {
+		t.Fatal(err)
+	}
+	if got := ten.reads.Load(); got != 2 {
+		t.Fatalf("reads = %d, want 2: the read begun before the invalidation must not be cached", got)
 	}
 }

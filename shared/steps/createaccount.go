@@ -54,15 +54,21 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 			switch {
 			case err == nil:
 				acc = &created
-			case apperr.ReasonOf(err) == events.ReasonUPNConflict:
+			case apperr.CodeOf(err) == apperr.Conflict || apperr.ReasonOf(err) == events.ReasonUPNConflict:
+				// Whichever property Graph names (the UPN, or the mail
+				// addresses an existing account derives from it), the
+				// account may be ours: look it up.
 				found, ferr := accounts.FindByUPN(ctx, req.UserPrincipalName)
 				if ferr != nil {
 					return nil, ferr
 				}
-				if found == nil {
+				switch {
+				case found == nil && apperr.ReasonOf(err) == events.ReasonUPNConflict:
 					// The UPN exists but the directory does not list it
 					// yet (replication): look again on the next attempt.
 					return nil, retryable(err)
+				case found == nil:
+					return nil, err
 				}
 				acc, reused = found, true
 			default:

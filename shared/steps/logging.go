@@ -27,9 +27,10 @@ func LoggerFrom(ctx context.Context) *slog.Logger {
 }
 
 // Logging tags the context with the step, the request id and the event id
-// (see shared/logctx: every record logged with the context carries them,
-// the adapters' too), puts log into it for LoggerFrom, and logs each step
-// run with its outcome and duration.
+// (see shared/logctx: records logged with the context carry them, the
+// adapters' too when their logger's handler is wrapped by logctx.Handler),
+// puts log into it for LoggerFrom, and logs each step run with its outcome
+// and duration.
 func Logging(log *slog.Logger, step string) Middleware {
 	l := slog.New(logctx.Handler(log.Handler()))
 	return func(next Step) Step {

@@ -603,3 +603,29 @@ func TestRecoverAndInternal(t *testing.T) {
 		t.Fatalf("unclassified errors must be returned for redelivery, got %v", err)
 	}
 }
+
+// A create refused for a conflict on another property (the mail addresses
+// of an existing account) still finds the account by its UPN.
+func TestCreateAccountOtherConflict(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	proxy := apperr.New(apperr.Conflict, events.ReasonRejected, "another object with the same proxyAddresses already exists")
+
+	w := &accountWorld{
+		user:     &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment},
+		instance: &steps.ApplicationInstance{ObjectID: "old-1", ApplicationID: steps.AutoAttendantAppID},
+	}
+	acc, teams := w.ports()
+	acc.CreateFn = func(context.Context, steps.NewAccount) (steps.Account, error) { return steps.Account{}, proxy }
+	ev := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available(), events.TypeAccountCreated)
+	if ev.Data.Progress.ObjectID != "old-1" || !ev.Data.Progress.AccountReused || w.lookups != 1 {
+		t.Fatalf("progress %+v after %d lookups, want old-1 reused after one", ev.Data.Progress, w.lookups)
+	}
+
+	// Nobody holds the UPN: the conflict is someone else's, and final.
+	w = &accountWorld{}
+	acc, teams = w.ports()
+	acc.CreateFn = func(context.Context, steps.NewAccount) (steps.Account, error) { return steps.Account{}, proxy }
+	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
+	wantFailure(t, out, err, events.ReasonRejected)
+}

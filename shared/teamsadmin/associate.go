@@ -43,8 +43,9 @@ type associationJSON struct {
 // posted. An instance associated with another configuration is a Conflict.
 // With a.Created the caller vouches that no instance can be associated with
 // another configuration, so the association is posted at once; only if the
-// back end refuses it are the instances read, and a refusal for instances
-// already associated with this configuration (a repeated call) is success.
+// post fails (refused, or a transient failure) are the instances read, and
+// instances already associated with this configuration (a repeated call)
+// make it a success.
 // Errors carry reason association_failed: NotFound (unknown configuration
 // or instance), Invalid (wrong configuration type, not an instance) or
 // Conflict.
@@ -76,15 +77,20 @@ func (c *Client) Associate(ctx context.Context, a steps.Association) error {
 
 	if a.Created {
 		err := c.postAssociation(ctx, configurationID, typ, ids)
-		if err == nil || apperr.IsTransient(err) || apperr.CodeOf(err) == apperr.Forbidden {
+		if err == nil || apperr.CodeOf(err) == apperr.Forbidden {
 			return err
 		}
-		// Refused: fine if an earlier call did it already.
+		// Refused, or failed: fine if an earlier call did it already,
+		// whatever the back end answers a duplicate association with.
 		pending, rerr := c.unassociated(ctx, configurationID, ids)
-		if rerr != nil || len(pending) > 0 {
-			return err
+		switch {
+		case rerr == nil && len(pending) == 0:
+			return nil
+		case rerr != nil && (apperr.IsTransient(rerr) || apperr.CodeOf(rerr) == apperr.Conflict):
+			// Retry the read, or report the other configuration.
+			return rerr
 		}
-		return nil
+		return err
 	}
 
 	pending, err := c.unassociated(ctx, configurationID, ids)

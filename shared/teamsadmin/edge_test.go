@@ -446,8 +446,10 @@ func TestAssociateCreated(t *testing.T) {
 		{"refused, associated elsewhere", reply{status: 409}, &reply{status: 200, body: elsewhere}, apperr.Conflict, "association_failed"},
 		{"unknown configuration", reply{status: 404}, &reply{status: 404}, apperr.NotFound, "association_failed"},
 		{"wrong type", reply{status: 400}, &reply{status: 404}, apperr.Invalid, "association_failed"},
-		{"refused, read fails", reply{status: 409}, &reply{status: 500}, apperr.Conflict, "association_failed"},
-		{"back end down", reply{status: 503}, nil, apperr.Unavailable, ""},
+		{"refused, read refused", reply{status: 409}, &reply{status: 400}, apperr.Conflict, "association_failed"},
+		{"back end down", reply{status: 503}, &reply{status: 404}, apperr.Unavailable, ""},
+		{"duplicate answered 500, already ours", reply{status: 500}, &reply{status: 200, body: ours}, "", ""},
+		{"refused, read throttled", reply{status: 409}, &reply{status: 429, header: map[string]string{"Retry-After": "30"}}, apperr.Throttled, ""},
 		{"forbidden", reply{status: 403}, nil, apperr.Forbidden, "permission_denied"},
 	}
 	for _, tt := range tests {

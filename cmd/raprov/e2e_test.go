@@ -447,61 +447,48 @@ func e2eAccount(t testing.TB, st graphsim.State, req events.Request) graphsim.Us
 	return u
 }
 
-func usersWithUPN(st graphsim.State, upn string) []graphsim.User {
-	var out []graphsim.User
-	for _, u := range st.Users {
-		if strings.EqualFold(u.UserPrincipalName, upn) {
-			out = append(out, u)
+// where returns the items keep accepts.
+func where[T any](items []T, keep func(T) bool) []T {
+	var out []T
+	for _, it := range items {
+		if keep(it) {
+			out = append(out, it)
 		}
 	}
 	return out
+}
+
+// first returns the first item match accepts.
+func first[T any](items []T, match func(T) bool) (T, bool) {
+	if i := slices.IndexFunc(items, match); i >= 0 {
+		return items[i], true
+	}
+	var zero T
+	return zero, false
+}
+
+func usersWithUPN(st graphsim.State, upn string) []graphsim.User {
+	return where(st.Users, func(u graphsim.User) bool { return strings.EqualFold(u.UserPrincipalName, upn) })
 }
 
 func userByID(st graphsim.State, id string) (graphsim.User, bool) {
-	for _, u := range st.Users {
-		if strings.EqualFold(u.ID, id) {
-			return u, true
-		}
-	}
-	return graphsim.User{}, false
+	return first(st.Users, func(u graphsim.User) bool { return strings.EqualFold(u.ID, id) })
 }
 
 func numbersHeldBy(st graphsim.State, objectID string) []teamssim.Number {
-	var out []teamssim.Number
-	for _, n := range st.Teams.Numbers {
-		if strings.EqualFold(n.AssignmentTargetID, objectID) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return where(st.Teams.Numbers, func(n teamssim.Number) bool { return strings.EqualFold(n.AssignmentTargetID, objectID) })
 }
 
 func numberOf(st graphsim.State, tel string) (teamssim.Number, bool) {
-	for _, n := range st.Teams.Numbers {
-		if n.TelephoneNumber == tel {
-			return n, true
-		}
-	}
-	return teamssim.Number{}, false
+	return first(st.Teams.Numbers, func(n teamssim.Number) bool { return n.TelephoneNumber == tel })
 }
 
 func associationsOf(st graphsim.State, objectID string) []teamssim.Association {
-	var out []teamssim.Association
-	for _, a := range st.Teams.Associations {
-		if strings.EqualFold(a.ObjectID, objectID) {
-			out = append(out, a)
-		}
-	}
-	return out
+	return where(st.Teams.Associations, func(a teamssim.Association) bool { return strings.EqualFold(a.ObjectID, objectID) })
 }
 
 func instanceOf(st graphsim.State, objectID string) (teamssim.AppInstance, bool) {
-	for _, a := range st.Teams.ApplicationInstances {
-		if strings.EqualFold(a.ObjectID, objectID) {
-			return a, true
-		}
-	}
-	return teamssim.AppInstance{}, false
+	return first(st.Teams.ApplicationInstances, func(a teamssim.AppInstance) bool { return strings.EqualFold(a.ObjectID, objectID) })
 }
 
 func assignOps(st graphsim.State, tel string) []teamssim.OperationState {

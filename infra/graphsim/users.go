@@ -198,6 +198,15 @@ type userInput struct {
 
 var modelledStringProperties = []string{"displayName", "mailNickname", "userPrincipalName", "usageLocation", "department"}
 
+// readUserInput decodes a user body (POST or PATCH) and parses it.
+func readUserInput(w http.ResponseWriter, r *http.Request) (userInput, *graphError) {
+	m, gerr := decodeObject(w, r)
+	if gerr != nil {
+		return userInput{}, gerr
+	}
+	return parseUserInput(m)
+}
+
 func parseUserInput(m map[string]json.RawMessage) (userInput, *graphError) {
 	in := userInput{present: map[string]bool{}, strings: map[string]string{}, other: map[string]any{}}
 	for k, raw := range m {
@@ -351,12 +360,7 @@ func (s *Server) checkCommon(in userInput) *graphError {
 
 // createUser serves POST /v1.0/users.
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
-	m, gerr := decodeObject(w, r)
-	if gerr != nil {
-		gerr.write(w, r)
-		return
-	}
-	in, gerr := parseUserInput(m)
+	in, gerr := readUserInput(w, r)
 	if gerr != nil {
 		gerr.write(w, r)
 		return
@@ -507,12 +511,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 
 // updateUser serves PATCH /v1.0/users/{id | userPrincipalName}: 204 on success.
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
-	m, gerr := decodeObject(w, r)
-	if gerr != nil {
-		gerr.write(w, r)
-		return
-	}
-	in, gerr := parseUserInput(m)
+	in, gerr := readUserInput(w, r)
 	if gerr != nil {
 		gerr.write(w, r)
 		return

@@ -86,6 +86,18 @@ func newClient(t *testing.T, h http.Handler, edit ...func(*teamsadmin.Config)) *
 	return c
 }
 
+// wantOutcome is wantErr, or a check that err is nil when code is "".
+func wantOutcome(t *testing.T, err error, code apperr.Code, reason string) {
+	t.Helper()
+	if code == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	wantErr(t, err, code, reason)
+}
+
 // wantErr checks err's code and reason and that it does not leak the token.
 func wantErr(t *testing.T, err error, code apperr.Code, reason string) {
 	t.Helper()

@@ -37,15 +37,8 @@ func AssignNumber(numbers Numbers, cfg Config) Step {
 			return pollNumber(ctx, numbers, cfg, in)
 		}
 
-		n, err := numbers.Lookup(ctx, req.PhoneNumber)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkNumber(n, req, p.ObjectID); err != nil {
-			return nil, err
-		}
-		if assignedTo(n, p.ObjectID) {
-			return reusedNumber(in), nil
+		if out, err := checkInventory(ctx, numbers, in); out != nil || err != nil {
+			return out, err
 		}
 		return startAssignment(ctx, numbers, cfg, in)
 	}
@@ -54,6 +47,24 @@ func AssignNumber(numbers Numbers, cfg Config) Step {
 // assignedTo reports whether n is assigned, and settled, to objectID.
 func assignedTo(n *NumberAssignment, objectID string) bool {
 	return n.AssignmentTargetID != "" && strings.EqualFold(n.AssignmentTargetID, objectID) && n.ActivationState != "assignmentPending"
+}
+
+// checkInventory looks the requested number up: the failure when the
+// account cannot get it, the number.assigned event when the account holds it
+// already, or neither when it is free to assign.
+func checkInventory(ctx context.Context, numbers Numbers, in events.Event) ([]events.Event, error) {
+	req, objectID := in.Data.Request, in.Data.Progress.ObjectID
+	n, err := numbers.Lookup(ctx, req.PhoneNumber)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNumber(n, req, objectID); err != nil {
+		return nil, err
+	}
+	if assignedTo(n, objectID) {
+		return reusedNumber(in), nil
+	}
+	return nil, nil
 }
 
 // reusedNumber is the event for a number the account already holds.
@@ -116,17 +127,10 @@ func pollNumber(ctx context.Context, numbers Numbers, cfg Config, in events.Even
 		// Classify against the inventory: a number taken meanwhile is a
 		// permanent failure, anything else may be licensing still reaching
 		// Teams and is tried again a few times.
-		n, err := numbers.Lookup(ctx, req.PhoneNumber)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkNumber(n, req, p.ObjectID); err != nil {
-			return nil, err
-		}
-		if assignedTo(n, p.ObjectID) {
-			// An earlier operation (a retried or re-delivered Assign)
-			// succeeded; this one failed because the number was ours already.
-			return reusedNumber(in), nil
+		// A number ours already means an earlier operation (a retried or
+		// re-delivered Assign) succeeded; this one failed for that reason.
+		if out, err := checkInventory(ctx, numbers, in); out != nil || err != nil {
+			return out, err
 		}
 		if p.NumberAttempts+1 >= cfg.NumberAttempts {
 			return nil, fail(events.ReasonNumberAssignmentFailed, "assigning %s failed: %s", req.PhoneNumber, detail)

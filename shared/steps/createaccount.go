@@ -54,7 +54,7 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 			switch {
 			case err == nil:
 				acc = &created
-			case apperr.CodeOf(err) == apperr.Conflict || apperr.ReasonOf(err) == events.ReasonUPNConflict:
+			case apperr.CodeOf(err) == apperr.Conflict: // Accounts.Create: an existing UPN is a Conflict
 				// Whichever property Graph names (the UPN, or the mail
 				// addresses an existing account derives from it), the
 				// account may be ours: look it up.

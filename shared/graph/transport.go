@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -32,6 +34,10 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
+		return nil, err
+	}
+	req, err := ownBody(req)
+	if err != nil {
 		return nil, err
 	}
 	resp, err := p.next.RoundTrip(req)
@@ -90,4 +96,27 @@ func withRecorder(ctx context.Context) (context.Context, *recorder) {
 func recorderFrom(ctx context.Context) *recorder {
 	r, _ := ctx.Value(recorderKey{}).(*recorder)
 	return r
+}
+
+// ownBody returns req with a body of its own, read from req's body. kiota's
+// retry handler sends the same request again after rewinding its body, but
+// over HTTP/2 the transport may still be reading that body for the attempt
+// that was answered early (a 429 sent before the body was read): the retry
+// then raced it and could go out empty, and Graph answered 400 to a valid
+// create. Each attempt now reads the body once, here, and hands the
+// transport a copy that nothing else touches, with GetBody and
+// ContentLength set so that net/http can resend it itself.
+func ownBody(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	b, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, &apperr.Error{Code: apperr.Internal, Message: "graph: read request body", Err: err}
+	}
+	out := req.Clone(req.Context())
+	out.ContentLength = int64(len(b))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	out.Body, _ = out.GetBody()
+	return out, nil
 }

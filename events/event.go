@@ -1,6 +1,9 @@
 package events
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"strings"
@@ -58,6 +61,11 @@ type Request struct {
 	NumberType        string `json:"numberType,omitempty"`    // NumberType* constant
 	AssociateWith     string `json:"associateWith,omitempty"` // auto attendant / call queue id; empty = none
 	CallbackURL       string `json:"callbackUrl,omitempty"`   // https; empty = no callback
+	// Adopt lets the request take over an existing resource account of the
+	// same type with its UPN that raprov did not create for it; without it
+	// such an account is an upn_conflict. An adopted account that holds
+	// another number never gets a second one.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // Account types of a normalised request.
@@ -80,17 +88,25 @@ type Progress struct {
 	AcceptedAt time.Time `json:"acceptedAt,omitzero"` // when intake accepted the request
 
 	// check-license
+	NumberChecked    bool      `json:"numberChecked,omitempty"`   // the requested number passed the pre-flight inventory check
 	SkuID            string    `json:"skuId,omitempty"`           // skuId of the resource-account license
 	LicenseWaitSince time.Time `json:"licenseWaitSince,omitzero"` // first check that found no free seat
 	LicenseChecks    int       `json:"licenseChecks,omitempty"`   // license checks made so far
 
 	// create-account
-	ObjectID      string `json:"objectId,omitempty"`      // Entra object id of the resource account
-	AccountReused bool   `json:"accountReused,omitempty"` // an existing resource account of the same type was reused
-	ApplicationID string `json:"applicationId,omitempty"` // Teams application id the account is bound to
+	ObjectID       string `json:"objectId,omitempty"`       // Entra object id of the resource account
+	AccountReused  bool   `json:"accountReused,omitempty"`  // an existing account was continued: one this request created earlier, or one it adopted
+	AccountAdopted bool   `json:"accountAdopted,omitempty"` // the account was adopted (request.adopt): raprov did not create it
+	ApplicationID  string `json:"applicationId,omitempty"`  // Teams application id the account is bound to
 
 	// assign-license
 	LicenseReused bool `json:"licenseReused,omitempty"` // the SKU was already assigned
+
+	// Teams sync: create-account, assign-number and associate park while
+	// Teams does not know the new or newly licensed account yet.
+	TeamsWaitSince  time.Time `json:"teamsWaitSince,omitzero"`   // first time Teams did not know the account
+	TeamsWaits      int       `json:"teamsWaits,omitempty"`      // parked rounds so far
+	TeamsWaitReplay int       `json:"teamsWaitReplay,omitempty"` // the replay count the wait began under: a replay starts a new wait
 
 	// assign-number
 	NumberSkipped      bool      `json:"numberSkipped,omitempty"`     // no number was requested
@@ -231,3 +247,14 @@ func (d Data) clone() Data {
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func now() time.Time { return time.Now().UTC() }
+
+// Fingerprint identifies the request's content: a hash of every field but
+// RequestID. Two submissions under one request id are the same request when
+// their normalised fingerprints are equal (DESIGN §1: the same id with a
+// different normalised payload is refused, never merged).
+func (r Request) Fingerprint() string {
+	r.RequestID = ""
+	b, _ := json.Marshal(r) // a struct of strings and a bool always encodes
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

@@ -33,6 +33,12 @@ const (
 	// ReasonAssociationFailed: the auto attendant or call queue to associate
 	// with does not exist or refused the association.
 	ReasonAssociationFailed Reason = "association_failed"
+	// ReasonRequestConflict: the requestId was already used for a different
+	// request; the first request stands and this one is refused.
+	ReasonRequestConflict Reason = "request_conflict"
+	// ReasonTeamsNotReady: Teams did not learn of the new or newly licensed
+	// account (Entra ID → Teams sync) before the configured wait ran out.
+	ReasonTeamsNotReady Reason = "teams_not_ready"
 	// ReasonPermissionDenied: the app registration lacks a permission or role (401/403).
 	ReasonPermissionDenied Reason = "permission_denied"
 	// ReasonRejected: Microsoft rejected a call for a reason not listed above;
@@ -47,8 +53,8 @@ const (
 var Reasons = []Reason{
 	ReasonInvalidRequest, ReasonDomainNotVerified, ReasonUPNConflict, ReasonNoLicense,
 	ReasonNumberNotFound, ReasonNumberInUse, ReasonNumberNotAssignable, ReasonNumberCountryMismatch,
-	ReasonNumberAssignmentFailed, ReasonAssociationFailed, ReasonPermissionDenied, ReasonRejected,
-	ReasonRetriesExhausted,
+	ReasonNumberAssignmentFailed, ReasonAssociationFailed, ReasonRequestConflict, ReasonTeamsNotReady,
+	ReasonPermissionDenied, ReasonRejected, ReasonRetriesExhausted,
 }
 
 // Valid reports whether r is one of the declared reason codes.

@@ -339,15 +339,17 @@ func crashRows(numbers map[string][]string) []crashRow {
 	aaConfigs := []string{teamssim.SeedMainReceptionAAID, teamssim.SeedAfterHoursAAID}
 	cqConfigs := []string{teamssim.SeedSupportCQID, teamssim.SeedSalesCQID}
 
+	// Number problems are refused by the pre-flight in check-license,
+	// before any account is created.
 	failing := map[int]crashRow{
 		7:   {upn: "ra-crash-typo@contoso.com", kind: "AA", country: "US", phone: "+1206555", expect: "invalid_request"},
 		37:  {upn: "ra-crash@fabrikam.com", kind: "CQ", country: "US", expect: "domain_not_verified"},
 		67:  {upn: "adelev@contoso.com", kind: "AA", country: "US", expect: "upn_conflict"},
-		97:  {upn: "ra-crash-user-number@contoso.com", kind: "AA", country: "US", phone: "+12065550188", expect: "number_in_use", account: true},
-		127: {upn: "ra-crash-taken@contoso.com", kind: "CQ", country: "US", phone: "+12065550142", expect: "number_in_use", account: true},
-		157: {upn: "ra-crash-personal@contoso.com", kind: "AA", country: "US", phone: "+12125550190", expect: "number_not_assignable", account: true},
-		187: {upn: "ra-crash-ghost@contoso.com", kind: "CQ", country: "US", phone: "+12065550199", expect: "number_not_found", account: true},
-		217: {upn: "ra-crash-abroad@contoso.com", kind: "AA", country: "US", phone: take("GB"), expect: "number_country_mismatch", account: true},
+		97:  {upn: "ra-crash-user-number@contoso.com", kind: "AA", country: "US", phone: "+12065550188", expect: "number_in_use"},
+		127: {upn: "ra-crash-taken@contoso.com", kind: "CQ", country: "US", phone: "+12065550142", expect: "number_in_use"},
+		157: {upn: "ra-crash-personal@contoso.com", kind: "AA", country: "US", phone: "+12125550190", expect: "number_not_assignable"},
+		187: {upn: "ra-crash-ghost@contoso.com", kind: "CQ", country: "US", phone: "+12065550199", expect: "number_not_found"},
+		217: {upn: "ra-crash-abroad@contoso.com", kind: "AA", country: "US", phone: take("GB"), expect: "number_country_mismatch"},
 		247: {upn: "ra-crash-nowhere@contoso.com", kind: "CQ", country: "XX", expect: "invalid_request"},
 	}
 

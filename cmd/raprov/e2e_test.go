@@ -90,6 +90,8 @@ func e2eTiming() steps.Config {
 	c.Retry = steps.Backoff{Initial: 50 * time.Millisecond, Max: time.Second}
 	c.LicenseWait = 30 * time.Second
 	c.NumberWait = 30 * time.Second
+	c.TeamsSyncRecheck = steps.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond}
+	c.TeamsSyncWait = 1500 * time.Millisecond
 	return c
 }
 
@@ -236,11 +238,11 @@ func (e *e2eEnv) callsWhere(keep func(e2eCall) bool) []e2eCall {
 // submit publishes requests through the chain's own door.
 func (e *e2eEnv) submit(t testing.TB, reqs ...events.Request) []events.Event {
 	t.Helper()
-	evs, err := e.chain.Submit(context.Background(), "", reqs...)
+	subs, err := e.chain.Submit(context.Background(), "", reqs...)
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
-	return evs
+	return embedded.SentEvents(subs)
 }
 
 // await waits until every request has ended in the ledger and its final
@@ -387,6 +389,14 @@ func mustFail(t testing.TB, o e2eOutcome, reason events.Reason, step string) *ev
 
 // e2eAccount checks that st holds exactly one resource account for req
 // (normalised), provisioned as asked, and returns it.
+// ownerMarkOf returns the ownership mark the simulator holds for u
+// (onPremisesExtensionAttributes.extensionAttribute15, the default).
+func ownerMarkOf(u graphsim.User) string {
+	ext, _ := u.Other["onPremisesExtensionAttributes"].(map[string]any)
+	mark, _ := ext["extensionAttribute15"].(string)
+	return mark
+}
+
 func e2eAccount(t testing.TB, st graphsim.State, req events.Request) graphsim.User {
 	t.Helper()
 	users := usersWithUPN(st, req.UserPrincipalName)
@@ -402,6 +412,9 @@ func e2eAccount(t testing.TB, st graphsim.State, req events.Request) graphsim.Us
 	}
 	if u.AccountEnabled {
 		t.Errorf("%s: sign-in enabled, want blocked", u.UserPrincipalName)
+	}
+	if mark := ownerMarkOf(u); !req.Adopt && mark != steps.OwnerMark(strings.TrimSpace(req.RequestID)) {
+		t.Errorf("%s: ownership mark %q, want this request's %q (written by the create call)", u.UserPrincipalName, mark, steps.OwnerMark(req.RequestID))
 	}
 	if len(u.AssignedLicenses) != 1 || !strings.EqualFold(u.AssignedLicenses[0].SkuID, graphsim.VirtualUserSkuID) {
 		t.Errorf("%s: licenses %+v, want exactly %s (%s)", u.UserPrincipalName, u.AssignedLicenses, graphsim.VirtualUserSkuID, graphsim.VirtualUserSkuPartNumber)
@@ -579,8 +592,10 @@ const (
 // account in the simulator; fresh accounts cost exactly two identity writes.
 func TestE2EProvisioning(t *testing.T) {
 	t.Parallel()
-	// A resource account left half-made: department set, but no usage
-	// location, license or application instance.
+	// A resource account someone left half-made by hand: department set,
+	// but no usage location, license or application instance. Requests
+	// adopt it explicitly: raprov takes over no account it did not create
+	// for the request otherwise.
 	const orphanID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 	disabled := false
 	e := startE2E(t, e2eConfig{seed: func(s *graphsim.Seed) {
@@ -617,6 +632,7 @@ func TestE2EProvisioning(t *testing.T) {
 			req: events.Request{
 				RequestID: "prov-reuse", DisplayName: "Sales UK", UserPrincipalName: "ra-sales-uk@contoso.com",
 				AccountType: cq, UsageLocation: "GB", PhoneNumber: "+442079460321", AssociateWith: teamssim.SeedSalesCQID,
+				Adopt: true,
 			},
 			check: func(t *testing.T, o e2eOutcome) {
 				p := o.Final.Data.Progress
@@ -636,7 +652,7 @@ func TestE2EProvisioning(t *testing.T) {
 			name: "half-made account completed",
 			req: events.Request{
 				RequestID: "prov-orphan", DisplayName: "Orphan", UserPrincipalName: "ra-orphan@contoso.com",
-				AccountType: aa, UsageLocation: "US", PhoneNumber: "+14155550167",
+				AccountType: aa, UsageLocation: "US", PhoneNumber: "+14155550167", Adopt: true,
 			},
 			check: func(t *testing.T, o e2eOutcome) {
 				p := o.Final.Data.Progress
@@ -649,9 +665,12 @@ func TestE2EProvisioning(t *testing.T) {
 						writes = append(writes, r.Method+" "+r.Route)
 					}
 				}
-				want := []string{"PATCH PATCH /v1.0/users/{id}", "POST POST /v1.0/users/{id}/assignLicense"}
-				if !slices.Equal(writes, want) {
-					t.Errorf("writes to the account: %q, want %q", writes, want)
+				// One PATCH of the usage location, then the license: Graph
+				// refuses it for a short while after the usage location
+				// was set (the simulator's UsageLocationDelay), and the
+				// step retries that refusal until it goes through.
+				if len(writes) < 2 || writes[0] != "PATCH PATCH /v1.0/users/{id}" || slices.ContainsFunc(writes[1:], func(w string) bool { return w != "POST POST /v1.0/users/{id}/assignLicense" }) {
+					t.Errorf("writes to the account: %q, want one PATCH, then assignLicense", writes)
 				}
 			},
 		},
@@ -722,9 +741,12 @@ func TestE2EProvisioning(t *testing.T) {
 	t.Logf("identity writes: %d for %d new accounts and a half-made one (%.2f per account)", all, fresh, float64(all)/float64(fresh+1))
 	// create-account creates first and looks the UPN up only when Graph
 	// refuses it: each of the two existing accounts costs one refused create.
-	if want := 2*fresh + 2; accepted != want || all != want+2 {
-		t.Errorf("identity writes: %d (%d accepted), want %d accepted (create and assignLicense per new account, two for the half-made one) and 2 refused creates",
-			all, accepted, want)
+	// The half-made account's license is refused while its new usage
+	// location settles (400s, retried).
+	settling := e.sim.Counts()["POST /v1.0/users/{id}/assignLicense"].ByStatus[400]
+	if want := 2*fresh + 2; accepted != want || all != want+2+settling {
+		t.Errorf("identity writes: %d (%d accepted), want %d accepted (create and assignLicense per new account, two for the half-made one), 2 refused creates and %d refused licenses",
+			all, accepted, want, settling)
 	}
 }
 
@@ -766,12 +788,48 @@ func e2eFailureScenarios() []e2eScenario {
 			t.Errorf("assignments of %s started although the inventory check fails: %+v", req.PhoneNumber, ops)
 		}
 	}
+	// refusedUpFront: the pre-flight refused the request before anything
+	// was created — no user, no license, the number kept its state.
+	refusedUpFront := func(t *testing.T, e *e2eEnv, o e2eOutcome, f *events.Failure) {
+		noUser(t, e, o, f)
+		req := o.Final.Data.Request
+		was, inBase := numberOf(e.base, req.PhoneNumber)
+		now, inNow := numberOf(e.sim.State(), req.PhoneNumber)
+		if inBase != inNow || was.AssignmentTargetID != now.AssignmentTargetID || was.AssignmentStatus != now.AssignmentStatus {
+			t.Errorf("number %s changed from %+v to %+v", req.PhoneNumber, was, now)
+		}
+		if ops := assignOps(e.sim.State(), req.PhoneNumber); len(ops) != 0 {
+			t.Errorf("assignments of %s started: %+v", req.PhoneNumber, ops)
+		}
+		if o.Final.Data.Progress.SkuID != "" {
+			t.Errorf("a license was looked for (sku %s) for a request that cannot finish", o.Final.Data.Progress.SkuID)
+		}
+	}
+	// foreignReception: the seeded auto attendant line kept its account,
+	// instance and single number, and the requested number stayed free.
+	foreignReception := func(t *testing.T, e *e2eEnv, o e2eOutcome, _ *events.Failure) {
+		st := e.sim.State()
+		was, _ := userByID(e.base, teamssim.SeedReceptionAccountID)
+		now, _ := userByID(st, teamssim.SeedReceptionAccountID)
+		if fmt.Sprint(was) != fmt.Sprint(now) {
+			t.Errorf("the foreign account changed: %+v → %+v", was, now)
+		}
+		for _, n := range st.Teams.Numbers {
+			if n.AssignmentTargetID == teamssim.SeedReceptionAccountID && n.TelephoneNumber != "+12065550142" {
+				t.Errorf("the foreign account was given %s", n.TelephoneNumber)
+			}
+		}
+		if ops := assignOps(st, o.Final.Data.Request.PhoneNumber); len(ops) != 0 {
+			t.Errorf("assignments started: %+v", ops)
+		}
+	}
 	const noLicenseWait = 700 * time.Millisecond
 	noLicense := e2eConfig{seed: withFreeLicenses(0), steps: func(c *steps.Config) { c.LicenseWait = noLicenseWait }}
 	wrongSecret := e2eConfig{sim: func(c *graphsim.Config) { c.ClientSecret = "not-the-secret-raprov-holds" }}
 	rejectCreate := e2eConfig{}
 	teamsForbidden := e2eConfig{}
 	exhausted := e2eConfig{steps: func(c *steps.Config) { c.MaxAttempts = 3 }}
+	teamsBehind := e2eConfig{knobs: graphsim.Knobs{TeamsSyncDelay: time.Hour}}
 	unverified := e2eConfig{noDomains: true}
 
 	return []e2eScenario{
@@ -839,6 +897,46 @@ func e2eFailureScenarios() []e2eScenario {
 			},
 		},
 		{
+			// Someone else's production auto attendant line: same UPN, same
+			// type, not made by raprov for this request.
+			name: "foreign resource account of the same type", reason: events.ReasonUPNConflict, step: events.StepCreateAccount,
+			req:   e2eReq("fail-upn-foreign", "ra-reception", aa, "US", "+12125550178", ""),
+			check: foreignReception,
+		},
+		{
+			name: "adopted account that holds another number", reason: events.ReasonUPNConflict, step: events.StepAssignNumber,
+			req: func() events.Request {
+				r := e2eReq("fail-adopt-second-number", "ra-reception", aa, "US", "+12125550178", "")
+				r.Adopt = true
+				return r
+			}(),
+			check: foreignReception,
+		},
+		{
+			// Teams never learns of the new account within TEAMS_SYNC_WAIT:
+			// the request parks, then fails; the account raprov made stays
+			// (marked, unlicensed) and the input waits in the dead-letter
+			// queue for a replay once Teams has caught up.
+			name: "Teams never learns of the account", reason: events.ReasonTeamsNotReady, step: events.StepCreateAccount, env: &teamsBehind,
+			req: e2eReq("fail-teams-sync", "e2e-teams-sync", aa, "US", "", ""),
+			check: func(t *testing.T, e *e2eEnv, o e2eOutcome, f *events.Failure) {
+				users := usersWithUPN(e.sim.State(), o.Final.Data.Request.UserPrincipalName)
+				if len(users) != 1 || len(users[0].AssignedLicenses) != 0 || ownerMarkOf(users[0]) != steps.OwnerMark("fail-teams-sync") {
+					t.Errorf("users %+v, want the one marked account, unlicensed", users)
+				}
+				if p := o.Final.Data.Progress; p.TeamsWaits < 3 || p.TeamsWaitSince.IsZero() {
+					t.Errorf("progress %+v: want the parked rounds recorded", p)
+				}
+				var parked bool
+				for _, d := range e.deadLetters(t, 1) {
+					parked = parked || d.Queue == events.StepCreateAccount && d.Reason == string(events.ReasonTeamsNotReady)
+				}
+				if !parked {
+					t.Errorf("the create-account input is not in the dead-letter queue with reason teams_not_ready")
+				}
+			},
+		},
+		{
 			name: "no license until the wait ends", reason: events.ReasonNoLicense, step: events.StepCheckLicense, env: &noLicense,
 			req: e2eReq("fail-no-license", "e2e-no-license", cq, "US", "", ""),
 			check: func(t *testing.T, e *e2eEnv, o e2eOutcome, f *events.Failure) {
@@ -862,33 +960,33 @@ func e2eFailureScenarios() []e2eScenario {
 			},
 		},
 		{
-			name: "number not in the inventory", reason: events.ReasonNumberNotFound, step: events.StepAssignNumber,
-			req: e2eReq("fail-number-unknown", "e2e-number-unknown", cq, "US", "+12065550199", ""), check: untouchedNumber,
+			name: "number not in the inventory", reason: events.ReasonNumberNotFound, step: events.StepCheckLicense,
+			req: e2eReq("fail-number-unknown", "e2e-number-unknown", cq, "US", "+12065550199", ""), check: refusedUpFront,
 		},
 		{
-			name: "number held by a person", reason: events.ReasonNumberInUse, step: events.StepAssignNumber,
-			req: e2eReq("fail-number-in-use", "e2e-number-in-use", aa, "US", "+12065550188", ""), check: untouchedNumber,
+			name: "number held by a person", reason: events.ReasonNumberInUse, step: events.StepCheckLicense,
+			req: e2eReq("fail-number-in-use", "e2e-number-in-use", aa, "US", "+12065550188", ""), check: refusedUpFront,
 		},
 		{
-			name: "number held by another resource account", reason: events.ReasonNumberInUse, step: events.StepAssignNumber,
-			req: e2eReq("fail-number-in-use-ra", "e2e-number-in-use-ra", aa, "US", "+12065550142", ""), check: untouchedNumber,
+			name: "number held by another resource account", reason: events.ReasonNumberInUse, step: events.StepCheckLicense,
+			req: e2eReq("fail-number-in-use-ra", "e2e-number-in-use-ra", aa, "US", "+12065550142", ""), check: refusedUpFront,
 		},
 		{
-			name: "user-only number", reason: events.ReasonNumberNotAssignable, step: events.StepAssignNumber,
-			req: e2eReq("fail-number-user-only", "e2e-number-user-only", aa, "US", "+12125550190", ""), check: untouchedNumber,
+			name: "user-only number", reason: events.ReasonNumberNotAssignable, step: events.StepCheckLicense,
+			req: e2eReq("fail-number-user-only", "e2e-number-user-only", aa, "US", "+12125550190", ""), check: refusedUpFront,
 		},
 		{
-			name: "number of another type", reason: events.ReasonNumberNotAssignable, step: events.StepAssignNumber,
+			name: "number of another type", reason: events.ReasonNumberNotAssignable, step: events.StepCheckLicense,
 			req: func() events.Request {
 				r := e2eReq("fail-number-type", "e2e-number-type", aa, "US", "+14155550166", "")
 				r.NumberType = events.NumberTypeDirectRouting
 				return r
 			}(),
-			check: untouchedNumber,
+			check: refusedUpFront,
 		},
 		{
-			name: "number of another country", reason: events.ReasonNumberCountryMismatch, step: events.StepAssignNumber,
-			req: e2eReq("fail-number-country", "e2e-number-country", cq, "US", "+442079460322", ""), check: untouchedNumber,
+			name: "number of another country", reason: events.ReasonNumberCountryMismatch, step: events.StepCheckLicense,
+			req: e2eReq("fail-number-country", "e2e-number-country", cq, "US", "+442079460322", ""), check: refusedUpFront,
 		},
 		{
 			name: "number assignment operation fails", reason: events.ReasonNumberAssignmentFailed, step: events.StepAssignNumber,
@@ -901,10 +999,11 @@ func e2eFailureScenarios() []e2eScenario {
 				if !strings.Contains(f.Message, "emergency address") {
 					t.Errorf("message %q does not carry the operation's status detail", f.Message)
 				}
+				// Started again after each growing wait for Teams, until
+				// TeamsSyncWait ran out.
 				ops := assignOps(e.sim.State(), failingNumber)
-				attempts := e2eTiming().NumberAttempts
-				if len(ops) != attempts {
-					t.Errorf("%d assignment operations, want %d (NumberAttempts)", len(ops), attempts)
+				if len(ops) < 3 {
+					t.Errorf("%d assignment operations, want it started again while waiting for Teams", len(ops))
 				}
 				for _, op := range ops {
 					if op.Status != teamssim.OperationFailed {
@@ -935,7 +1034,7 @@ func e2eFailureScenarios() []e2eScenario {
 			name: "account associated with another call queue", reason: events.ReasonAssociationFailed, step: events.StepAssociate,
 			req: events.Request{
 				RequestID: "fail-assoc-elsewhere", DisplayName: "Support", UserPrincipalName: "ra-support@contoso.com",
-				AccountType: cq, UsageLocation: "US", AssociateWith: teamssim.SeedSalesCQID,
+				AccountType: cq, UsageLocation: "US", AssociateWith: teamssim.SeedSalesCQID, Adopt: true,
 			},
 			check: func(t *testing.T, e *e2eEnv, _ e2eOutcome, _ *events.Failure) {
 				st := e.sim.State()
@@ -1025,8 +1124,11 @@ func e2eFailureScenarios() []e2eScenario {
 func TestE2EReasonCodes(t *testing.T) {
 	t.Parallel()
 	scenarios := e2eFailureScenarios()
+	// A conflicting request never becomes a failed request of its own (that
+	// would end the first one): TestE2EIdempotency/sequential drives it.
+	elsewhere := map[events.Reason]bool{events.ReasonRequestConflict: true}
 	for _, r := range events.Reasons {
-		if !slices.ContainsFunc(scenarios, func(s e2eScenario) bool { return s.reason == r }) {
+		if !elsewhere[r] && !slices.ContainsFunc(scenarios, func(s e2eScenario) bool { return s.reason == r }) {
 			t.Errorf("reason %s has no end-to-end scenario", r)
 		}
 	}
@@ -1137,6 +1239,39 @@ func TestE2EIdempotency(t *testing.T) {
 			t.Errorf("intake of the resubmission: %v, %d events; want nothing emitted", runs[0].err, len(runs[0].out))
 		}
 		checkOne(t, o.Final.Data.Request)
+
+		// The same id with a different request is refused at submission,
+		// and through a door without that check by intake (dead-lettered
+		// with reason request_conflict): the first request's account and
+		// status stay as they are and no second account is made.
+		other := req
+		other.UserPrincipalName, other.DisplayName = "e2e-idem-other@contoso.com", "Another line"
+		subs, err := e.chain.Submit(context.Background(), "", other)
+		if err != nil || len(subs) != 1 || subs[0].Outcome != embedded.Conflict {
+			t.Fatalf("conflicting submission: %+v, %v; want refused as request_conflict", subs, err)
+		}
+		conflicting := events.New(events.TypeProvisioningRequested, "raprov/e2e", events.Data{Request: other})
+		if err := e.chain.SubmitEvents(context.Background(), conflicting); err != nil {
+			t.Fatal(err)
+		}
+		runs = waitCalls(t, e, func(c e2eCall) bool { return c.step == events.StepIntake && c.in.ID == conflicting.ID }, 1)
+		if dl, ok := steps.AsDeadLetter(runs[0].err); !ok || dl.Reason != string(events.ReasonRequestConflict) || len(runs[0].out) != 0 {
+			t.Errorf("intake of the conflicting request: %v, %d events; want a request_conflict dead letter", runs[0].err, len(runs[0].out))
+		}
+		var found bool
+		for _, d := range e.deadLetters(t, 1) {
+			found = found || d.Reason == string(events.ReasonRequestConflict) && d.Queue == events.StepIntake
+		}
+		if !found {
+			t.Errorf("no request_conflict dead letter in the intake queue")
+		}
+		if u := usersWithUPN(e.sim.State(), other.UserPrincipalName); len(u) != 0 {
+			t.Errorf("the conflicting request made an account: %+v", u)
+		}
+		if st, err := e.store.Ledger().Get(context.Background(), req.RequestID); err != nil || st.Outcome != ledger.Completed {
+			t.Errorf("the first request's status changed: %+v, %v", st, err)
+		}
+		checkOne(t, o.Final.Data.Request)
 	})
 
 	t.Run("concurrent", func(t *testing.T) {
@@ -1145,11 +1280,11 @@ func TestE2EIdempotency(t *testing.T) {
 		var submitted atomic.Int32
 		for range 4 {
 			wg.Go(func() {
-				evs, err := e.chain.Submit(context.Background(), "", req)
+				subs, err := e.chain.Submit(context.Background(), "", req)
 				if err != nil {
 					t.Errorf("submit: %v", err)
 				}
-				submitted.Add(int32(len(evs)))
+				submitted.Add(int32(len(embedded.SentEvents(subs))))
 			})
 		}
 		// Two more through a door without the ledger check.
@@ -1291,6 +1426,54 @@ func waitCalls(t testing.TB, e *e2eEnv, keep func(e2eCall) bool, n int) []e2eCal
 	}
 }
 
+// TestE2ETeamsSyncLag: Teams learns of new accounts, and of their licenses,
+// only a while after Graph (Microsoft: minutes to 24 hours). The steps park
+// with growing delays rather than spend their retries: a lag longer than the
+// whole retry budget of a step still ends in completed requests, with one
+// account, one license and one number each.
+func TestE2ETeamsSyncLag(t *testing.T) {
+	t.Parallel()
+	const lag = 4 * time.Second
+	// The retry budget a step had for Teams "not found" before: MaxAttempts
+	// tries with the e2e backoff.
+	var budget time.Duration
+	timing := e2eTiming()
+	for i := range timing.MaxAttempts - 1 {
+		budget += timing.Retry.Delay(i)
+	}
+	if lag <= budget {
+		t.Fatalf("lag %s must exceed the old retry budget %s", lag, budget)
+	}
+	e := startE2E(t, e2eConfig{
+		knobs: graphsim.Knobs{TeamsSyncDelay: lag},
+		steps: func(c *steps.Config) { c.TeamsSyncWait = 30 * time.Second },
+	})
+	reqs := []events.Request{
+		e2eReq("sync-aa", "e2e-sync-aa", aa, "US", "+12125550178", teamssim.SeedMainReceptionAAID),
+		e2eReq("sync-cq", "e2e-sync-cq", cq, "US", "+13125550105", teamssim.SeedSalesCQID),
+	}
+	e.submit(t, reqs...)
+	outs := e.await(t, "sync-aa", "sync-cq")
+	st := e.sim.State()
+	for _, o := range outs {
+		mustComplete(t, o)
+		e2eAccount(t, st, o.Final.Data.Request)
+		if waited := o.Final.Time.Sub(o.Final.Data.Progress.AcceptedAt); waited < lag {
+			t.Errorf("%s completed after %s, before Teams could know it (%s)", o.Status.RequestID, waited, lag)
+		}
+	}
+	parks := e.callsWhere(func(c e2eCall) bool {
+		return len(c.out) == 1 && c.out[0].Data.Progress.TeamsWaits > c.in.Data.Progress.TeamsWaits
+	})
+	if len(parks) == 0 {
+		t.Fatal("no step parked for Teams: the lag was not exercised")
+	}
+	for _, c := range e.callsWhere(func(c e2eCall) bool { return len(c.out) == 1 && c.out[0].Attempt > 0 }) {
+		t.Errorf("%s retried (attempt %d) instead of parking", c.step, c.out[0].Attempt)
+	}
+	t.Logf("lag %s over a retry budget of %s: %d parked rounds", lag, budget, len(parks))
+}
+
 // TestE2EReplicationDelay: users Graph does not show yet right after their
 // creation are waited for, without extra writes; a create-account that runs
 // twice meanwhile converges on one account.
@@ -1318,7 +1501,11 @@ func TestE2EReplicationDelay(t *testing.T) {
 		for _, c := range counts {
 			notFound += c.ByStatus[404]
 		}
-		retries := e.callsWhere(func(c e2eCall) bool { return len(c.out) == 1 && c.out[0].Attempt > 0 })
+		// A step retries (Attempt) or, where Teams does not know the new
+		// account yet, parks (teamsWaits).
+		retries := e.callsWhere(func(c e2eCall) bool {
+			return len(c.out) == 1 && (c.out[0].Attempt > 0 || c.out[0].Data.Progress.TeamsWaits > c.in.Data.Progress.TeamsWaits)
+		})
 		if notFound == 0 || len(retries) == 0 {
 			t.Errorf("%d not-found answers and %d retries: the replication delay was not exercised", notFound, len(retries))
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/examples"
 	"github.com/raprov/raprov/infra/graphsim"
+	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/requestfile"
 	"github.com/raprov/raprov/shared/transport"
@@ -103,8 +104,10 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 
 	var rows []requestfile.Row
 	var badRows []requestfile.RowError
+	var name string
 	if !f.serve {
-		name, data, err := readInput(args)
+		var data []byte
+		name, data, err = readInput(args)
 		if err != nil {
 			return err
 		}
@@ -186,9 +189,11 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 		reqs[i] = &tracked{row: r, id: strings.TrimSpace(r.Request.RequestID)}
 		batch[i] = r.Request
 	}
-	if _, err := chain.Submit(ctx, "", batch...); err != nil {
+	subs, err := chain.Submit(ctx, "", batch...)
+	if err != nil {
 		return err
 	}
+	refuseConflicts(reqs, subs, name, out)
 	start := time.Now()
 	if err := wait(ctx, store.Ledger(), reqs, f, out); err != nil {
 		return err
@@ -197,6 +202,26 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 		return exitCode(1)
 	}
 	return nil
+}
+
+// refuseConflicts settles the requests whose id was already used for a
+// different request: they were not submitted, and fail with
+// request_conflict without waiting (the first request's status is its own).
+func refuseConflicts(reqs []*tracked, subs []embedded.Submitted, file string, out io.Writer) {
+	for i, s := range subs {
+		if s.Outcome != embedded.Conflict {
+			continue
+		}
+		r := reqs[i]
+		now := time.Now()
+		r.status = ledger.Status{
+			RequestID: r.id, Outcome: ledger.Failed, Reason: string(events.ReasonRequestConflict),
+			Detail:  "requestId was already used for a different request; submit this one under a new requestId",
+			Started: now, Updated: now,
+		}
+		r.done = true
+		fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", file, r.row.Line, r.id)
+	}
 }
 
 // readInput returns the request file named by args, or the bundled example.
@@ -264,7 +289,14 @@ func wait(ctx context.Context, l ledger.Ledger, reqs []*tracked, f runFlags, out
 	for _, r := range reqs {
 		byID[r.id] = r
 	}
-	remaining := len(reqs)
+	remaining := 0
+	for _, r := range reqs {
+		if r.done {
+			p.add(r) // settled at submission (request_conflict)
+		} else {
+			remaining++
+		}
+	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for remaining > 0 {

@@ -40,6 +40,9 @@ type settings struct {
 	MaxReceive int `envconfig:"MAX_RECEIVE" default:"5"`
 	// CallbackSecret signs callbacks (HMAC-SHA256); never logged.
 	CallbackSecret string `envconfig:"CALLBACK_SECRET"`
+	// CallbackAllowedHosts, when set, are the only hosts callbacks are
+	// posted to (comma-separated; exact names or *.example.com patterns).
+	CallbackAllowedHosts []string `envconfig:"CALLBACK_ALLOWED_HOSTS"`
 	// LogLevel of the JSON logs: debug, info, warn, error.
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
 	// LogFile receives the JSON logs; "-" is stderr.
@@ -104,6 +107,8 @@ func demoTiming(c steps.Config) steps.Config {
 	c.Retry = steps.Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second}
 	c.LicenseWait = 2 * time.Minute
 	c.NumberWait = time.Minute
+	c.TeamsSyncRecheck = steps.Backoff{Initial: 200 * time.Millisecond, Max: 2 * time.Second}
+	c.TeamsSyncWait = time.Minute
 	return c
 }
 

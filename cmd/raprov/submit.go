@@ -46,14 +46,26 @@ func newSubmitCmd() *cobra.Command {
 				}
 				reqs[i] = r.Request
 			}
-			if _, err := embedded.Submit(cmd.Context(), store, "", reqs...); err != nil {
+			subs, err := embedded.Submit(cmd.Context(), store, "", reqs...)
+			if err != nil {
 				return err
 			}
-			for _, r := range reqs {
-				fmt.Fprintln(out, r.RequestID)
+			counts := map[embedded.SubmitOutcome]int{}
+			for i, r := range reqs {
+				o := subs[i].Outcome
+				counts[o]++
+				switch o {
+				case embedded.Conflict:
+					fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", name, rows[i].Line, r.RequestID)
+				case embedded.Duplicate:
+					fmt.Fprintf(out, "%s\talready submitted\n", r.RequestID)
+				default:
+					fmt.Fprintln(out, r.RequestID)
+				}
 			}
-			fmt.Fprintf(out, "submitted %d requests to %s\n", len(reqs), s.DB)
-			if len(bad) > 0 {
+			fmt.Fprintf(out, "submitted %d requests to %s (%d already submitted, %d refused as request_conflict)\n",
+				counts[embedded.Sent], s.DB, counts[embedded.Duplicate], counts[embedded.Conflict])
+			if len(bad) > 0 || counts[embedded.Conflict] > 0 {
 				return exitCode(1)
 			}
 			return nil

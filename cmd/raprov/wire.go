@@ -150,7 +150,7 @@ func chainSteps(m *microsoft, claims steps.Claims, notifier steps.Notifier, cfg 
 	licenses := skucache.New(m.graph, cfg.SkuCacheTTL, cfg.Now)
 	raw := map[string]steps.Step{
 		events.StepIntake:        steps.Intake(claims, cfg),
-		events.StepCheckLicense:  steps.CheckLicense(licenses, cfg),
+		events.StepCheckLicense:  steps.CheckLicense(licenses, m.graph, m.graph, cfg),
 		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, cfg),
 		events.StepAssignLicense: steps.AssignLicense(m.graph, licenses, cfg),
 		events.StepAssignNumber:  steps.AssignNumber(m.graph, cfg),
@@ -172,7 +172,11 @@ func newChain(store *local.Store, m *microsoft, s settings, log *slog.Logger) (*
 	}
 	var notifier steps.Notifier
 	if s.CallbackSecret != "" {
-		notifier = callback.New(s.CallbackSecret, nil)
+		c, err := callback.New(s.CallbackSecret, callback.Options{AllowedHosts: s.CallbackAllowedHosts})
+		if err != nil {
+			return nil, fmt.Errorf("RAPROV_CALLBACK_ALLOWED_HOSTS: %w", err)
+		}
+		notifier = c
 	} else {
 		log.Warn("RAPROV_CALLBACK_SECRET is not set: results are not posted to callbackUrl (callbacks are always signed)")
 	}

@@ -33,6 +33,11 @@ type Options struct {
 	// exact match: a subdomain is a domain of its own). When empty, any
 	// valid DNS name passes and Microsoft Graph has the last word.
 	VerifiedDomains []string
+	// CallbackAllowedHosts, when set, are the only hosts a callbackUrl may
+	// name: exact names and *.example.com patterns (netguard.HostList,
+	// RAPROV_CALLBACK_ALLOWED_HOSTS). It narrows the public-host rule,
+	// never widens it.
+	CallbackAllowedHosts []string
 }
 
 // Normalize validates r and returns it normalised, with one FieldError per
@@ -59,7 +64,10 @@ type Options struct {
 //   - associateWith: optional GUID (braces allowed), normalised to lower
 //     case.
 //   - callbackUrl: optional absolute https URL with a host and no user
-//     information, at most 2048 characters.
+//     information, at most 2048 characters; the host must be public
+//     (checkCallbackHost: no loopback, private, link-local, metadata or
+//     other internal host, no numeric spelling of an address) and one of
+//     opts.CallbackAllowedHosts when those are set.
 //
 // Every error has reason invalid_request except an unverified domain. The
 // returned request is normalised as far as possible even when there are
@@ -73,11 +81,12 @@ func Normalize(r events.Request, opts Options) (events.Request, []events.FieldEr
 		UserPrincipalName: v.userPrincipalName(r.UserPrincipalName, opts.VerifiedDomains),
 		AccountType:       v.accountType(r.AccountType),
 		UsageLocation:     v.usageLocation(r.UsageLocation),
+		Adopt:             r.Adopt,
 	}
 	out.PhoneNumber = v.phoneNumber(r.PhoneNumber, out.UsageLocation)
 	out.NumberType = v.numberType(r.NumberType)
 	out.AssociateWith = v.associateWith(r.AssociateWith)
-	out.CallbackURL = v.callbackURL(r.CallbackURL)
+	out.CallbackURL = v.callbackURL(r.CallbackURL, opts.CallbackAllowedHosts)
 	return out, v.errs
 }
 
@@ -331,7 +340,7 @@ func (v *validator) associateWith(s string) string {
 // callbackURL checks the callback URL. Its messages never quote the URL: it
 // may carry a token in its query. An invalid URL is dropped (""), so the
 // failed request's events carry no credentials and no callback is attempted.
-func (v *validator) callbackURL(s string) string {
+func (v *validator) callbackURL(s string, allowedHosts []string) string {
 	const field = "callbackUrl"
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -352,6 +361,10 @@ func (v *validator) callbackURL(s string) string {
 		v.invalid(field, "callbackUrl must not contain a user name or password; callbacks are authenticated by their HMAC signature")
 	case u.Hostname() == "":
 		v.invalid(field, "callbackUrl must name a host")
+	default:
+		if msg := checkCallbackHost(u.Hostname(), allowedHosts); msg != "" {
+			v.invalid(field, "%s", msg)
+		}
 	}
 	if len(v.errs) > n {
 		return ""

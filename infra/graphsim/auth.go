@@ -23,17 +23,25 @@ import (
 const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // accessClaims are the claims of the access tokens the simulator issues.
+// As in Entra's app-only tokens, roles lists the application permissions
+// granted on the token's resource (Graph) and wids the template ids of the
+// directory roles held by the application's service principal (carried in
+// tokens for the Teams admin back end, which authorises by them).
 type accessClaims struct {
 	jwt.RegisteredClaims
 	TenantID string   `json:"tid"`
 	AppID    string   `json:"appid"`
 	Roles    []string `json:"roles,omitempty"`
+	Wids     []string `json:"wids,omitempty"`
 }
 
-// principal is the application behind a valid bearer token.
+// principal is the application behind a valid bearer token, with what the
+// token grants.
 type principal struct {
 	clientID string
 	audience string
+	roles    []string
+	wids     []string
 }
 
 // knownTenant accepts the tenant id or one of its verified domains.
@@ -227,6 +235,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		TenantID: s.cfg.TenantID,
 		AppID:    clientID,
 	}
+	grants := s.Grants()
+	switch audience {
+	case graphAudience:
+		claims.Roles = grants.Permissions
+	case teamsAudience:
+		claims.Wids = grants.Roles
+	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.tokenKey)
 	if err != nil {
 		aadError(w, r, http.StatusInternalServerError, "server_error", 90033, "A transient error has occurred. Please try again.")
@@ -326,7 +341,7 @@ func (s *Server) authenticate(r *http.Request, audience string) (principal, stri
 	case !slices.Contains(claims.Audience, audience):
 		return principal{}, "Access token validation failure. Invalid audience."
 	}
-	return principal{clientID: claims.AppID, audience: audience}, ""
+	return principal{clientID: claims.AppID, audience: audience, roles: claims.Roles, wids: claims.Wids}, ""
 }
 
 // maxVerifiedTokens bounds the cache of verified access tokens; it is

@@ -49,6 +49,11 @@ type Config struct {
 	Seed Seed
 	// Knobs are the initial knobs; see Server.SetKnobs.
 	Knobs Knobs
+	// Grants are the application's Graph application permissions and
+	// directory roles, which the tokens it gets carry and every route
+	// checks (nil: LeastPrivilege(), what docs/permissions.md asks for).
+	// Server.SetGrants changes them for tokens issued afterwards.
+	Grants *Grants
 	// RandSeed seeds random fault and slow-response injection; 0 picks a
 	// random seed.
 	RandSeed int64
@@ -92,6 +97,19 @@ type Knobs struct {
 	// OperationStepDelay is the time per state transition of a Teams
 	// asynchronous operation. Only the value given to New applies.
 	OperationStepDelay time.Duration
+	// UsageLocationDelay: an assignLicense adding a license less than this
+	// long after a PATCH changed the user's usageLocation is refused as if
+	// the user had none (400 "License assignment cannot be done for user
+	// with invalid usage location."). 0 is DefaultUsageLocationDelay; a
+	// negative value turns the rule off.
+	UsageLocationDelay time.Duration
+	// TeamsSyncDelay: Teams does not know a user until this long after its
+	// creation, nor its license until this long after the assignment
+	// (teamssim.Knobs.TeamsSyncDelay; Microsoft documents up to 24 h).
+	TeamsSyncDelay time.Duration
+	// WrapOperations serves Teams number operations as {"value": {…}}, the
+	// form of Learn's example, instead of the bare entity.
+	WrapOperations bool
 }
 
 // knobsJSON is Knobs' JSON form: durations as Go duration strings ("1.5s").
@@ -108,6 +126,9 @@ type knobsJSON struct {
 	SlowRate               float64 `json:"slowRate"`
 	SlowDelay              string  `json:"slowDelay"`
 	OperationStepDelay     string  `json:"operationStepDelay"`
+	UsageLocationDelay     string  `json:"usageLocationDelay"`
+	TeamsSyncDelay         string  `json:"teamsSyncDelay"`
+	WrapOperations         bool    `json:"wrapOperations"`
 }
 
 // wire returns k in its JSON form.
@@ -125,6 +146,9 @@ func (k Knobs) wire() knobsJSON {
 		SlowRate:               k.SlowRate,
 		SlowDelay:              k.SlowDelay.String(),
 		OperationStepDelay:     k.OperationStepDelay.String(),
+		UsageLocationDelay:     k.UsageLocationDelay.String(),
+		TeamsSyncDelay:         k.TeamsSyncDelay.String(),
+		WrapOperations:         k.WrapOperations,
 	}
 }
 
@@ -151,6 +175,13 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 	if out.OperationStepDelay, err = time.ParseDuration(j.OperationStepDelay); err != nil {
 		return fmt.Errorf("operationStepDelay: %w", err)
 	}
+	if out.UsageLocationDelay, err = time.ParseDuration(j.UsageLocationDelay); err != nil {
+		return fmt.Errorf("usageLocationDelay: %w", err)
+	}
+	if out.TeamsSyncDelay, err = time.ParseDuration(j.TeamsSyncDelay); err != nil {
+		return fmt.Errorf("teamsSyncDelay: %w", err)
+	}
+	out.WrapOperations = j.WrapOperations
 	out.Throttle = j.Throttle
 	out.TimeScale = j.TimeScale
 	out.TenantUsers = j.TenantUsers
@@ -167,7 +198,7 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 // Validate reports knobs that make no sense.
 func (k Knobs) Validate() error {
 	switch {
-	case k.ReplicationDelay < 0, k.SlowDelay < 0, k.OperationStepDelay < 0:
+	case k.ReplicationDelay < 0, k.SlowDelay < 0, k.OperationStepDelay < 0, k.TeamsSyncDelay < 0:
 		return fmt.Errorf("durations must not be negative")
 	case k.TimeScale < 0:
 		return fmt.Errorf("timeScale must not be negative")
@@ -186,6 +217,20 @@ func (k Knobs) timeScale() float64 {
 		return 1
 	}
 	return k.TimeScale
+}
+
+// DefaultUsageLocationDelay is Knobs.UsageLocationDelay's default.
+const DefaultUsageLocationDelay = time.Second
+
+// usageLocationDelay is UsageLocationDelay with its default; 0 when off.
+func (k Knobs) usageLocationDelay() time.Duration {
+	switch {
+	case k.UsageLocationDelay < 0:
+		return 0
+	case k.UsageLocationDelay == 0:
+		return DefaultUsageLocationDelay
+	}
+	return k.UsageLocationDelay
 }
 
 func (k Knobs) faultStatus() int {

@@ -64,6 +64,9 @@ type User struct {
 	Department        string            `json:"department,omitempty"`
 	AssignedLicenses  []AssignedLicense `json:"assignedLicenses"`
 	CreatedDateTime   time.Time         `json:"createdDateTime"`
+	// LicensedDateTime is when the user last went from no license to
+	// licensed (zero: never, or seeded); Teams learns of it late.
+	LicensedDateTime time.Time `json:"licensedDateTime,omitzero"`
 	// Other holds the other writable user properties a client set, as sent.
 	Other map[string]any `json:"other,omitempty"`
 }
@@ -172,6 +175,10 @@ func newDirectory(tenantID string, seed Seed, replicationDelay func() time.Durat
 			Department:        su.Department,
 			AssignedLicenses:  []AssignedLicense{},
 			CreatedDateTime:   su.CreatedDateTime.UTC(),
+		}
+		if len(su.ExtensionAttributes) > 0 {
+			ext, _ := extensionAttributes(su.extensionAttributes(), nil) // checked by Seed.validate
+			u.Other = map[string]any{"onPremisesExtensionAttributes": ext}
 		}
 		if u.MailNickname == "" {
 			u.MailNickname, _, _ = strings.Cut(su.UserPrincipalName, "@")
@@ -291,6 +298,8 @@ func (d *directory) User(id string) (teamssim.DirUser, bool) {
 		DisplayName:       u.DisplayName,
 		UsageLocation:     u.UsageLocation,
 		Licensed:          len(u.AssignedLicenses) > 0,
+		CreatedDateTime:   u.CreatedDateTime,
+		LicensedDateTime:  u.LicensedDateTime,
 	}, true
 }
 
@@ -438,6 +447,9 @@ func (d *directory) assignLicense(key string, now time.Time, add []AssignedLicen
 		u.AssignedLicenses = append(u.AssignedLicenses, AssignedLicense{SkuID: strings.ToLower(l.SkuID), DisabledPlans: disabled})
 	}
 	d.recharge(held, u.AssignedLicenses)
+	if len(held) == 0 && len(u.AssignedLicenses) > 0 {
+		u.LicensedDateTime = now.UTC()
+	}
 	return u.clone(), nil
 }
 

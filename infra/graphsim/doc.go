@@ -15,8 +15,10 @@
 //     licenses, knobs, faults) meant for loopback use only.
 //
 // Knobs add replication delay (a new user is not found for a while), Graph's
-// throttling cost model (shared/graph/graphcost) with a time scale so that
-// benchmarks run in seconds, random or injected faults and slow responses.
+// throttling cost model (the simulator's own transcription, cost.go) with a
+// time scale so that benchmarks run in seconds, random or injected faults and
+// slow responses. Every route checks the application permissions and
+// directory roles of the caller's token (permissions.go).
 // Every response carries request-id and client-request-id headers, as Graph's
 // do. The rules and the Microsoft documentation each comes from are listed in
 // docs/graphsim.md.

@@ -73,12 +73,24 @@ func (s *Server) assignLicense(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	u, gerr := s.dir.assignLicense(r.PathValue("id"), time.Now(), add, remove)
+	now := time.Now()
+	if s.usageLocationPending(r.PathValue("id"), add, remove, now) {
+		invalidUsageLocation().write(w, r)
+		return
+	}
+	u, gerr := s.dir.assignLicense(r.PathValue("id"), now, add, remove)
 	if gerr != nil {
 		gerr.write(w, r)
 		return
 	}
 	s.writeUser(w, r, http.StatusOK, u, nil)
+}
+
+// invalidUsageLocation is Graph's answer to a license assignment for a user
+// without a usage location, or (UsageLocationDelay) whose usage location
+// licensing has not seen yet.
+func invalidUsageLocation() *graphError {
+	return badRequest("License assignment cannot be done for user with invalid usage location.")
 }
 
 func invalidParameter(name string) *graphError {

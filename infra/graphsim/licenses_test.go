@@ -75,7 +75,9 @@ func TestSubscribedSkus(t *testing.T) {
 func TestAssignLicense(t *testing.T) {
 	seed := graphsim.DefaultSeed()
 	seed.Skus[0].Enabled = 4 // three resource accounts hold one each: one free
-	e := newEnv(t, graphsim.Config{Seed: seed})
+	// Assigns right after setting the usage location: without the
+	// UsageLocationDelay rule, which TestUsageLocationDelay covers.
+	e := newEnv(t, graphsim.Config{Seed: seed, Knobs: graphsim.Knobs{UsageLocationDelay: -1}})
 	noLocation := newUser("nolocation")
 	delete(noLocation, "usageLocation")
 	id := e.createUser(t, noLocation)

@@ -73,6 +73,19 @@ type SeedUser struct {
 	Licenses []string `json:"licenses,omitempty"`
 	// CreatedDateTime defaults to a year before the simulator starts.
 	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
+	// ExtensionAttributes are onPremisesExtensionAttributes by name
+	// (extensionAttribute1–15).
+	ExtensionAttributes map[string]string `json:"onPremisesExtensionAttributes,omitempty"`
+}
+
+// extensionAttributes returns the seeded extension attributes as a JSON
+// object value.
+func (u SeedUser) extensionAttributes() map[string]any {
+	attrs := make(map[string]any, len(u.ExtensionAttributes))
+	for k, v := range u.ExtensionAttributes {
+		attrs[k] = v
+	}
+	return attrs
 }
 
 // DefaultSeed is a realistic small tenant: contoso.com and
@@ -192,6 +205,9 @@ func (s Seed) validate() error {
 			if !skus[strings.ToLower(l)] {
 				return fmt.Errorf("users[%d]: license %q is not a seeded sku", i, l)
 			}
+		}
+		if _, gerr := extensionAttributes(u.extensionAttributes(), nil); gerr != nil {
+			return fmt.Errorf("users[%d]: onPremisesExtensionAttributes: %s", i, gerr.message)
 		}
 	}
 	return nil

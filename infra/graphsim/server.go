@@ -19,7 +19,6 @@ import (
 
 	"github.com/raprov/raprov/infra/graphsim/odata"
 	"github.com/raprov/raprov/infra/graphsim/teamssim"
-	"github.com/raprov/raprov/shared/graph/graphcost"
 )
 
 // Server is a running simulator's state and HTTP handler. It is safe for
@@ -39,6 +38,11 @@ type Server struct {
 
 	knobsMu sync.RWMutex
 	knobs   Knobs
+
+	grantsMu sync.RWMutex
+	grants   Grants
+
+	usageLocations usageLocations
 
 	randMu sync.Mutex
 	rand   *mrand.Rand
@@ -102,9 +106,13 @@ func New(cfg Config) (*Server, error) {
 		throttle: newThrottler(),
 		tokenKey: key,
 		knobs:    cfg.Knobs,
+		grants:   LeastPrivilege(),
 		rand:     mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		counts:   map[string]*EndpointCount{},
 		tokens:   map[string]int{},
+	}
+	if cfg.Grants != nil {
+		s.grants = cfg.Grants.clone()
 	}
 	s.dir = newDirectory(cfg.TenantID, cfg.Seed, func() time.Duration { return s.Knobs().ReplicationDelay }, time.Now())
 	s.mux = http.NewServeMux()
@@ -124,7 +132,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1.0/users", s.createUser)
 	m.HandleFunc("GET /v1.0/users", s.listUsers)
 	m.HandleFunc("GET /v1.0/users/{id}", s.getUser)
-	m.HandleFunc("PATCH /v1.0/users/{id}", s.updateUser)
+	m.HandleFunc("PATCH /v1.0/users/{id}", s.trackUsageLocation(s.updateUser))
 	m.HandleFunc("DELETE /v1.0/users/{id}", s.deleteUser)
 	m.HandleFunc("GET /v1.0/users/{id}/licenseDetails", s.listLicenseDetails)
 	m.HandleFunc("POST /v1.0/users/{id}/assignLicense", s.assignLicense)
@@ -136,6 +144,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /_sim/knobs", s.adminGetKnobs)
 	m.HandleFunc("PUT /_sim/knobs", s.adminPutKnobs)
 	m.HandleFunc("POST /_sim/faults", s.adminFaults)
+	m.HandleFunc("GET /_sim/grants", s.adminGetGrants)
+	m.HandleFunc("PUT /_sim/grants", s.adminPutGrants)
 }
 
 // unknownResource answers /v1.0 paths no route serves: 405 when another
@@ -290,8 +300,10 @@ func isTeamsBackEnd(path string) bool {
 	return len(path) > 7 && strings.EqualFold(path[:7], "/teams.")
 }
 
-// serve is the middleware chain: request ids, authentication, throttling,
-// faults, slow responses, then the route; every request is logged.
+// serve is the middleware chain: request ids, authentication,
+// authorisation (the route's permissions or roles, permissions.go),
+// throttling, faults, slow responses, then the route; every request is
+// logged.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := uuid.NewString()
@@ -327,7 +339,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	graph := strings.HasPrefix(r.URL.Path, "/v1.0/")
 	api := graph || isTeamsBackEnd(r.URL.Path)
 	knobs := s.Knobs()
-	cost := graphcost.Of(r.Method, r.URL.Path, r.URL.Query())
+	cost := CostOf(r.Method, r.URL.Path, r.URL.Query())
 	if api {
 		audience := teamsAudience
 		if graph {
@@ -339,8 +351,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		info.clientID = p.clientID
-		rec.Service = serviceName(cost.Service)
-		if knobs.Throttle && cost.Service != graphcost.Other {
+		if pattern != "" && !s.authorize(sw, r, pattern, p) {
+			return
+		}
+		rec.Service = cost.Service
+		if knobs.Throttle && cost.Service != "" {
 			d := s.throttle.admit(p.clientID, cost, limitsFor(knobs, s.tenantUsers(knobs)), start)
 			if d.usage > 0.8 {
 				sw.Header().Set("x-ms-throttle-limit-percentage", formatUsage(d.usage))
@@ -351,7 +366,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if cost.Service == graphcost.Identity {
+		if cost.Service == ServiceIdentity {
 			sw.Header().Set("x-ms-resource-unit", fmt.Sprint(cost.ResourceUnits))
 			rec.ResourceUnits, rec.Write = cost.ResourceUnits, cost.Write
 		}
@@ -417,16 +432,6 @@ func routeKey(method, pattern string) string {
 	return method + " " + pattern
 }
 
-func serviceName(s graphcost.Service) string {
-	switch s {
-	case graphcost.Identity:
-		return "identity"
-	case graphcost.Teams:
-		return "teams"
-	}
-	return ""
-}
-
 func (s *Server) tenantUsers(k Knobs) int {
 	if k.TenantUsers > 0 {
 		return k.TenantUsers
@@ -436,10 +441,10 @@ func (s *Server) tenantUsers(k Knobs) int {
 
 // writeThrottled writes Graph's 429 with Retry-After and, for identity
 // calls, the x-ms-throttle-scope and x-ms-throttle-information headers.
-func (s *Server) writeThrottled(w http.ResponseWriter, r *http.Request, app string, cost graphcost.Cost, d decision, k Knobs) {
+func (s *Server) writeThrottled(w http.ResponseWriter, r *http.Request, app string, cost Cost, d decision, k Knobs) {
 	h := w.Header()
 	h.Set("Retry-After", formatRetryAfter(d.retryAfter, k.timeScale()))
-	if cost.Service == graphcost.Identity {
+	if cost.Service == ServiceIdentity {
 		h.Set("x-ms-throttle-scope", fmt.Sprintf("Tenant_Application/%s/%s/%s", d.limit, app, s.cfg.TenantID))
 		h.Set("x-ms-throttle-information", d.info)
 	}

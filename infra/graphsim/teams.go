@@ -18,6 +18,11 @@ func (s *Server) mountTeams() {
 		Seed:               s.cfg.Seed.Teams,
 		OperationStepDelay: s.cfg.Knobs.OperationStepDelay,
 		Now:                time.Now,
+		// Read on every use, so PUT /_sim/knobs and SetKnobs apply at once.
+		KnobsFunc: func() teamssim.Knobs {
+			k := s.Knobs()
+			return teamssim.Knobs{TeamsSyncDelay: k.TeamsSyncDelay, WrapOperations: k.WrapOperations}
+		},
 	})
 	s.teams.Register(s.mux)
 }

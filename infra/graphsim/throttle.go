@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/raprov/raprov/shared/graph/graphcost"
 )
 
 // Reasons in x-ms-throttle-information.
@@ -24,13 +22,14 @@ type limits struct {
 
 func limitsFor(k Knobs, tenantUsers int) limits {
 	scale := k.timeScale()
+	ru := IdentityResourceUnitQuota(tenantUsers)
 	l := limits{
-		resourceUnits:    graphcost.ResourceUnitsPerWindow(tenantUsers),
-		writes:           graphcost.WritesPerWindow,
-		teams:            graphcost.TeamsPerWindow,
-		resourceUnitSpan: scaled(graphcost.ResourceUnitWindow, scale),
-		writeSpan:        scaled(graphcost.WriteWindow, scale),
-		teamsWindow:      scaled(graphcost.TeamsWindow, scale),
+		resourceUnits:    ru.Limit,
+		writes:           IdentityWriteQuota.Limit,
+		teams:            TeamsQuota.Limit,
+		resourceUnitSpan: scaled(ru.Window, scale),
+		writeSpan:        scaled(IdentityWriteQuota.Window, scale),
+		teamsWindow:      scaled(TeamsQuota.Window, scale),
 	}
 	if k.ResourceUnitsPerWindow > 0 {
 		l.resourceUnits = k.ResourceUnitsPerWindow
@@ -75,7 +74,7 @@ func newThrottler() *throttler {
 }
 
 // admit charges cost to app's windows, or reports how long to wait.
-func (t *throttler) admit(app string, cost graphcost.Cost, l limits, now time.Time) decision {
+func (t *throttler) admit(app string, cost Cost, l limits, now time.Time) decision {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a := t.apps[app]
@@ -84,7 +83,7 @@ func (t *throttler) admit(app string, cost graphcost.Cost, l limits, now time.Ti
 		t.apps[app] = a
 	}
 	switch cost.Service {
-	case graphcost.Identity:
+	case ServiceIdentity:
 		ruWait := a.resourceUnits.wait(now, l.resourceUnitSpan, cost.ResourceUnits, l.resourceUnits)
 		usage := a.resourceUnits.usage(cost.ResourceUnits, l.resourceUnits)
 		var wWait time.Duration
@@ -103,7 +102,7 @@ func (t *throttler) admit(app string, cost graphcost.Cost, l limits, now time.Ti
 			a.writes.add(now, 1)
 		}
 		return decision{usage: usage}
-	case graphcost.Teams:
+	case ServiceTeams:
 		wait := a.teams.wait(now, l.teamsWindow, 1, l.teams)
 		usage := a.teams.usage(1, l.teams)
 		if wait > 0 {

@@ -64,8 +64,8 @@ func init() {
 	}
 	for _, p := range strings.Fields(`accountEnabled ageGroup businessPhones city companyName
 		consentProvidedForMinor country department displayName employeeHireDate employeeId employeeType
-		faxNumber givenName jobTitle mail mailNickname mobilePhone officeLocation onPremisesImmutableId
-		otherMails passwordPolicies passwordProfile postalCode preferredLanguage showInAddressList state
+		faxNumber givenName jobTitle mail mailNickname mobilePhone officeLocation onPremisesExtensionAttributes
+		onPremisesImmutableId otherMails passwordPolicies passwordProfile postalCode preferredLanguage showInAddressList state
 		streetAddress surname usageLocation userPrincipalName userType`) {
 		writableUserProperties[p] = true
 	}
@@ -250,8 +250,14 @@ func parseUserInput(m map[string]json.RawMessage) (userInput, *graphError) {
 			}
 		default:
 			var v any
+			var gerr *graphError
 			if err := json.Unmarshal(raw, &v); err != nil {
 				return in, invalidValue(name)
+			}
+			if name == "onPremisesExtensionAttributes" {
+				if _, gerr = extensionAttributes(v, nil); gerr != nil {
+					return in, gerr
+				}
 			}
 			in.other[name] = v
 		}
@@ -392,6 +398,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(in.other) > 0 {
 		u.Other = in.other
+		if v, ok := in.other["onPremisesExtensionAttributes"]; ok {
+			u.Other["onPremisesExtensionAttributes"], _ = extensionAttributes(v, nil) // checked by parseUserInput
+		}
 	}
 	if gerr := s.dir.create(u); gerr != nil {
 		gerr.write(w, r)
@@ -555,6 +564,9 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 			if u.Other == nil {
 				u.Other = map[string]any{}
 			}
+			if k == "onPremisesExtensionAttributes" {
+				v, _ = extensionAttributes(v, u.Other[k]) // checked by parseUserInput
+			}
 			u.Other[k] = v
 		}
 		return nil
@@ -579,4 +591,39 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 // userURL is the canonical URL of a user, for messages and Location headers.
 func userURL(r *http.Request, id string) string {
 	return baseURL(r) + "/v1.0/users/" + url.PathEscape(id)
+}
+
+// extensionAttributes checks an onPremisesExtensionAttributes value: an
+// object of extensionAttribute1–15, each a string of at most 1,024 characters
+// or null (onPremisesExtensionAttributes resource type). It returns all
+// fifteen, as Graph reads them back: those not in v keep their value in old
+// (a PATCH changes only the attributes it names), the others are null. Every
+// simulated user is cloud-only, so all may set them.
+func extensionAttributes(v any, old any) (map[string]any, *graphError) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalidValue("onPremisesExtensionAttributes")
+	}
+	prev, _ := old.(map[string]any)
+	out := make(map[string]any, 15)
+	for i := 1; i <= 15; i++ {
+		k := fmt.Sprintf("extensionAttribute%d", i)
+		out[k] = prev[k]
+	}
+	for k, val := range m {
+		if _, known := out[k]; !known {
+			return nil, badRequest(fmt.Sprintf("Property '%s' does not exist as a declared property or extension property.", k))
+		}
+		switch val := val.(type) {
+		case nil:
+		case string:
+			if len([]rune(val)) > 1024 {
+				return nil, badRequest(fmt.Sprintf("Invalid value specified for property '%s' of resource 'User'.", k))
+			}
+		default:
+			return nil, invalidValue(k)
+		}
+		out[k] = val
+	}
+	return out, nil
 }

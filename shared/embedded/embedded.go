@@ -19,10 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/steps"
@@ -113,56 +115,96 @@ func (c *Chain) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Submit publishes provisioning.requested events for reqs, one per request,
-// and records them in the ledger. Requests whose id the ledger already knows
-// are skipped. It returns the events published (their subjects are
-// the request ids; a request without id gets one at intake, so its subject
-// is empty here and the event id identifies it).
-func (c *Chain) Submit(ctx context.Context, traceParent string, reqs ...events.Request) ([]events.Event, error) {
+// Submit publishes a provisioning.requested event for each request and
+// records it in the ledger, claiming each request id in the same
+// transaction (see local.Store.SubmitClaimed). A request whose id was
+// submitted before with the same normalised content is not sent again; one
+// whose id was used for a different request is refused (request_conflict)
+// and not sent. The results are in the order of reqs. A request without id
+// gets one at intake, so its event's subject is empty here and the event id
+// identifies it.
+func (c *Chain) Submit(ctx context.Context, traceParent string, reqs ...events.Request) ([]Submitted, error) {
 	return publishRequests(ctx, c.store, traceParent, reqs)
 }
 
 // Submit publishes requests to the intake queue of the chain on store,
-// which may be run by another process (raprov submit).
+// which may be run by another process (raprov submit), as Chain.Submit does.
 // It registers the intake queue with default options; use Chain.Submit in
 // the process that runs the chain.
-func Submit(ctx context.Context, store *local.Store, traceParent string, reqs ...events.Request) ([]events.Event, error) {
+func Submit(ctx context.Context, store *local.Store, traceParent string, reqs ...events.Request) ([]Submitted, error) {
 	store.Queue(events.StepIntake, local.QueueOptions{})
 	return publishRequests(ctx, store, traceParent, reqs)
 }
 
-func publishRequests(ctx context.Context, store *local.Store, traceParent string, reqs []events.Request) ([]events.Event, error) {
-	var evs []events.Event
-	var msgs []transport.Message
-	var rec []ledger.Entry
-	for i, r := range reqs {
-		if r.RequestID != "" {
-			// A request id the ledger knows was submitted before: same id,
-			// same request (intake's claim makes this safe under races too).
-			_, err := store.Ledger().Get(ctx, r.RequestID)
-			if err == nil {
-				continue
-			}
-			if apperr.CodeOf(err) != apperr.NotFound {
-				return nil, err
-			}
+// SubmitOutcome is what Submit did with one request.
+type SubmitOutcome string
+
+// Submit outcomes.
+const (
+	// Sent: the request was queued now.
+	Sent SubmitOutcome = "submitted"
+	// Duplicate: the same request was submitted before under its id;
+	// nothing was sent (it is provisioned once).
+	Duplicate SubmitOutcome = "duplicate"
+	// Conflict: the id was used for a different request; this one was
+	// refused and nothing was sent (reason request_conflict).
+	Conflict SubmitOutcome = SubmitOutcome(events.ReasonRequestConflict)
+)
+
+// Submitted is the result of submitting one request.
+type Submitted struct {
+	Outcome SubmitOutcome
+	// Event is the provisioning.requested event built for the request; it
+	// was published only when Outcome is Sent.
+	Event events.Event
+}
+
+// SentEvents returns the events of the submissions that were sent.
+func SentEvents(subs []Submitted) []events.Event {
+	var out []events.Event
+	for _, s := range subs {
+		if s.Outcome == Sent {
+			out = append(out, s.Event)
 		}
+	}
+	return out
+}
+
+func publishRequests(ctx context.Context, store *local.Store, traceParent string, reqs []events.Request) ([]Submitted, error) {
+	subs := make([]local.Submission, len(reqs))
+	out := make([]Submitted, len(reqs))
+	for i, r := range reqs {
 		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
 		ev.TraceParent = traceParent
 		body, err := events.Encode(ev)
 		if err != nil {
 			return nil, fmt.Errorf("embedded: request %d: %w", i+1, err)
 		}
-		evs, msgs = append(evs, ev), append(msgs, transport.Message{Body: body})
-		if r.RequestID != "" {
-			rec = append(rec, ledger.Entry{EventID: ev.ID, RequestID: r.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time})
+		out[i].Event = ev
+		subs[i] = local.Submission{EventID: ev.ID, Message: transport.Message{Body: body}}
+		if id := strings.TrimSpace(r.RequestID); id != "" {
+			// Intake claims with the normalised request's fingerprint;
+			// this claim must name the same request the same way.
+			norm, _ := validate.Normalize(r, validate.Options{})
+			subs[i].RequestID, subs[i].Fingerprint = norm.RequestID, norm.Fingerprint()
+			subs[i].Record = []ledger.Entry{{EventID: ev.ID, RequestID: norm.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time}}
 		}
 	}
-	if len(msgs) == 0 {
-		return nil, nil
+	holders, err := store.SubmitClaimed(ctx, events.StepIntake, subs)
+	if err != nil {
+		return nil, err
 	}
-	err := store.Publish(ctx, local.Hop{Send: map[string][]transport.Message{events.StepIntake: msgs}, Record: rec})
-	return evs, err
+	for i, h := range holders {
+		switch {
+		case h.EventID == subs[i].EventID:
+			out[i].Outcome = Sent
+		case h.Fingerprint == "" || h.Fingerprint == subs[i].Fingerprint:
+			out[i].Outcome = Duplicate
+		default:
+			out[i].Outcome = Conflict
+		}
+	}
+	return out, nil
 }
 
 // SubmitEvents publishes already-built events (a DLQ replay, a bulk door)

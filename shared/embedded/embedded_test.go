@@ -124,10 +124,18 @@ func TestChainRunsEveryStep(t *testing.T) {
 			t.Errorf("%s history %v: want submit and every step once", id, stepsSeen)
 		}
 	}
-	// A known request id is not submitted again.
-	evs, err := f.chain.Submit(ctx, "", events.Request{RequestID: "R1"})
-	if err != nil || len(evs) != 0 {
-		t.Fatalf("resubmit: %v %v", evs, err)
+	// A known request id is not submitted again...
+	subs, err := f.chain.Submit(ctx, "", events.Request{RequestID: "R1"}, events.Request{RequestID: " R2 "})
+	if err != nil || len(subs) != 2 || subs[0].Outcome != embedded.Duplicate || subs[1].Outcome != embedded.Duplicate {
+		t.Fatalf("resubmit: %+v %v", subs, err)
+	}
+	// ...and a different request under a known id is refused, not merged.
+	subs, err = f.chain.Submit(ctx, "", events.Request{RequestID: "R1", DisplayName: "Another line"})
+	if err != nil || len(subs) != 1 || subs[0].Outcome != embedded.Conflict {
+		t.Fatalf("conflicting resubmit: %+v %v", subs, err)
+	}
+	if st := f.outcome(t, "R1"); st.Outcome != ledger.Completed {
+		t.Fatalf("the first request's status changed: %+v", st)
 	}
 }
 

@@ -43,6 +43,7 @@ type Client struct {
 	budget  *budget.Budget
 	log     *slog.Logger
 	cred    azcore.TokenCredential
+	owner   ownerAttribute // where the ownership mark of created accounts lives
 }
 
 type options struct {
@@ -120,6 +121,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		budget:  o.budget,
 		log:     o.log,
 		cred:    cred,
+		owner:   ownerAttributes[cfg.OwnerAttribute],
 	}, nil
 }
 

@@ -64,6 +64,11 @@ type Config struct {
 	MaxWait time.Duration `envconfig:"MAX_WAIT" default:"10s"`
 	// Timeout bounds one call including its retries.
 	Timeout time.Duration `envconfig:"TIMEOUT" default:"60s"`
+	// OwnerAttribute is the number (1–15) of the onPremisesExtensionAttributes
+	// extensionAttribute that holds the ownership mark of the accounts raprov
+	// creates (see docs/ownership.md).
+	// Pick one the tenant does not use for anything else.
+	OwnerAttribute int `envconfig:"OWNER_ATTRIBUTE" default:"15"`
 }
 
 // withDefaults fills zero fields with the defaults envconfig would set, for
@@ -91,6 +96,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 60 * time.Second
+	}
+	if c.OwnerAttribute == 0 {
+		c.OwnerAttribute = DefaultOwnerAttribute
 	}
 	return c
 }
@@ -123,6 +131,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxRetries < 0 {
 		errs = append(errs, errors.New("max retries must not be negative"))
+	}
+	if _, ok := ownerAttributes[c.OwnerAttribute]; !ok {
+		errs = append(errs, fmt.Errorf("owner attribute %d must be between 1 and 15 (extensionAttribute1–15)", c.OwnerAttribute))
 	}
 	return errors.Join(errs...)
 }

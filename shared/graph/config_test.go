@@ -66,6 +66,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		TenantID: "tenant", ClientID: "client", ClientSecret: plainSecret,
 		AuthorityHost: graph.DefaultAuthorityHost, BaseURL: graph.DefaultBaseURL, Scope: graph.DefaultScope,
 		Headroom: 0.9, TimeScale: 0.01, MaxRetries: 2, MaxWait: 3 * time.Second, Timeout: time.Minute,
+		OwnerAttribute: graph.DefaultOwnerAttribute,
 	}
 	if cfg != want {
 		t.Errorf("config = %#v\nwant %#v", cfg, want)

@@ -298,7 +298,9 @@ func TestGetDuringReplicationDelay(t *testing.T) {
 }
 
 func TestSetUsageLocationAndAssignLicense(t *testing.T) {
-	f := startSim(t, graphsim.Config{})
+	// Assigns right after setting the usage location: without the
+	// simulator's UsageLocationDelay (TestUsageLocationJustSet covers it).
+	f := startSim(t, graphsim.Config{Knobs: graphsim.Knobs{UsageLocationDelay: -1}})
 	c := f.client(t, f.config())
 	ctx := context.Background()
 

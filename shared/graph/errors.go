@@ -16,6 +16,7 @@ import (
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/retryafter"
+	"github.com/raprov/raprov/shared/steps"
 )
 
 // graphError is what a failed Graph response says, whichever way the SDK
@@ -92,6 +93,11 @@ func fromResponse(op string, ge graphError) *apperr.Error {
 	switch s := ge.status; {
 	case s == http.StatusBadRequest:
 		e.Code, e.Reason = classifyBadRequest(ge)
+		if isInvalidUsageLocation(ge) {
+			// Retried by assign-license: right after the usage location
+			// was set, licensing may not see it yet.
+			e.Err = steps.ErrUsageLocationRejected
+		}
 	case s == http.StatusUnauthorized, s == http.StatusForbidden:
 		e.Code, e.Reason = apperr.Forbidden, events.ReasonPermissionDenied
 	case s == http.StatusNotFound:
@@ -113,10 +119,10 @@ func fromResponse(op string, ge graphError) *apperr.Error {
 }
 
 // classifyBadRequest tells Graph's 400s apart. Duplicates carry a
-// machine-readable detail (ObjectConflict with its target). The license and
-// domain cases share the generic code Request_BadRequest and differ only in
-// their message, so for them, and only them, the message is matched:
-// Microsoft documents no other signal.
+// machine-readable detail (ObjectConflict with its target). The license,
+// usage-location and domain cases share the generic code Request_BadRequest
+// and differ only in their message, so for them, and only them, the message
+// is matched: Microsoft documents no other signal.
 func classifyBadRequest(ge graphError) (apperr.Code, events.Reason) {
 	for _, d := range ge.details {
 		if strings.EqualFold(d.code, "ObjectConflict") {
@@ -134,9 +140,16 @@ func classifyBadRequest(ge graphError) (apperr.Code, events.Reason) {
 	case strings.Contains(m, "domain portion of the userprincipalname property is invalid"):
 		return apperr.Invalid, events.ReasonDomainNotVerified
 	}
-	// Everything else, an invalid usage location included: the message
-	// carries Graph's code.
+	// Everything else, an invalid usage location included (fromResponse
+	// marks that one for a retry): the message carries Graph's code.
 	return apperr.Invalid, events.ReasonRejected
+}
+
+// isInvalidUsageLocation reports Graph's refusal of a license assignment for
+// the user's usage location: 400 Request_BadRequest "License assignment
+// cannot be done for user with invalid usage location." (user: assignLicense).
+func isInvalidUsageLocation(ge graphError) bool {
+	return strings.Contains(strings.ToLower(ge.message), "invalid usage location")
 }
 
 // fromTokenError maps a failed token request. Entra answers bad credentials

@@ -64,7 +64,10 @@ func sku(s models.SubscribedSkuable) steps.Sku {
 // AssignLicense adds skuID to the user's licenses with no plan disabled.
 // The body carries "removeLicenses": [] explicitly: Graph answers 400
 // without it. A tenant out of seats is apperr Invalid with Reason
-// no_license, as is a skuID the tenant does not subscribe to.
+// no_license, as is a skuID the tenant does not subscribe to. Graph's 400
+// for the user's usage location is apperr Invalid (reason rejected) wrapping
+// steps.ErrUsageLocationRejected: the step retries it, since Graph gives it
+// for a while after the usage location was set.
 func (c *Client) AssignLicense(ctx context.Context, userID, skuID string) error {
 	id, err := uuid.Parse(skuID)
 	if err != nil {

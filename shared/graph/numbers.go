@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	khttp "github.com/microsoft/kiota-http-go"
@@ -133,11 +134,26 @@ func (c *Client) Operation(ctx context.Context, id string) (steps.Operation, err
 	}
 	ri := c.request(abs.GET, numbersRoot+"/operations/{id}")
 	ri.PathParameters["id"] = id
-	var op operation
-	if err := c.sendJSON(ctx, "get number operation", ri, &op); err != nil {
+	// The entity itself, or wrapped in "value" as Learn's example of this
+	// request shows it: accept both.
+	var body struct {
+		operation
+		Value *operation `json:"value"`
+	}
+	if err := c.sendJSON(ctx, "get number operation", ri, &body); err != nil {
 		return steps.Operation{}, err
 	}
-	out := steps.Operation{ID: op.ID, Status: op.Status}
+	op := body.operation
+	if body.Value != nil {
+		op = *body.Value
+	}
+	status, ok := operationStatus(op.Status)
+	if !ok {
+		// Polling an unreadable status would wait for hours on nothing.
+		return steps.Operation{}, apperr.New(apperr.Internal, "",
+			"graph: get number operation %s: unknown status %q", id, op.Status)
+	}
+	out := steps.Operation{ID: op.ID, Status: status}
 	if out.ID == "" {
 		out.ID = id
 	}
@@ -145,6 +161,19 @@ func (c *Client) Operation(ctx context.Context, id string) (steps.Operation, err
 		out.Numbers = append(out.Numbers, steps.OperationNumber(n))
 	}
 	return out, nil
+}
+
+// operationStatus returns the canonical spelling of a
+// longRunningOperationStatus the steps know, and false for anything else
+// (empty, unknownFutureValue, a new member).
+func operationStatus(s string) (string, bool) {
+	for _, known := range []string{steps.OperationNotStarted, steps.OperationRunning,
+		steps.OperationSucceeded, steps.OperationFailed, steps.OperationSkipped} {
+		if strings.EqualFold(s, known) {
+			return known, true
+		}
+	}
+	return "", false
 }
 
 func (c *Client) request(method abs.HttpMethod, template string) *abs.RequestInformation {

@@ -20,7 +20,7 @@ import (
 // holds. Selecting also lowers a read's cost by one resource unit.
 var userFields = []string{
 	"id", "userPrincipalName", "displayName", "department",
-	"usageLocation", "accountEnabled", "assignedLicenses",
+	"usageLocation", "accountEnabled", "assignedLicenses", "onPremisesExtensionAttributes",
 }
 
 // FindByUPN returns the user with the given userPrincipalName, or nil.
@@ -40,7 +40,7 @@ func (c *Client) FindByUPN(ctx context.Context, upn string) (*steps.Account, err
 	}
 	for _, u := range resp.GetValue() {
 		// The filter is exact but case-insensitive, as UPNs are.
-		if a := account(u); strings.EqualFold(a.UserPrincipalName, upn) {
+		if a := c.account(u); strings.EqualFold(a.UserPrincipalName, upn) {
 			return &a, nil
 		}
 	}
@@ -62,7 +62,7 @@ func (c *Client) Get(ctx context.Context, id string) (steps.Account, error) {
 	if u == nil {
 		return steps.Account{}, &apperr.Error{Code: apperr.Internal, Message: "graph: get user: empty response"}
 	}
-	return account(u), nil
+	return c.account(u), nil
 }
 
 // Create creates a sign-in-blocked user with usageLocation and department
@@ -95,6 +95,9 @@ func (c *Client) Create(ctx context.Context, a steps.NewAccount) (steps.Account,
 	if a.UsageLocation != "" {
 		u.SetUsageLocation(ptr(strings.ToUpper(a.UsageLocation)))
 	}
+	if a.OwnerMark != "" {
+		c.owner.setOwnerMark(u, a.OwnerMark)
+	}
 
 	ctx, rec := withRecorder(ctx)
 	created, err := c.usersBuilder().Post(ctx, u, nil)
@@ -106,10 +109,11 @@ func (c *Client) Create(ctx context.Context, a steps.NewAccount) (steps.Account,
 	}
 	// Graph answers with the default property set, which leaves out
 	// department, usageLocation and accountEnabled: they are as sent.
-	acc := account(created)
+	acc := c.account(created)
 	acc.Department = cmp.Or(acc.Department, department)
 	acc.UsageLocation = cmp.Or(acc.UsageLocation, deref(u.GetUsageLocation()))
 	acc.AccountEnabled = false
+	acc.OwnerMark = cmp.Or(acc.OwnerMark, a.OwnerMark)
 	c.log.InfoContext(ctx, "graph: user created", slog.String("id", acc.ID), slog.String("upn", acc.UserPrincipalName))
 	return acc, nil
 }
@@ -129,7 +133,7 @@ func (c *Client) SetUsageLocation(ctx context.Context, id, usageLocation string)
 }
 
 // account converts a Graph user to the port's type.
-func account(u models.Userable) steps.Account {
+func (c *Client) account(u models.Userable) steps.Account {
 	a := steps.Account{
 		ID:                deref(u.GetId()),
 		UserPrincipalName: deref(u.GetUserPrincipalName()),
@@ -137,6 +141,7 @@ func account(u models.Userable) steps.Account {
 		Department:        deref(u.GetDepartment()),
 		UsageLocation:     deref(u.GetUsageLocation()),
 		AccountEnabled:    deref(u.GetAccountEnabled()),
+		OwnerMark:         c.owner.ownerMark(u),
 	}
 	for _, l := range u.GetAssignedLicenses() {
 		if id := l.GetSkuId(); id != nil {

@@ -168,6 +168,7 @@ const (
 	fNumberType    = "numberType"
 	fAssociateWith = "associateWith"
 	fCallbackURL   = "callbackUrl"
+	fAdopt         = "adopt"
 	fExpect        = "expect"
 )
 
@@ -189,6 +190,7 @@ var aliases = map[string]string{
 	"numbertype":        fNumberType,
 	"associatewith":     fAssociateWith,
 	"callbackurl":       fCallbackURL,
+	"adopt":             fAdopt,
 	"expect":            fExpect,
 	"expectedoutcome":   fExpect,
 }
@@ -206,8 +208,19 @@ func field(name string) (string, bool) {
 	return f, ok
 }
 
-func set(r *events.Request, expect *string, field, value string) {
+// set sets field of r (or expect) from a column or JSON string value. Only
+// adopt can refuse a value.
+func set(r *events.Request, expect *string, field, value string) error {
 	switch field {
+	case fAdopt:
+		switch strings.ToLower(strings.TrimSpace(value)) {
+		case "", "false", "no", "0":
+			r.Adopt = false
+		case "true", "yes", "1":
+			r.Adopt = true
+		default:
+			return fmt.Errorf("adopt %q must be true or false (yes/no, 1/0)", value)
+		}
 	case fExpect:
 		*expect = strings.TrimSpace(value)
 	case fRequestID:
@@ -229,6 +242,7 @@ func set(r *events.Request, expect *string, field, value string) {
 	case fCallbackURL:
 		r.CallbackURL = value
 	}
+	return nil
 }
 
 // csv parses a CSV file with a header row.
@@ -286,7 +300,11 @@ func (p *parser) csv(data []byte) error {
 				bad = true
 				break
 			}
-			set(&req, &expect, columns[i], v)
+			if err := set(&req, &expect, columns[i], v); err != nil {
+				p.fail(line, "%v", err)
+				bad = true
+				break
+			}
 		}
 		if !bad {
 			p.add(line, req, expect)
@@ -397,11 +415,16 @@ func (p *parser) object(line int, raw []byte) {
 			continue
 		}
 		var s string
-		if v[0] != '"' || json.Unmarshal(v, &s) != nil {
+		if f == fAdopt && (string(v) == "true" || string(v) == "false") {
+			s = string(v)
+		} else if v[0] != '"' || json.Unmarshal(v, &s) != nil {
 			p.fail(line, "%q must be a JSON string", k)
 			return
 		}
-		set(&req, &expect, f, s)
+		if err := set(&req, &expect, f, s); err != nil {
+			p.fail(line, "%v", err)
+			return
+		}
 	}
 	p.add(line, req, expect)
 }

@@ -233,3 +233,38 @@ func TestExpectColumn(t *testing.T) {
 		t.Fatalf("rows %+v", rows)
 	}
 }
+
+// adopt is a yes/no column (and a JSON boolean or string); anything else
+// is a bad row, never a silent "no".
+func TestAdoptColumn(t *testing.T) {
+	csv := "upn,displayName,type,usageLocation,adopt\n" +
+		"a@contoso.com,A,AA,US,true\n" +
+		"b@contoso.com,B,AA,US,No\n" +
+		"c@contoso.com,C,AA,US,perhaps\n" +
+		"d@contoso.com,D,AA,US,\n"
+	rows, bad, err := requestfile.Parse(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range rows {
+		got[r.Request.UserPrincipalName] = r.Request.Adopt
+	}
+	if want := map[string]bool{"a@contoso.com": true, "b@contoso.com": false, "d@contoso.com": false}; !cmp.Equal(got, want) {
+		t.Errorf("adopt by UPN %v, want %v", got, want)
+	}
+	if len(bad) != 1 || bad[0].Line != 4 || !strings.Contains(bad[0].Error(), "adopt") {
+		t.Errorf("bad rows %v, want line 4 for its adopt value", bad)
+	}
+
+	jsonl := `{"upn":"a@contoso.com","displayName":"A","type":"AA","usageLocation":"US","adopt":true}` + "\n" +
+		`{"upn":"b@contoso.com","displayName":"B","type":"AA","usageLocation":"US","adopt":"yes"}` + "\n" +
+		`{"upn":"c@contoso.com","displayName":"C","type":"AA","usageLocation":"US","adopt":1}` + "\n"
+	rows, bad, err = requestfile.Parse(strings.NewReader(jsonl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || !rows[0].Request.Adopt || !rows[1].Request.Adopt || len(bad) != 1 || bad[0].Line != 3 {
+		t.Errorf("JSON lines: rows %+v, bad %v", rows, bad)
+	}
+}

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
@@ -12,8 +13,11 @@ import (
 // straight away (one write); a reused account is read first, its usage
 // location set only when missing, and the assignment skipped when the SKU is
 // already there. A 404 right after creation is replication lag and is
-// retried. When the seats ran out since check-license, the request goes back
-// to waiting for a license.
+// retried, and so is a refusal for the usage location
+// (ErrUsageLocationRejected): licensing learns of a usage location just set
+// a while after the directory. Both count against cfg.MaxAttempts. When the
+// seats ran out since check-license, the request goes back to waiting for a
+// license.
 func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepAssignLicense)
@@ -44,6 +48,10 @@ func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
 		switch {
 		case err == nil:
 			return []events.Event{out}, nil
+		case errors.Is(err, ErrUsageLocationRejected):
+			// The account got its usage location in the create call or
+			// from the PATCH above: wait for licensing to see it.
+			return nil, retryable(err)
 		case apperr.ReasonOf(err) == events.ReasonNoLicense:
 			// Paced like check-license's own re-checks and bounded by the
 			// same LicenseWait, counted from the first shortage: a tenant
@@ -64,6 +72,14 @@ func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
 		}
 	}
 }
+
+// ErrUsageLocationRejected marks, inside the Licenses adapter's
+// *apperr.Error (code Invalid), Graph's refusal of a license assignment for
+// the user's usage location: 400 "License assignment cannot be done for user
+// with invalid usage location.". Graph answers it for a while after the
+// usage location was set, so AssignLicense retries it; no other 400 is
+// retried.
+var ErrUsageLocationRejected = errors.New("license assignment refused for the user's usage location")
 
 // notFoundRetryable marks NotFound as replication lag worth retrying.
 func notFoundRetryable(err error) error {

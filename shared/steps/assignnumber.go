@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
 )
 
 // Number capability and assignment status values (Graph teamsAdministration).
@@ -17,12 +18,15 @@ const (
 
 // AssignNumber gives the account its phone number. Without a requested
 // number it passes straight on. Otherwise it checks the tenant inventory
-// (the number exists, is free or already ours, can be assigned to voice
-// applications, has the requested type and the account's country), starts
-// the asynchronous assignment and polls its operation by re-emitting
-// number.assignmentPending to itself after growing delays. A failed
-// operation is started again up to cfg.NumberAttempts times (licensing can
-// take a while to reach Teams) before the request fails.
+// again (check-license checked it before anything was created, but the number
+// may have been taken since): the number exists, is free or already ours, can
+// be assigned to voice applications, has the requested type and the
+// account's country. An adopted account that holds another number is never
+// given a second one. Then it starts the asynchronous assignment and polls
+// its operation by re-emitting number.assignmentPending to itself after
+// growing delays. A failed operation that the inventory does not explain is
+// most often Teams not knowing the new license yet: the request parks with
+// growing delays and starts the assignment again, up to cfg.TeamsSyncWait.
 func AssignNumber(numbers Numbers, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepAssignNumber)
@@ -40,8 +44,28 @@ func AssignNumber(numbers Numbers, cfg Config) Step {
 		if out, err := checkInventory(ctx, numbers, in); out != nil || err != nil {
 			return out, err
 		}
+		if p.AccountAdopted {
+			if err := checkAdopted(ctx, numbers, req, p.ObjectID); err != nil {
+				return nil, err
+			}
+		}
 		return startAssignment(ctx, numbers, cfg, in)
 	}
+}
+
+// checkAdopted refuses to give an adopted account a second number: an
+// account raprov did not create may already answer calls on another one.
+func checkAdopted(ctx context.Context, numbers Numbers, req events.Request, objectID string) error {
+	held, err := numbers.AssignedTo(ctx, objectID)
+	if err != nil {
+		return err
+	}
+	for _, n := range held {
+		if n.TelephoneNumber != req.PhoneNumber {
+			return fail(events.ReasonUPNConflict, "the adopted account %s already holds %s; raprov never gives an account a second number", req.UserPrincipalName, n.TelephoneNumber)
+		}
+	}
+	return nil
 }
 
 // assignedTo reports whether n is assigned, and settled, to objectID.
@@ -72,6 +96,7 @@ func reusedNumber(in events.Event) []events.Event {
 	out := in.Next(events.TypeNumberAssigned, events.Source(events.StepAssignNumber))
 	out.Data.Progress.OperationID = ""
 	out.Data.Progress.NumberReused = true
+	teamsSynced(&out.Data.Progress)
 	return []events.Event{out}
 }
 
@@ -121,6 +146,7 @@ func pollNumber(ctx context.Context, numbers Numbers, cfg Config, in events.Even
 	case OperationSucceeded:
 		out := in.Next(events.TypeNumberAssigned, source)
 		out.Data.Progress.OperationID = ""
+		teamsSynced(&out.Data.Progress)
 		return []events.Event{out}, nil
 	case OperationFailed, OperationSkipped:
 		detail := operationDetail(op)
@@ -132,15 +158,15 @@ func pollNumber(ctx context.Context, numbers Numbers, cfg Config, in events.Even
 		if out, err := checkInventory(ctx, numbers, in); out != nil || err != nil {
 			return out, err
 		}
-		if p.NumberAttempts+1 >= cfg.NumberAttempts {
-			return nil, fail(events.ReasonNumberAssignmentFailed, "assigning %s failed: %s", req.PhoneNumber, detail)
-		}
-		LoggerFrom(ctx).InfoContext(ctx, "number assignment failed; starting it again", "detail", detail)
-		again := in
+		// Park, then start the assignment again (a pending event without
+		// an operation id starts one).
+		again := in.Next(events.TypeNumberAssignmentPending, source)
 		again.Data.Progress.OperationID = ""
+		again.Data.Progress.NumberPolls = 0
 		again.Data.Progress.NumberAttempts = p.NumberAttempts + 1
-		return startAssignment(ctx, numbers, cfg, again)
-	default: // notStarted, running
+		return waitForTeams(ctx, cfg, again, events.ReasonNumberAssignmentFailed,
+			fmt.Sprintf("assigning %s failed %d times, last: %s", req.PhoneNumber, p.NumberAttempts+1, detail))
+	case OperationNotStarted, OperationRunning:
 		if cfg.Now().Sub(p.NumberPendingSince) >= cfg.NumberWait {
 			return nil, fail(events.ReasonRetriesExhausted, "assigning %s still %s after %s", req.PhoneNumber, op.Status, cfg.NumberWait)
 		}
@@ -148,6 +174,11 @@ func pollNumber(ctx context.Context, numbers Numbers, cfg Config, in events.Even
 		out.Data.Progress.NumberPolls = p.NumberPolls + 1
 		out.Delay = cfg.NumberPoll.Delay(p.NumberPolls + 1)
 		return []events.Event{out}, nil
+	default:
+		// Polling a status raprov does not understand would wait for hours
+		// on nothing: fail loudly instead (delivered again, then
+		// dead-lettered for an operator).
+		return nil, apperr.New(apperr.Internal, "", "number assignment operation %s has an unknown status %q", op.ID, op.Status)
 	}
 }
 

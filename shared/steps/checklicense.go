@@ -3,12 +3,19 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
 )
 
-// CheckLicense waits for a free resource-account license. With a free seat
+// CheckLicense is the chain's pre-flight and its wait for a license. Before
+// anything is created it checks the requested phone number against the
+// tenant's inventory (it exists, is free or already this request's, can be
+// assigned to voice applications, has the requested type and country), so a
+// request that cannot finish fails in milliseconds and leaves nothing behind
+// (assign-number checks again: the number can be taken in between). Then it
+// waits for a free resource-account license. With a free seat
 // it emits license.available carrying the SKU id. Without one it parks the
 // request: it re-emits the event to itself after a growing delay until
 // cfg.LicenseWait has passed since the first empty check, then fails the
@@ -16,10 +23,14 @@ import (
 // way (buying the license adds it). LicenseWait bounds the total time a
 // request waits for licenses, counted from its first shortage, including
 // rounds sent back by assign-license when the seats ran out meanwhile.
-func CheckLicense(licenses Licenses, cfg Config) Step {
+func CheckLicense(licenses Licenses, numbers Numbers, accounts Accounts, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepCheckLicense)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
+		if err := preflightNumber(ctx, numbers, accounts, in); err != nil {
+			return nil, err
+		}
+		in.Data.Progress.NumberChecked = in.Data.Request.PhoneNumber != ""
 		sku, err := licenses.Sku(ctx, cfg.SkuPartNumber)
 		if err != nil && apperr.CodeOf(err) != apperr.NotFound {
 			return nil, err
@@ -49,4 +60,44 @@ func CheckLicense(licenses Licenses, cfg Config) Step {
 		LoggerFrom(ctx).InfoContext(ctx, "waiting for a free license", "sku", cfg.SkuPartNumber, "delay_ms", delay.Milliseconds(), "checks", p.LicenseChecks)
 		return []events.Event{out}, nil
 	}
+}
+
+// preflightNumber checks the requested number once, before the first write
+// of the request. A number assigned to an account is accepted only when that
+// account is this request's own (it carries the request's ownership mark: a
+// redelivery after the chain assigned it) or the one it adopts.
+func preflightNumber(ctx context.Context, numbers Numbers, accounts Accounts, in events.Event) error {
+	req, p := in.Data.Request, in.Data.Progress
+	if req.PhoneNumber == "" || p.NumberChecked {
+		return nil
+	}
+	n, err := numbers.Lookup(ctx, req.PhoneNumber)
+	if err != nil {
+		return err
+	}
+	holder := p.ObjectID
+	if n != nil && n.AssignmentTargetID != "" && !sameID(n.AssignmentTargetID, holder) {
+		ours, err := heldByRequest(ctx, accounts, req, n.AssignmentTargetID)
+		if err != nil {
+			return err
+		}
+		if ours {
+			holder = n.AssignmentTargetID
+		}
+	}
+	return checkNumber(n, req, holder)
+}
+
+// heldByRequest reports whether the account objectID belongs to req: created
+// for it (its ownership mark) or adopted by it (same UPN, adopt set).
+func heldByRequest(ctx context.Context, accounts Accounts, req events.Request, objectID string) (bool, error) {
+	acc, err := accounts.Get(ctx, objectID)
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		return false, nil // a holder the directory does not know is not ours
+	case err != nil:
+		return false, err
+	}
+	return acc.OwnerMark == OwnerMark(req.RequestID) ||
+		req.Adopt && strings.EqualFold(acc.UserPrincipalName, req.UserPrincipalName), nil
 }

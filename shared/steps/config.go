@@ -12,6 +12,10 @@ type Config struct {
 	SkuPartNumber string `envconfig:"SKU_PART_NUMBER" default:"PHONESYSTEM_VIRTUALUSER"`
 	// VerifiedDomains, when set, restricts UPN domains (comma-separated).
 	VerifiedDomains []string `envconfig:"VERIFIED_DOMAINS"`
+	// CallbackAllowedHosts, when set, are the only callbackUrl hosts intake
+	// accepts (exact names or *.example.com patterns); the callback client
+	// enforces the same list when it dials (RAPROV_CALLBACK_ALLOWED_HOSTS).
+	CallbackAllowedHosts []string `envconfig:"CALLBACK_ALLOWED_HOSTS"`
 	// SkuCacheTTL is how long one read of the tenant's license counts serves
 	// check-license (see shared/skucache); 0 reads Graph for every request.
 	SkuCacheTTL time.Duration `envconfig:"SKU_CACHE_TTL" default:"10s"`
@@ -26,10 +30,14 @@ type Config struct {
 	// NumberWait bounds how long one number assignment operation may stay
 	// pending before the request fails with retries_exhausted.
 	NumberWait time.Duration `envconfig:"NUMBER_WAIT" default:"2h"`
-	// NumberAttempts is how many times a failed number assignment operation is
-	// started again (licensing can take a while to reach Teams) before the
-	// request fails with number_assignment_failed.
-	NumberAttempts int `envconfig:"NUMBER_ATTEMPTS" default:"3"`
+	// TeamsSyncWait bounds how long a step waits for Teams to learn of a new
+	// or newly licensed account (Microsoft: minutes up to 24 hours) before the
+	// request fails: binding and association with teams_not_ready, a number
+	// assignment that keeps failing with number_assignment_failed.
+	TeamsSyncWait time.Duration `envconfig:"TEAMS_SYNC_WAIT" default:"24h"`
+	// TeamsSyncRecheck is the first and the longest delay between tries while
+	// waiting for Teams.
+	TeamsSyncRecheck Backoff `ignored:"true"`
 	// MaxAttempts bounds retries of transient failures within one step.
 	MaxAttempts int `envconfig:"MAX_ATTEMPTS" default:"8"`
 	// Retry is the first and the longest delay between transient retries.
@@ -56,15 +64,16 @@ func (b Backoff) Delay(n int) time.Duration {
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
 	return Config{
-		SkuPartNumber:  "PHONESYSTEM_VIRTUALUSER",
-		SkuCacheTTL:    10 * time.Second,
-		LicenseWait:    24 * time.Hour,
-		LicenseRecheck: Backoff{Initial: time.Minute, Max: 15 * time.Minute},
-		NumberPoll:     Backoff{Initial: 2 * time.Second, Max: time.Minute},
-		NumberWait:     2 * time.Hour,
-		NumberAttempts: 3,
-		MaxAttempts:    8,
-		Retry:          Backoff{Initial: time.Second, Max: 5 * time.Minute},
+		SkuPartNumber:    "PHONESYSTEM_VIRTUALUSER",
+		SkuCacheTTL:      10 * time.Second,
+		LicenseWait:      24 * time.Hour,
+		LicenseRecheck:   Backoff{Initial: time.Minute, Max: 15 * time.Minute},
+		NumberPoll:       Backoff{Initial: 2 * time.Second, Max: time.Minute},
+		NumberWait:       2 * time.Hour,
+		TeamsSyncWait:    24 * time.Hour,
+		TeamsSyncRecheck: Backoff{Initial: time.Minute, Max: 30 * time.Minute},
+		MaxAttempts:      8,
+		Retry:            Backoff{Initial: time.Second, Max: 5 * time.Minute},
 	}
 }
 
@@ -86,8 +95,11 @@ func (c Config) withDefaults() Config {
 	if c.NumberWait == 0 {
 		c.NumberWait = d.NumberWait
 	}
-	if c.NumberAttempts == 0 {
-		c.NumberAttempts = d.NumberAttempts
+	if c.TeamsSyncWait == 0 {
+		c.TeamsSyncWait = d.TeamsSyncWait
+	}
+	if c.TeamsSyncRecheck == (Backoff{}) {
+		c.TeamsSyncRecheck = d.TeamsSyncRecheck
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = d.MaxAttempts

@@ -20,97 +20,136 @@ func ApplicationID(accountType string) string {
 	return AutoAttendantAppID
 }
 
-// CreateAccount creates the resource account, or reuses it when it already
-// is our resource account of the same type (a redelivery, a crash after the
-// create, a replay). It creates the user with usageLocation and department
-// in one call, looking the UPN up only when the create finds it taken, then
-// binds the Teams application instance. A UPN held by a
-// normal user or by a resource account of the other type fails the request
-// with upn_conflict.
+// CreateAccount creates the resource account and binds its Teams application
+// instance. It creates the user with usageLocation, department and the
+// ownership mark (OwnerMark) in one call, looking the UPN up only when the
+// create finds it taken. A taken UPN is continued only when the account
+// carries this request's mark (an earlier delivery of the same request
+// created it) or when the request adopts it (request.adopt) and it is a
+// resource account of the same type; anything else — a normal user, someone
+// else's resource account, an account of the other type — fails the request
+// with upn_conflict, and raprov changes nothing of it.
+//
+// A bind that Teams answers "not found" (the new user has not reached Teams
+// yet) parks the request with growing delays up to cfg.TeamsSyncWait, then
+// fails it with teams_not_ready.
 func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepCreateAccount)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
 		req := in.Data.Request
 		appID := ApplicationID(req.AccountType)
+		mark := OwnerMark(req.RequestID)
 
-		var acc *Account
-		reused := false
-		if id := in.Data.Progress.ObjectID; id != "" {
-			// An earlier attempt created the account and carried its id
-			// here: no need to look it up (it may not be listed yet).
-			acc = &Account{ID: id, UserPrincipalName: req.UserPrincipalName, Department: ResourceAccountDepartment}
-		} else {
-			// Create first: a fresh UPN, the common case, costs one call.
-			// A taken one (a redelivery after a crash, a replay, someone
-			// else's user) is looked up and judged below.
-			created, err := accounts.Create(ctx, NewAccount{
-				UserPrincipalName: req.UserPrincipalName,
-				DisplayName:       req.DisplayName,
-				MailNickname:      mailNickname(req.UserPrincipalName),
-				UsageLocation:     req.UsageLocation,
-				Department:        ResourceAccountDepartment,
-			})
-			switch {
-			case err == nil:
-				acc = &created
-			case apperr.CodeOf(err) == apperr.Conflict: // Accounts.Create: an existing UPN is a Conflict
-				// Whichever property Graph names (the UPN, or the mail
-				// addresses an existing account derives from it), the
-				// account may be ours: look it up.
-				found, ferr := accounts.FindByUPN(ctx, req.UserPrincipalName)
-				if ferr != nil {
-					return nil, ferr
-				}
-				switch {
-				case found == nil && apperr.ReasonOf(err) == events.ReasonUPNConflict:
-					// The UPN exists but the directory does not list it
-					// yet (replication): look again on the next attempt.
-					return nil, retryable(err)
-				case found == nil:
-					return nil, err
-				}
-				acc, reused = found, true
-			default:
+		learned := in.Data.Progress
+		if learned.ObjectID == "" {
+			acc, adopted, err := createOrFind(ctx, accounts, req, mark)
+			if err != nil {
 				return nil, err
 			}
+			learned.ObjectID = acc.ID
+			learned.AccountReused = acc.reused
+			learned.AccountAdopted = adopted
 		}
-		learned := in.Data.Progress
-		learned.ObjectID = acc.ID
-		learned.AccountReused = reused
+		// An earlier attempt created (or judged) the account and carried
+		// its id here: no need to look it up again (it may not be listed yet).
 
-		// An account found by its UPN may be anything; one this request
-		// created (now or in an earlier attempt) is no other type's
-		// instance, and Bind is idempotent: no need to read it first.
+		// An account found by its UPN may be bound already, to either type;
+		// one this request created now is not, and Bind is idempotent: no
+		// need to read it first.
 		var inst *ApplicationInstance
-		if reused {
+		if learned.AccountReused {
 			var err error
-			if inst, err = teams.ApplicationInstance(ctx, acc.ID); err != nil {
-				return nil, err
+			if inst, err = teams.ApplicationInstance(ctx, learned.ObjectID); err != nil {
+				return nil, retryableOrPermanent(err, learned)
 			}
 		}
 		switch {
-		case inst != nil && inst.ApplicationID != "" && !strings.EqualFold(inst.ApplicationID, appID):
+		case inst != nil && inst.ApplicationID != "" && !sameID(inst.ApplicationID, appID):
 			return nil, fail(events.ReasonUPNConflict, "%s is a resource account of another type (application id %s)", req.UserPrincipalName, inst.ApplicationID)
-		case inst == nil && reused && !strings.EqualFold(acc.Department, ResourceAccountDepartment):
-			return nil, fail(events.ReasonUPNConflict, "%s belongs to a user that is not a resource account", req.UserPrincipalName)
 		case inst == nil || inst.ApplicationID == "":
-			err := teams.Bind(ctx, acc.ID, appID)
+			err := teams.Bind(ctx, learned.ObjectID, appID)
 			if apperr.CodeOf(err) == apperr.NotFound {
-				// Teams has not seen the new user yet; the retry keeps its id.
-				return nil, retryableWith(err, learned)
+				park := in.Next(in.Type, source)
+				park.Data.Progress = learned
+				return waitForTeams(ctx, cfg, park, events.ReasonTeamsNotReady,
+					"Teams does not know "+req.UserPrincipalName+" yet")
 			}
 			if err != nil {
-				return nil, err
+				// The retry keeps what this attempt learned: the account
+				// exists now and must not be created again.
+				return nil, retryableOrPermanent(err, learned)
 			}
 		}
 
 		out := in.Next(events.TypeAccountCreated, source)
-		out.Data.Progress.ObjectID = acc.ID
-		out.Data.Progress.AccountReused = reused || in.Data.Progress.AccountReused
+		out.Data.Progress = learned
 		out.Data.Progress.ApplicationID = appID
+		teamsSynced(&out.Data.Progress)
 		return []events.Event{out}, nil
 	}
+}
+
+// foundAccount is an account create-account continues.
+type foundAccount struct {
+	Account
+	reused bool // it existed before this attempt
+}
+
+// createOrFind creates the request's account, or finds the existing one with
+// its UPN and decides whether the request may continue it: when it carries
+// the request's ownership mark, or when the request adopts it and it looks
+// like a resource account (its Teams binding is checked by the caller).
+func createOrFind(ctx context.Context, accounts Accounts, req events.Request, mark string) (foundAccount, bool, error) {
+	// Create first: a fresh UPN, the common case, costs one call. A taken
+	// one (a redelivery after a crash, a replay, someone else's user) is
+	// looked up and judged below.
+	created, err := accounts.Create(ctx, NewAccount{
+		UserPrincipalName: req.UserPrincipalName,
+		DisplayName:       req.DisplayName,
+		MailNickname:      mailNickname(req.UserPrincipalName),
+		UsageLocation:     req.UsageLocation,
+		Department:        ResourceAccountDepartment,
+		OwnerMark:         mark,
+	})
+	if err == nil {
+		return foundAccount{Account: created}, false, nil
+	}
+	if apperr.CodeOf(err) != apperr.Conflict { // Accounts.Create: an existing UPN is a Conflict
+		return foundAccount{}, false, err
+	}
+	// Whichever property Graph names (the UPN, or the mail addresses an
+	// existing account derives from it), the account may be ours: look it up.
+	found, ferr := accounts.FindByUPN(ctx, req.UserPrincipalName)
+	switch {
+	case ferr != nil:
+		return foundAccount{}, false, ferr
+	case found == nil && apperr.ReasonOf(err) == events.ReasonUPNConflict:
+		// The UPN exists but the directory does not list it yet
+		// (replication): look again on the next attempt.
+		return foundAccount{}, false, retryable(err)
+	case found == nil:
+		return foundAccount{}, false, err
+	case found.OwnerMark == mark:
+		return foundAccount{Account: *found, reused: true}, false, nil
+	case !strings.EqualFold(found.Department, ResourceAccountDepartment):
+		return foundAccount{}, false, fail(events.ReasonUPNConflict, "%s belongs to a user that is not a resource account", req.UserPrincipalName)
+	case !req.Adopt && strings.HasPrefix(found.OwnerMark, ownerMarkPrefix):
+		return foundAccount{}, false, fail(events.ReasonUPNConflict, "%s is a resource account raprov created for another request; set adopt to take it over", req.UserPrincipalName)
+	case !req.Adopt:
+		return foundAccount{}, false, fail(events.ReasonUPNConflict, "%s is an existing resource account raprov did not create for this request; set adopt to take it over", req.UserPrincipalName)
+	}
+	LoggerFrom(ctx).InfoContext(ctx, "adopting an existing resource account", "object_id", found.ID)
+	return foundAccount{Account: *found, reused: true}, true, nil
+}
+
+// retryableOrPermanent keeps progress on a transient error's retry; a
+// permanent error fails the request as it is.
+func retryableOrPermanent(err error, progress events.Progress) error {
+	if apperr.IsTransient(err) {
+		return retryableWith(err, progress)
+	}
+	return err
 }
 
 // mailNickname derives the mail alias from the UPN's local part, dropping

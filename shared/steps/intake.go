@@ -7,23 +7,42 @@ import (
 	"github.com/raprov/raprov/events/validate"
 )
 
+// DeadLetterRequestConflict is the dead-letter reason of a submission whose
+// request id was already used for a different request.
+const DeadLetterRequestConflict = string(events.ReasonRequestConflict)
+
 // Intake validates and normalises a provisioning.requested event. A valid
 // request becomes provisioning.accepted; an invalid one provisioning.failed
 // with the field and reason code. A request id that another submission
-// already claimed emits nothing: the first submission's chain provisions it.
+// already claimed for the same request emits nothing: the first
+// submission's chain provisions it. One claimed for a different request is
+// refused: the input is dead-lettered with reason request_conflict and the
+// first request's status, ledger and callback are left alone (a failure
+// event would end the first request). Doors that submit synchronously
+// (raprov run and submit, HTTP intake) report the conflict to the sender
+// before anything is queued.
 func Intake(claims Claims, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepIntake)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
-		req, errs := validate.Normalize(in.Data.Request, validate.Options{VerifiedDomains: cfg.VerifiedDomains})
+		req, errs := validate.Normalize(in.Data.Request, validate.Options{VerifiedDomains: cfg.VerifiedDomains, CallbackAllowedHosts: cfg.CallbackAllowedHosts})
 		in.Data.Request = req // Normalize always returns a request id
-		first, err := claims.Claim(ctx, req.RequestID, in.ID)
+		fp := req.Fingerprint()
+		holder, holderFP, err := claims.Claim(ctx, req.RequestID, in.ID, fp)
 		if err != nil {
 			return nil, err
 		}
-		if !first {
+		switch {
+		case holder == in.ID:
+		case holderFP == "" || holderFP == fp:
 			LoggerFrom(ctx).InfoContext(ctx, "duplicate request id: already provisioning")
 			return nil, nil
+		default:
+			LoggerFrom(ctx).WarnContext(ctx, "request id already used for a different request: refused", "holder_event_id", holder)
+			return nil, &DeadLetterError{
+				Reason: DeadLetterRequestConflict,
+				Detail: "requestId " + req.RequestID + " was already used for a different request; submit this one under a new requestId",
+			}
 		}
 		if len(errs) > 0 {
 			return []events.Event{in.Fail(source, events.FailureOf(errs))}, nil

@@ -13,13 +13,14 @@ func TestIntake(t *testing.T) {
 	now := t0
 	cfg := testConfig(&now)
 	cfg.VerifiedDomains = []string{"contoso.com"}
-	claimed := map[string]string{}
-	claims := &mock.Claims{ClaimFn: func(_ context.Context, id, ev string) (bool, error) {
-		if by, ok := claimed[id]; ok {
-			return by == ev, nil
+	type claim struct{ event, fingerprint string }
+	claimed := map[string]claim{}
+	claims := &mock.Claims{ClaimFn: func(_ context.Context, id, ev, fp string) (string, string, error) {
+		if c, ok := claimed[id]; ok {
+			return c.event, c.fingerprint, nil
 		}
-		claimed[id] = ev
-		return true, nil
+		claimed[id] = claim{ev, fp}
+		return ev, fp, nil
 	}}
 	step := steps.Intake(claims, cfg)
 	submit := func(r events.Request) events.Event {
@@ -47,6 +48,21 @@ func TestIntake(t *testing.T) {
 	if err != nil || len(out) != 0 {
 		t.Fatalf("duplicate request id: out %v err %v", out, err)
 	}
+	// The same request written differently is the same request.
+	same := valid
+	same.UserPrincipalName, same.UsageLocation, same.AccountType = "reception@contoso.com", "US", "autoAttendant"
+	if out, err := step(context.Background(), submit(same)); err != nil || len(out) != 0 {
+		t.Fatalf("same normalised request again: out %v err %v", out, err)
+	}
+	// A different request under the id is refused, and the first one's
+	// chain is left alone: no event (a failure would end it), a dead letter.
+	other := valid
+	other.UserPrincipalName = "other@contoso.com"
+	out, err = step(context.Background(), submit(other))
+	dl, ok := steps.AsDeadLetter(err)
+	if !ok || dl.Reason != string(events.ReasonRequestConflict) || len(out) != 0 || len(dl.Emit) != 0 {
+		t.Fatalf("conflicting request: out %v err %v", out, err)
+	}
 
 	bad := valid
 	bad.RequestID, bad.UserPrincipalName = "HR-2", "reception@fabrikam.com"
@@ -67,4 +83,24 @@ func call(t *testing.T, s steps.Step, in events.Event, wantType string) events.E
 	t.Helper()
 	out, err := s(context.Background(), in)
 	return one(t, out, err, wantType)
+}
+
+// With an allow-list, intake refuses callback hosts outside it before
+// anything is provisioned.
+func TestIntakeCallbackAllowList(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	cfg.CallbackAllowedHosts = []string{"hooks.contoso.com"}
+	claims := &mock.Claims{ClaimFn: func(_ context.Context, _, ev, fp string) (string, string, error) { return ev, fp, nil }}
+	step := steps.Intake(claims, cfg)
+	req := events.Request{
+		RequestID: "HR-9", DisplayName: "Reception", UserPrincipalName: "reception@contoso.com",
+		AccountType: "AA", UsageLocation: "US", CallbackURL: "https://hooks.contoso.com/raprov",
+	}
+	call(t, step, events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningAccepted)
+	req.CallbackURL = "https://elsewhere.example.net/raprov"
+	ev := call(t, step, events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningFailed)
+	if f := ev.Data.Failure; f == nil || f.Reason != events.ReasonInvalidRequest || f.Field != "callbackUrl" {
+		t.Fatalf("failure %+v, want invalid_request on callbackUrl", ev.Data.Failure)
+	}
 }

@@ -50,6 +50,9 @@ type Account struct {
 	UsageLocation     string
 	AccountEnabled    bool
 	AssignedSkuIDs    []string // skuIds of assignedLicenses
+	// OwnerMark is the ownership mark raprov wrote when it created the
+	// account (see OwnerMark); empty on accounts raprov did not create.
+	OwnerMark string
 }
 
 // HasSku reports whether skuID is among the account's assigned licenses.
@@ -70,7 +73,20 @@ type NewAccount struct {
 	MailNickname      string
 	UsageLocation     string
 	Department        string
+	// OwnerMark is written in the create call itself, so an account raprov
+	// made can never exist without it (see OwnerMark).
+	OwnerMark string
 }
+
+// OwnerMark is the mark raprov writes into the accounts it creates for the
+// request requestID. create-account continues an existing account only when
+// its mark names the same request (or the request adopts it), so raprov never
+// takes over an account someone else made. The adapter stores it in a
+// property the create call accepts (see shared/graph, Config.OwnerAttribute).
+func OwnerMark(requestID string) string { return ownerMarkPrefix + requestID }
+
+// ownerMarkPrefix starts every ownership mark.
+const ownerMarkPrefix = "raprov:request:"
 
 // Accounts finds, creates and updates users.
 type Accounts interface {
@@ -148,6 +164,9 @@ type Numbers interface {
 	Assign(ctx context.Context, req AssignNumberRequest) (string, error)
 	// Operation returns the state of an asynchronous operation.
 	Operation(ctx context.Context, id string) (Operation, error)
+	// AssignedTo returns the numbers assigned to the user or resource
+	// account objectID (none: an empty slice).
+	AssignedTo(ctx context.Context, objectID string) ([]NumberAssignment, error)
 }
 
 // Teams application ids of resource accounts.
@@ -196,8 +215,11 @@ type Association struct {
 
 // Claims makes a request id provision once, forever (DESIGN §1).
 type Claims interface {
-	// Claim records requestID as taken by the event eventID. It returns true
-	// when the id was free or is already held by eventID (a redelivery or a
-	// replay of the same event), false when another event holds it.
-	Claim(ctx context.Context, requestID, eventID string) (bool, error)
+	// Claim records requestID as taken by the event eventID, which carries
+	// the request with the given fingerprint (events.Request.Fingerprint of
+	// the normalised request), unless an event holds it already. It returns
+	// the holder's event id and fingerprint: eventID and fingerprint when the
+	// id was free or this event took it before (a redelivery, a replay).
+	// A holder claimed before fingerprints were kept has an empty one.
+	Claim(ctx context.Context, requestID, eventID, fingerprint string) (holder, holderFingerprint string, err error)
 }

@@ -65,6 +65,18 @@ func wantFailure(t *testing.T, out []events.Event, err error, reason events.Reas
 	}
 }
 
+// wantParkedOut checks that a wait for Teams ended: the request fails with
+// reason and the input is dead-lettered with it, for a replay once Teams
+// has caught up.
+func wantParkedOut(t *testing.T, out []events.Event, err error, reason events.Reason) {
+	t.Helper()
+	dl, ok := steps.AsDeadLetter(err)
+	if !ok || dl.Reason != string(reason) || len(out) != 0 {
+		t.Fatalf("out %v err %v, want the input dead-lettered with %s", out, err, reason)
+	}
+	wantFailure(t, dl.Emit, nil, reason)
+}
+
 func TestCheckLicense(t *testing.T) {
 	now := t0
 	cfg := testConfig(&now)
@@ -76,7 +88,7 @@ func TestCheckLicense(t *testing.T) {
 		}
 		return steps.Sku{ID: "sku-9", PartNumber: part, CapabilityStatus: "Enabled", Enabled: 10, Consumed: 10 - seats}, nil
 	}}
-	step := steps.CheckLicense(lic, cfg)
+	step := steps.CheckLicense(lic, freeNumber(), nil, cfg)
 	in := request()
 	in.Type = events.TypeProvisioningAccepted
 	in.Data.Progress = events.Progress{}
@@ -116,18 +128,28 @@ func TestCheckLicenseTransient(t *testing.T) {
 	}}
 	in := request()
 	in.Type = events.TypeProvisioningAccepted
-	out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, cfg), cfg, in)
+	out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, freeNumber(), nil, cfg), cfg, in)
 	retry := one(t, out, err, events.TypeProvisioningAccepted)
 	if retry.Attempt != 1 || retry.Delay != 7*time.Second {
 		t.Fatalf("retry attempt %d delay %v, want 1 and Retry-After 7s", retry.Attempt, retry.Delay)
 	}
 	retry.Attempt = cfg.MaxAttempts - 1
-	out, err = run(t, events.StepCheckLicense, steps.CheckLicense(lic, cfg), cfg, retry)
+	out, err = run(t, events.StepCheckLicense, steps.CheckLicense(lic, freeNumber(), nil, cfg), cfg, retry)
 	dl, ok := steps.AsDeadLetter(err)
 	if !ok || dl.Reason != string(events.ReasonRetriesExhausted) || len(out) != 0 {
 		t.Fatalf("exhausted: out %v err %v", out, err)
 	}
 	wantFailure(t, dl.Emit, nil, events.ReasonRetriesExhausted)
+}
+
+// freeNumber is an inventory where request()'s number is free.
+func freeNumber() *mock.Numbers {
+	return &mock.Numbers{LookupFn: func(_ context.Context, e164 string) (*steps.NumberAssignment, error) {
+		return &steps.NumberAssignment{
+			TelephoneNumber: e164, NumberType: "callingPlan", AssignmentStatus: "unassigned",
+			Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US", ActivationState: "activated",
+		}, nil
+	}}
 }
 
 type accountWorld struct {
@@ -177,23 +199,48 @@ func TestCreateAccount(t *testing.T) {
 		wantCreated int
 		wantBound   []string
 		wantReused  bool
+		adopt       bool
+		wantAdopted bool
 	}{
 		{name: "new account", wantCreated: 1, wantBound: []string{"new-1/" + steps.AutoAttendantAppID}},
 		{
 			name:       "our account, bound",
-			user:       &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment},
+			user:       &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment, OwnerMark: steps.OwnerMark("REQ-1")},
 			instance:   &steps.ApplicationInstance{ObjectID: "old-1", ApplicationID: steps.AutoAttendantAppID},
 			wantReused: true,
 		},
 		{
 			name:       "our account, crash before bind",
-			user:       &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment},
+			user:       &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment, OwnerMark: steps.OwnerMark("REQ-1")},
 			wantBound:  []string{"old-1/" + steps.AutoAttendantAppID},
 			wantReused: true,
 		},
 		{name: "normal user", user: &steps.Account{ID: "u-1", Department: "Sales", AccountEnabled: true}, wantReason: events.ReasonUPNConflict},
+		{name: "normal user, adopt", adopt: true, user: &steps.Account{ID: "u-1", Department: "Sales", AccountEnabled: true}, wantReason: events.ReasonUPNConflict},
+		{
+			// Someone else's production auto attendant line: never taken over.
+			name:       "foreign resource account of the same type",
+			user:       &steps.Account{ID: "prod-1", Department: steps.ResourceAccountDepartment},
+			instance:   &steps.ApplicationInstance{ObjectID: "prod-1", ApplicationID: steps.AutoAttendantAppID},
+			wantReason: events.ReasonUPNConflict,
+		},
+		{
+			name:       "raprov account of another request",
+			user:       &steps.Account{ID: "other-1", Department: steps.ResourceAccountDepartment, OwnerMark: steps.OwnerMark("REQ-0")},
+			instance:   &steps.ApplicationInstance{ObjectID: "other-1", ApplicationID: steps.AutoAttendantAppID},
+			wantReason: events.ReasonUPNConflict,
+		},
+		{
+			name:        "foreign resource account, adopt",
+			adopt:       true,
+			user:        &steps.Account{ID: "prod-1", Department: steps.ResourceAccountDepartment},
+			instance:    &steps.ApplicationInstance{ObjectID: "prod-1", ApplicationID: steps.AutoAttendantAppID},
+			wantReused:  true,
+			wantAdopted: true,
+		},
 		{
 			name:       "call queue account",
+			adopt:      true,
 			user:       &steps.Account{ID: "cq-1", Department: steps.ResourceAccountDepartment},
 			instance:   &steps.ApplicationInstance{ObjectID: "cq-1", ApplicationID: steps.CallQueueAppID},
 			wantReason: events.ReasonUPNConflict,
@@ -203,7 +250,9 @@ func TestCreateAccount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &accountWorld{user: tt.user, instance: tt.instance}
 			acc, teams := w.ports()
-			out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
+			in := available()
+			in.Data.Request.Adopt = tt.adopt
+			out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, in)
 			if tt.wantReason != "" {
 				wantFailure(t, out, err, tt.wantReason)
 				if len(w.created)+len(w.bound) != 0 {
@@ -230,11 +279,14 @@ func TestCreateAccount(t *testing.T) {
 				if c.Department != steps.ResourceAccountDepartment || c.UsageLocation != "US" || c.MailNickname != "main" {
 					t.Errorf("create call = %+v: usageLocation and department belong in the create call", c)
 				}
+				if c.OwnerMark != steps.OwnerMark("REQ-1") {
+					t.Errorf("create call carries owner mark %q, want this request's", c.OwnerMark)
+				}
 			}
 			if len(w.bound) != len(tt.wantBound) || (len(w.bound) > 0 && w.bound[0] != tt.wantBound[0]) {
 				t.Errorf("bound %v, want %v", w.bound, tt.wantBound)
 			}
-			if ev.Data.Progress.AccountReused != tt.wantReused || ev.Data.Progress.ObjectID == "" {
+			if ev.Data.Progress.AccountReused != tt.wantReused || ev.Data.Progress.AccountAdopted != tt.wantAdopted || ev.Data.Progress.ObjectID == "" {
 				t.Errorf("progress %+v", ev.Data.Progress)
 			}
 		})
@@ -259,16 +311,47 @@ func TestCreateAccountReplication(t *testing.T) {
 	teams.BindFn = func(context.Context, string, string) error { return apperr.New(apperr.NotFound, "", "unknown user") }
 	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
 	retry := one(t, out, err, events.TypeLicenseAvailable)
-	if retry.Attempt != 1 || retry.Data.Progress.ObjectID != "new-1" {
-		t.Fatalf("bind before Teams sees the user must be retried with the new account's id, got %+v", retry)
+	if retry.Attempt != 0 || retry.Data.Progress.ObjectID != "new-1" || retry.Delay != cfg.TeamsSyncRecheck.Initial ||
+		!retry.Data.Progress.TeamsWaitSince.Equal(t0) || retry.Data.Progress.TeamsWaits != 1 {
+		t.Fatalf("bind before Teams sees the user must park (not count as a retry) with the new account's id, got %+v delay %v", retry, retry.Delay)
 	}
+	// Parking grows its delay and is not bounded by MaxAttempts...
+	park := retry
+	for i := 0; i < cfg.MaxAttempts+2; i++ {
+		now = now.Add(park.Delay)
+		park = runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, park, events.TypeLicenseAvailable)
+	}
+	if park.Delay <= cfg.TeamsSyncRecheck.Initial || len(w.created) != 1 {
+		t.Fatalf("after %d parks: delay %v, created %d", park.Data.Progress.TeamsWaits, park.Delay, len(w.created))
+	}
+	// ...but by TeamsSyncWait: then the request fails with a clear reason.
+	now = t0.Add(cfg.TeamsSyncWait)
+	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, park)
+	wantParkedOut(t, out, err, events.ReasonTeamsNotReady)
+	// A replay of the dead letter waits afresh instead of failing at once.
+	replay := park
+	replay.ReplayCount++
+	if again := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, replay, events.TypeLicenseAvailable); !again.Data.Progress.TeamsWaitSince.Equal(now) || again.Data.Progress.TeamsWaits != 1 {
+		t.Fatalf("replayed wait %+v, want a new one", again.Data.Progress)
+	}
+	now = t0
+
+	// A transient bind failure is retried with the account's id too.
+	w2 := &accountWorld{}
+	acc2, teams2 := w2.ports()
+	teams2.BindFn = func(context.Context, string, string) error { return apperr.New(apperr.Unavailable, "", "503") }
+	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc2, teams2, cfg), cfg, available())
+	if again := one(t, out, err, events.TypeLicenseAvailable); again.Attempt != 1 || again.Data.Progress.ObjectID != "new-1" {
+		t.Fatalf("transient bind failure must be retried keeping the new account's id, got %+v", again.Data.Progress)
+	}
+	teams.BindFn = func(context.Context, string, string) error { return apperr.New(apperr.NotFound, "", "unknown user") }
 
 	// The retry neither looks the user up nor creates it again.
 	acc.FindByUPNFn = nil
 	acc.CreateFn = nil
 	teams.BindFn = func(context.Context, string, string) error { return nil }
 	ev := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, retry, events.TypeAccountCreated)
-	if ev.Data.Progress.ObjectID != "new-1" || ev.Data.Progress.AccountReused {
+	if ev.Data.Progress.ObjectID != "new-1" || ev.Data.Progress.AccountReused || ev.Data.Progress.TeamsWaits != 0 {
 		t.Fatalf("progress %+v", ev.Data.Progress)
 	}
 	if len(w.created) != 1 {
@@ -419,7 +502,6 @@ func TestAssignNumber(t *testing.T) {
 func TestAssignNumberPolling(t *testing.T) {
 	now := t0
 	cfg := testConfig(&now)
-	cfg.NumberAttempts = 2
 	status := steps.OperationRunning
 	starts := 0
 	nums := &mock.Numbers{
@@ -445,23 +527,42 @@ func TestAssignNumberPolling(t *testing.T) {
 		t.Fatalf("poll progress %+v delay %v", poll.Data.Progress, poll.Delay)
 	}
 
+	// A failed operation the inventory does not explain is Teams not
+	// knowing the license yet: park with growing delays, then start again.
 	status = steps.OperationFailed
-	restart := runOne(t, events.StepAssignNumber, step, cfg, poll, events.TypeNumberAssignmentPending)
-	if starts != 1 || restart.Data.Progress.OperationID != "op-2" || restart.Data.Progress.NumberAttempts != 1 {
+	parked := runOne(t, events.StepAssignNumber, step, cfg, poll, events.TypeNumberAssignmentPending)
+	if starts != 0 || parked.Data.Progress.OperationID != "" || parked.Delay != cfg.TeamsSyncRecheck.Initial ||
+		parked.Data.Progress.NumberAttempts != 1 || parked.Attempt != 0 {
+		t.Fatalf("parked: starts %d progress %+v delay %v", starts, parked.Data.Progress, parked.Delay)
+	}
+	restart := runOne(t, events.StepAssignNumber, step, cfg, parked, events.TypeNumberAssignmentPending)
+	if starts != 1 || restart.Data.Progress.OperationID != "op-2" {
 		t.Fatalf("restart: starts %d progress %+v", starts, restart.Data.Progress)
 	}
+	// Well past the old budget of three back-to-back tries, it still waits...
+	for i := 0; i < 5; i++ {
+		parked = runOne(t, events.StepAssignNumber, step, cfg, restart, events.TypeNumberAssignmentPending)
+		restart = runOne(t, events.StepAssignNumber, step, cfg, parked, events.TypeNumberAssignmentPending)
+	}
+	if parked.Delay <= cfg.TeamsSyncRecheck.Initial {
+		t.Fatalf("parking delay does not grow: %v", parked.Delay)
+	}
+	// ...until TeamsSyncWait has passed since the first failure.
+	now = t0.Add(cfg.TeamsSyncWait)
 	out, err := run(t, events.StepAssignNumber, step, cfg, restart)
-	wantFailure(t, out, err, events.ReasonNumberAssignmentFailed)
+	wantParkedOut(t, out, err, events.ReasonNumberAssignmentFailed)
+	now = t0
 
 	// A failed operation for a number that is ours already (an earlier
 	// Assign went through) ends the step, it does not start again.
+	startsBefore := starts
 	ours := nums.LookupFn
 	nums.LookupFn = func(context.Context, string) (*steps.NumberAssignment, error) {
 		return &steps.NumberAssignment{NumberType: "callingPlan", Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US",
 			AssignmentTargetID: "obj-1", AssignmentStatus: "voiceApplicationAssigned", ActivationState: "activated"}, nil
 	}
 	reused := runOne(t, events.StepAssignNumber, step, cfg, restart, events.TypeNumberAssigned)
-	if !reused.Data.Progress.NumberReused || starts != 1 {
+	if !reused.Data.Progress.NumberReused || starts != startsBefore || reused.Data.Progress.TeamsWaits != 0 {
 		t.Fatalf("number already ours: progress %+v, starts %d", reused.Data.Progress, starts)
 	}
 	nums.LookupFn = ours
@@ -476,6 +577,15 @@ func TestAssignNumberPolling(t *testing.T) {
 	now = t0.Add(cfg.NumberWait)
 	out, err = run(t, events.StepAssignNumber, step, cfg, poll)
 	wantFailure(t, out, err, events.ReasonRetriesExhausted)
+
+	// A status raprov does not know is an error, never "still running".
+	now = t0
+	for _, st := range []string{"", "paused"} {
+		status = st
+		if out, err := run(t, events.StepAssignNumber, step, cfg, poll); err == nil {
+			t.Errorf("status %q: emitted %+v, want an error", st, out)
+		}
+	}
 }
 
 func TestAssociate(t *testing.T) {
@@ -504,9 +614,23 @@ func TestAssociate(t *testing.T) {
 	if want := []string{"aa-1/CallQueue/obj-1/created=true", "aa-1/CallQueue/obj-1/created=false"}; fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Fatalf("calls %v, want %v", calls, want)
 	}
+	// "Not found" for an account Teams knows is the configuration's.
+	var instance *steps.ApplicationInstance = &steps.ApplicationInstance{ObjectID: "obj-1", ApplicationID: steps.CallQueueAppID}
+	teams.ApplicationInstanceFn = func(context.Context, string) (*steps.ApplicationInstance, error) { return instance, nil }
 	assocErr = apperr.New(apperr.NotFound, "", "no such call queue")
 	out, err := run(t, events.StepAssociate, step, cfg, in)
 	wantFailure(t, out, err, events.ReasonAssociationFailed)
+
+	// For an account Teams does not know yet, the request parks until
+	// TeamsSyncWait, then fails with teams_not_ready.
+	instance = nil
+	park := runOne(t, events.StepAssociate, step, cfg, in, events.TypeNumberAssigned)
+	if park.Delay != cfg.TeamsSyncRecheck.Initial || park.Attempt != 0 || park.Data.Progress.TeamsWaits != 1 {
+		t.Fatalf("parked %+v delay %v", park.Data.Progress, park.Delay)
+	}
+	now = t0.Add(cfg.TeamsSyncWait)
+	out, err = run(t, events.StepAssociate, step, cfg, park)
+	wantParkedOut(t, out, err, events.ReasonTeamsNotReady)
 }
 
 func TestComplete(t *testing.T) {
@@ -612,7 +736,7 @@ func TestCreateAccountOtherConflict(t *testing.T) {
 	proxy := apperr.New(apperr.Conflict, events.ReasonRejected, "another object with the same proxyAddresses already exists")
 
 	w := &accountWorld{
-		user:     &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment},
+		user:     &steps.Account{ID: "old-1", Department: steps.ResourceAccountDepartment, OwnerMark: steps.OwnerMark("REQ-1")},
 		instance: &steps.ApplicationInstance{ObjectID: "old-1", ApplicationID: steps.AutoAttendantAppID},
 	}
 	acc, teams := w.ports()

@@ -17,20 +17,27 @@ const (
 	ConfigurationCallQueue     = "CallQueue"
 )
 
-// associateRequest is the body of New-CsOnlineApplicationInstanceAssociation
-// (ConfigurationId, ConfigurationType, EndpointsId in the module's generated
-// code; the camelCase JSON names are inferred).
+// associateRequest is the body of New-CsOnlineApplicationInstanceAssociation:
+// ICreateApplicationInstanceAssociationsRequest in the module's generated
+// code has ConfigurationId, ConfigurationType, EndpointsId (the instances'
+// object ids) and, from the 6.x releases, CallPriority (1–5, default 3).
+// They are sent spelled as the module names them; the back end's JSON
+// casing is not public.
 type associateRequest struct {
-	ConfigurationID   string   `json:"configurationId"`
-	ConfigurationType string   `json:"configurationType"`
-	EndpointsID       []string `json:"endpointsId"`
+	ConfigurationID   string   `json:"ConfigurationId"`
+	ConfigurationType string   `json:"ConfigurationType"`
+	EndpointsID       []string `json:"EndpointsId"`
+	CallPriority      int      `json:"CallPriority,omitempty"`
 }
 
-// associationJSON is the association of one instance as read back. Its
-// shape is inferred; decoding is case-insensitive.
+// associationJSON is the association of one instance as read back
+// (IGetApplicationInstanceAssociationResponse: Id, ConfigurationType,
+// ConfigurationId, CallPriority). Decoding is case-insensitive.
 type associationJSON struct {
+	ID                string `json:"id"`
 	ConfigurationID   string `json:"configurationId"`
 	ConfigurationType string `json:"configurationType"`
+	CallPriority      int    `json:"callPriority"`
 }
 
 // Associate links the application instances a.ObjectIDs to the auto
@@ -46,9 +53,12 @@ type associationJSON struct {
 // post fails (refused, or a transient failure) are the instances read, and
 // instances already associated with this configuration (a repeated call)
 // make it a success.
-// Errors carry reason association_failed: NotFound (unknown configuration
-// or instance), Invalid (wrong configuration type, not an instance) or
-// Conflict.
+// Errors carry reason association_failed — NotFound (unknown
+// configuration), Invalid (wrong configuration type, not an instance) or
+// Conflict — except one: a 404 while an instance in a.ObjectIDs is not
+// readable as an application instance is NotFound without a reason, since
+// Teams may not have learned of a new account yet (minutes up to 24 hours)
+// and the caller may wait for it.
 func (c *Client) Associate(ctx context.Context, a steps.Association) error {
 	const op = "associate"
 	configurationID := strings.TrimSpace(a.ConfigurationID)
@@ -127,18 +137,41 @@ func (c *Client) postAssociation(ctx context.Context, configurationID, typ strin
 	failed := events.ReasonAssociationFailed
 	_, err := c.do(ctx, call{
 		op: "associate", method: http.MethodPost, path: c.cfg.AssociatePath,
-		body: associateRequest{ConfigurationID: configurationID, ConfigurationType: typ, EndpointsID: ids},
+		body: associateRequest{ConfigurationID: configurationID, ConfigurationType: typ, EndpointsID: ids, CallPriority: c.cfg.CallPriority},
 		reasons: map[int]events.Reason{
 			http.StatusBadRequest: failed, http.StatusNotFound: failed,
 			http.StatusConflict: failed, http.StatusUnprocessableEntity: failed,
 		},
 	}, false)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return c.explainNotFound(ctx, err, ids)
+	}
 	if err != nil {
 		return err
 	}
 	c.log.InfoContext(ctx, "teams application instances associated",
 		"configurationId", configurationID, "configurationType", typ, "objectIds", ids)
 	return nil
+}
+
+// explainNotFound tells the two causes of an association's 404 apart: an
+// instance Teams does not know (yet) — a new account takes minutes up to 24
+// hours to reach Teams — or an unknown configuration. The first is NotFound
+// without a reason, for the caller to wait on; the second keeps
+// association_failed. If the instances cannot be read, the 404 stays as it
+// was.
+func (c *Client) explainNotFound(ctx context.Context, notFound error, ids []string) error {
+	for _, id := range ids {
+		inst, err := c.ApplicationInstance(ctx, id)
+		if err != nil {
+			return notFound
+		}
+		if inst == nil {
+			return &apperr.Error{Code: apperr.NotFound,
+				Message: "teams admin associate: " + id + " is not an application instance Teams knows (yet)", Err: notFound}
+		}
+	}
+	return notFound
 }
 
 // association returns the current association of one instance, or nil when

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -21,7 +22,9 @@ const (
 	DefaultScope              = "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/.default"
 	DefaultListPath           = "/Teams.PlatformService/v2/ApplicationInstances"
 	DefaultGetPath            = "/Teams.PlatformService/v2/ApplicationInstances/{objectId}"
-	DefaultBindPath           = "/Teams.PlatformService/v2/ApplicationInstances"
+	DefaultBindPath           = "/Teams.PlatformService/v2/ApplicationInstances/{objectId}/sync"
+	DefaultBindMethod         = "POST"
+	DefaultBindAppIDParam     = "applicationId"
 	DefaultAssociatePath      = "/Teams.VoiceApps/applicationinstanceassociations"
 	DefaultGetAssociationPath = "/Teams.VoiceApps/applicationinstanceassociations/{objectId}"
 )
@@ -36,13 +39,13 @@ const (
 	LookupList = "list"
 )
 
-// objectIDPlaceholder is replaced by the object id in GetPath and
+// objectIDPlaceholder is replaced by the object id in GetPath, BindPath and
 // GetAssociationPath.
 const objectIDPlaceholder = "{objectId}"
 
-// Config configures a Client. Paths are relative to BaseURL; GetPath and
-// GetAssociationPath contain the placeholder {objectId}. See
-// docs/teams-admin.md for which paths are verified and which inferred.
+// Config configures a Client. Paths are relative to BaseURL; GetPath,
+// BindPath and GetAssociationPath contain the placeholder {objectId}. See
+// docs/teams-admin.md for which parts are verified and which inferred.
 type Config struct {
 	// BaseURL of the Teams admin back end (a simulator in tests).
 	BaseURL string `envconfig:"BASE_URL" default:"https://api.interfaces.records.teams.microsoft.com"`
@@ -53,12 +56,23 @@ type Config struct {
 	ListPath string `envconfig:"LIST_PATH" default:"/Teams.PlatformService/v2/ApplicationInstances"`
 	// GetPath reads one application instance.
 	GetPath string `envconfig:"GET_PATH" default:"/Teams.PlatformService/v2/ApplicationInstances/{objectId}"`
-	// BindPath (POST) makes an existing user an application instance.
-	BindPath string `envconfig:"BIND_PATH" default:"/Teams.PlatformService/v2/ApplicationInstances"`
+	// BindPath makes an existing user an application instance
+	// (Sync-CsOnlineApplicationInstance): the object id is in the path
+	// (verified), what follows it is inferred.
+	BindPath string `envconfig:"BIND_PATH" default:"/Teams.PlatformService/v2/ApplicationInstances/{objectId}/sync"`
+	// BindMethod is the HTTP verb of the bind request (inferred): POST,
+	// PUT or PATCH. The request has no body.
+	BindMethod string `envconfig:"BIND_METHOD" default:"POST"`
+	// BindAppIDParam names the query parameter carrying the application id
+	// (verified as a query parameter; its spelling is inferred).
+	BindAppIDParam string `envconfig:"BIND_APP_ID_PARAM" default:"applicationId"`
 	// AssociatePath (POST) associates instances with an auto attendant or call queue.
 	AssociatePath string `envconfig:"ASSOCIATE_PATH" default:"/Teams.VoiceApps/applicationinstanceassociations"`
 	// GetAssociationPath reads the association of one instance.
 	GetAssociationPath string `envconfig:"GET_ASSOCIATION_PATH" default:"/Teams.VoiceApps/applicationinstanceassociations/{objectId}"`
+	// CallPriority (1–5) is sent with every association; 0 leaves it out
+	// and the back end applies its default (3).
+	CallPriority int `envconfig:"CALL_PRIORITY" default:"0"`
 
 	// Lookup selects how ApplicationInstance reads an instance: "get" or "list".
 	Lookup string `envconfig:"LOOKUP" default:"get"`
@@ -84,6 +98,8 @@ func DefaultConfig() Config {
 		ListPath:           DefaultListPath,
 		GetPath:            DefaultGetPath,
 		BindPath:           DefaultBindPath,
+		BindMethod:         DefaultBindMethod,
+		BindAppIDParam:     DefaultBindAppIDParam,
 		AssociatePath:      DefaultAssociatePath,
 		GetAssociationPath: DefaultGetAssociationPath,
 		Lookup:             LookupGet,
@@ -134,7 +150,7 @@ func (c Config) Validate() error {
 	}{
 		{"list path", c.ListPath, false},
 		{"get path", c.GetPath, true},
-		{"bind path", c.BindPath, false},
+		{"bind path", c.BindPath, true},
 		{"associate path", c.AssociatePath, false},
 		{"get association path", c.GetAssociationPath, true},
 	}
@@ -148,6 +164,17 @@ func (c Config) Validate() error {
 			}
 			return fmt.Errorf("teamsadmin config: %s %q must not contain %s", p.name, p.path, objectIDPlaceholder)
 		}
+	}
+	switch c.BindMethod {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return fmt.Errorf("teamsadmin config: bind method must be POST, PUT or PATCH, got %q", c.BindMethod)
+	}
+	if p := c.BindAppIDParam; p == "" || url.QueryEscape(p) != p {
+		return fmt.Errorf("teamsadmin config: bind application id parameter %q must be a plain query parameter name", p)
+	}
+	if c.CallPriority < 0 || c.CallPriority > 5 {
+		return fmt.Errorf("teamsadmin config: call priority %d out of 1..5 (0: the back end's default)", c.CallPriority)
 	}
 	if c.Lookup != LookupGet && c.Lookup != LookupList {
 		return fmt.Errorf("teamsadmin config: lookup must be %q or %q, got %q", LookupGet, LookupList, c.Lookup)

@@ -17,7 +17,8 @@
 //	401, 403            Forbidden, reason permission_denied
 //	429                 Throttled, RetryAfter from the Retry-After header
 //	5xx, network        Unavailable (RetryAfter when the server sent one)
-//	404                 NotFound (absent user: replication lag, transient at the caller's discretion)
+//	404                 NotFound (a user Teams does not know yet: new accounts reach Teams after minutes
+//	                    up to 24 hours; transient at the caller's discretion)
 //	409                 Conflict
 //	other 4xx           Invalid
 //

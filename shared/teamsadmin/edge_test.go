@@ -24,6 +24,7 @@ const (
 
 const (
 	instancePath    = "/Teams.PlatformService/v2/ApplicationInstances"
+	bindPattern     = "POST " + instancePath + "/{id}/sync"
 	associationPath = "/Teams.VoiceApps/applicationinstanceassociations"
 )
 
@@ -143,8 +144,9 @@ func TestTransportErrors(t *testing.T) {
 func TestErrorCarriesBackEndCode(t *testing.T) {
 	t.Parallel()
 	mux := http.NewServeMux()
-	mux.Handle("POST "+instancePath, script(reply{status: 400,
+	mux.Handle(bindPattern, script(reply{status: 400,
 		body: `{"error":{"code":"InvalidApplicationId","message":"Application id is not allowed."}}`}))
+	mux.Handle("GET "+instancePath+"/{id}", script(reply{status: 404}))
 	c := newClient(t, mux)
 
 	err := c.Bind(context.Background(), objID, steps.CallQueueAppID)
@@ -158,8 +160,7 @@ func TestErrorCarriesBackEndCode(t *testing.T) {
 func TestRequestHeaders(t *testing.T) {
 	t.Parallel()
 	mux := http.NewServeMux()
-	// A bind answer without the instance makes Bind read it back.
-	mux.Handle("POST "+instancePath, script(reply{status: 201}))
+	mux.Handle(bindPattern, script(reply{status: 200, body: "true"}))
 	mux.Handle("GET "+instancePath+"/{id}", script(reply{status: 200, body: instanceBody(steps.AutoAttendantAppID)}))
 	rec := &recorder{h: mux}
 	c := newClient(t, rec)
@@ -183,29 +184,55 @@ func TestRequestHeaders(t *testing.T) {
 			t.Errorf("%s %s: no x-ms-correlation-id", r.Method, r.Path)
 		}
 	}
-	if got := reqs[0].Header.Get("Content-Type"); got != "application/json" {
-		t.Errorf("bind Content-Type = %q", got)
+	// The shape of Sync-CsOnlineApplicationInstance in the Teams module's
+	// generated code: object id in the path, application id in the query,
+	// no body.
+	bind := reqs[0]
+	if bind.Method != http.MethodPost || bind.Path != instancePath+"/"+objID+"/sync" {
+		t.Errorf("bind = %s %s", bind.Method, bind.Path)
 	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(reqs[0].Body), &body); err != nil {
-		t.Fatalf("bind body %q: %v", reqs[0].Body, err)
+	if bind.Query != "applicationId="+steps.AutoAttendantAppID {
+		t.Errorf("bind query = %q", bind.Query)
 	}
-	want := map[string]any{"objectId": objID, "applicationId": steps.AutoAttendantAppID}
-	if d := cmp.Diff(want, body); d != "" {
-		t.Errorf("bind body (-want +got):\n%s", d)
+	if bind.Body != "" || bind.Header.Get("Content-Type") != "" {
+		t.Errorf("bind has a body %q (Content-Type %q), want none", bind.Body, bind.Header.Get("Content-Type"))
 	}
 	if reqs[1].Method != http.MethodGet || reqs[1].Path != instancePath+"/"+objID {
 		t.Errorf("read-back = %s %s", reqs[1].Method, reqs[1].Path)
 	}
 }
 
-// TestBindVerifiesApplicationID: the back end accepts the bind, but the
-// instance, as the bind answers it or as read back, does not carry the
-// requested application id. An answer that shows the instance with an
-// applicationId settles it without a read; any other answer is read back.
+// TestBindConfigurable: the parts of the bind request that are inferred —
+// verb, what follows the object id, the query parameter's name — come from
+// the configuration.
+func TestBindConfigurable(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.Handle("PUT /Teams.PlatformService/v2/ApplicationInstances/{id}/applications", script(reply{status: 204}))
+	mux.Handle("GET "+instancePath+"/{id}", script(reply{status: 200, body: instanceBody(steps.AutoAttendantAppID)}))
+	rec := &recorder{h: mux}
+	c := newClient(t, rec, func(c *teamsadmin.Config) {
+		c.BindMethod = http.MethodPut
+		c.BindPath = "/Teams.PlatformService/v2/ApplicationInstances/{objectId}/applications"
+		c.BindAppIDParam = "appId"
+	})
+
+	if err := c.Bind(context.Background(), objID, steps.AutoAttendantAppID); err != nil {
+		t.Fatalf("Bind: %v", err)
+	}
+	if reqs := rec.requests(); len(reqs) != 2 || reqs[0].Query != "appId="+steps.AutoAttendantAppID {
+		t.Errorf("requests = %+v", reqs)
+	}
+}
+
+// TestBindVerifiesApplicationID: whatever the back end answers a bind with,
+// the instance is read back and its application id decides; an answer of
+// false is a refusal unless the read-back shows the binding. A failed bind
+// is read back too: the instance may show why.
 func TestBindVerifiesApplicationID(t *testing.T) {
 	t.Parallel()
 	same := instanceBody(steps.AutoAttendantAppID)
+	other := instanceBody(steps.CallQueueAppID)
 	tests := []struct {
 		name       string
 		answer     reply
@@ -213,23 +240,32 @@ func TestBindVerifiesApplicationID(t *testing.T) {
 		wantCode   apperr.Code
 		wantReason string
 	}{
-		{"answered: same applicationId", reply{status: 201, body: same}, nil, "", ""},
-		{"answered: other casing", reply{status: 200, body: instanceBody(strings.ToUpper(steps.AutoAttendantAppID))}, nil, "", ""},
-		{"answered: other applicationId", reply{status: 200, body: instanceBody(steps.CallQueueAppID)}, nil, apperr.Conflict, "upn_conflict"},
-		{"answered without applicationId, read back empty", reply{status: 201, body: instanceBody("")}, &reply{status: 200, body: instanceBody("")}, apperr.Unavailable, ""},
-		{"answered without applicationId, read back same", reply{status: 201, body: instanceBody("")}, &reply{status: 200, body: same}, "", ""},
-		{"answered another object", reply{status: 201, body: strings.Replace(same, objID, "6f1c1c9e-9f0e-4c3e-8a43-1f2e3d4c5b6a", 1)}, &reply{status: 200, body: same}, "", ""},
-		{"answered not JSON", reply{status: 200, body: "OK"}, &reply{status: 200, body: same}, "", ""},
-		{"no answer, read back empty", reply{status: 200}, &reply{status: 200, body: instanceBody("")}, apperr.Unavailable, ""},
-		{"no answer, read back other", reply{status: 200}, &reply{status: 200, body: instanceBody(steps.CallQueueAppID)}, apperr.Conflict, "upn_conflict"},
-		{"no answer, not readable yet", reply{status: 200}, &reply{status: 404}, apperr.NotFound, ""},
-		{"no answer, read back same", reply{status: 200}, &reply{status: 200, body: same}, "", ""},
+		{"true, read back same", reply{status: 200, body: "true"}, &reply{status: 200, body: same}, "", ""},
+		{"true, other casing", reply{status: 200, body: "true"}, &reply{status: 200, body: instanceBody(strings.ToUpper(steps.AutoAttendantAppID))}, "", ""},
+		{"true, read back other", reply{status: 200, body: "true"}, &reply{status: 200, body: other}, apperr.Conflict, "upn_conflict"},
+		{"true, read back empty", reply{status: 200, body: "true"}, &reply{status: 200, body: instanceBody("")}, apperr.Unavailable, ""},
+		{"true, not readable yet", reply{status: 200, body: "true"}, &reply{status: 404}, apperr.NotFound, ""},
+		{"true, read back fails", reply{status: 200, body: "true"}, &reply{status: 503}, apperr.Unavailable, ""},
+		{"no body", reply{status: 204}, &reply{status: 200, body: same}, "", ""},
+		{"the instance (module 5.x), still read back", reply{status: 200, body: other}, &reply{status: 200, body: same}, "", ""},
+		{"not JSON", reply{status: 200, body: "OK"}, &reply{status: 200, body: same}, "", ""},
+		{"false, no instance", reply{status: 200, body: "false"}, &reply{status: 404}, apperr.Invalid, "rejected"},
+		{"false, instance without application", reply{status: 200, body: " false\n"}, &reply{status: 200, body: instanceBody("")}, apperr.Invalid, "rejected"},
+		{"false, instance of another application", reply{status: 200, body: "false"}, &reply{status: 200, body: other}, apperr.Conflict, "upn_conflict"},
+		{"false, already bound to ours", reply{status: 200, body: "false"}, &reply{status: 200, body: same}, "", ""},
+		{"409", reply{status: 409, body: "An item with the same key has already been added."}, nil, apperr.Conflict, "upn_conflict"},
+		{"404: Teams does not know the user yet", reply{status: 404}, nil, apperr.NotFound, ""},
+		{"400, instance of another application", reply{status: 400, body: "An item with the same key has already been added."}, &reply{status: 200, body: other}, apperr.Conflict, "upn_conflict"},
+		{"400, no instance", reply{status: 400}, &reply{status: 404}, apperr.Invalid, "rejected"},
+		{"500, already bound to ours", reply{status: 500}, &reply{status: 200, body: same}, "", ""},
+		{"500, no instance", reply{status: 500}, &reply{status: 404}, apperr.Unavailable, ""},
+		{"403", reply{status: 403}, nil, apperr.Forbidden, "permission_denied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mux := http.NewServeMux()
-			mux.Handle("POST "+instancePath, script(tt.answer))
+			mux.Handle(bindPattern, script(tt.answer))
 			read := optional(mux, "GET "+instancePath+"/{id}", tt.readBack)
 			c := newClient(t, mux, func(c *teamsadmin.Config) { c.MaxRetries = 0 })
 
@@ -410,14 +446,29 @@ func TestAssociateRequest(t *testing.T) {
 	if len(reqs) != 3 {
 		t.Fatalf("requests = %d, want 2 reads + 1 post", len(reqs))
 	}
+	// ICreateApplicationInstanceAssociationsRequest as the Teams module
+	// names its properties; no CallPriority unless configured.
 	post := reqs[2]
 	var body map[string]any
 	if err := json.Unmarshal([]byte(post.Body), &body); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"configurationId": aaID, "configurationType": "AutoAttendant", "endpointsId": []any{objID, objID2}}
+	want := map[string]any{"ConfigurationId": aaID, "ConfigurationType": "AutoAttendant", "EndpointsId": []any{objID, objID2}}
 	if d := cmp.Diff(want, body); d != "" {
 		t.Errorf("associate body (-want +got):\n%s", d)
+	}
+
+	rec2 := &recorder{h: mux}
+	c = newClient(t, rec2, func(c *teamsadmin.Config) { c.CallPriority = 2 })
+	if err := c.Associate(context.Background(), steps.Association{ConfigurationID: aaID, ConfigurationType: "AutoAttendant", ObjectIDs: []string{objID}, Created: true}); err != nil {
+		t.Fatal(err)
+	}
+	body = nil
+	if err := json.Unmarshal([]byte(rec2.requests()[0].Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	if got := body["CallPriority"]; got != float64(2) {
+		t.Errorf("CallPriority = %v, want 2 (body %v)", got, body)
 	}
 }
 
@@ -432,19 +483,22 @@ func TestAssociateCreated(t *testing.T) {
 		name       string
 		post       reply
 		read       *reply // nil: the association must not be read
+		instance   *reply // nil: the instance must not be read
 		wantCode   apperr.Code
 		wantReason string
 	}{
-		{"accepted", reply{status: 200, body: `{}`}, nil, "", ""},
-		{"refused, already ours", reply{status: 409}, &reply{status: 200, body: ours}, "", ""},
-		{"refused, associated elsewhere", reply{status: 409}, &reply{status: 200, body: elsewhere}, apperr.Conflict, "association_failed"},
-		{"unknown configuration", reply{status: 404}, &reply{status: 404}, apperr.NotFound, "association_failed"},
-		{"wrong type", reply{status: 400}, &reply{status: 404}, apperr.Invalid, "association_failed"},
-		{"refused, read refused", reply{status: 409}, &reply{status: 400}, apperr.Conflict, "association_failed"},
-		{"back end down", reply{status: 503}, &reply{status: 404}, apperr.Unavailable, ""},
-		{"duplicate answered 500, already ours", reply{status: 500}, &reply{status: 200, body: ours}, "", ""},
-		{"refused, read throttled", reply{status: 409}, &reply{status: 429, header: map[string]string{"Retry-After": "30"}}, apperr.Throttled, ""},
-		{"forbidden", reply{status: 403}, nil, apperr.Forbidden, "permission_denied"},
+		{"accepted", reply{status: 200, body: `{}`}, nil, nil, "", ""},
+		{"refused, already ours", reply{status: 409}, &reply{status: 200, body: ours}, nil, "", ""},
+		{"refused, associated elsewhere", reply{status: 409}, &reply{status: 200, body: elsewhere}, nil, apperr.Conflict, "association_failed"},
+		{"unknown configuration", reply{status: 404}, &reply{status: 404}, &reply{status: 200, body: instanceBody(steps.AutoAttendantAppID)}, apperr.NotFound, "association_failed"},
+		{"instance Teams does not know yet", reply{status: 404}, &reply{status: 404}, &reply{status: 404}, apperr.NotFound, ""},
+		{"404, instance unreadable", reply{status: 404}, &reply{status: 404}, &reply{status: 400}, apperr.NotFound, "association_failed"},
+		{"wrong type", reply{status: 400}, &reply{status: 404}, nil, apperr.Invalid, "association_failed"},
+		{"refused, read refused", reply{status: 409}, &reply{status: 400}, nil, apperr.Conflict, "association_failed"},
+		{"back end down", reply{status: 503}, &reply{status: 404}, nil, apperr.Unavailable, ""},
+		{"duplicate answered 500, already ours", reply{status: 500}, &reply{status: 200, body: ours}, nil, "", ""},
+		{"refused, read throttled", reply{status: 409}, &reply{status: 429, header: map[string]string{"Retry-After": "30"}}, nil, apperr.Throttled, ""},
+		{"forbidden", reply{status: 403}, nil, nil, apperr.Forbidden, "permission_denied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -452,6 +506,7 @@ func TestAssociateCreated(t *testing.T) {
 			mux := http.NewServeMux()
 			mux.Handle("POST "+associationPath, script(tt.post))
 			read := optional(mux, "GET "+associationPath+"/{id}", tt.read)
+			readInstance := optional(mux, "GET "+instancePath+"/{id}", tt.instance)
 			rec := &recorder{h: mux}
 			c := newClient(t, rec, func(c *teamsadmin.Config) { c.MaxRetries = 0 })
 
@@ -464,6 +519,9 @@ func TestAssociateCreated(t *testing.T) {
 			}
 			if read.Load() != (tt.read != nil) {
 				t.Errorf("read the association: %v, want %v", read.Load(), tt.read != nil)
+			}
+			if readInstance.Load() != (tt.instance != nil) {
+				t.Errorf("read the instance: %v, want %v", readInstance.Load(), tt.instance != nil)
 			}
 			wantOutcome(t, err, tt.wantCode, tt.wantReason)
 		})
@@ -482,7 +540,16 @@ func TestConfigValidate(t *testing.T) {
 		{"http elsewhere", func(c *teamsadmin.Config) { c.BaseURL = "http://teams.example.com" }, false},
 		{"relative base", func(c *teamsadmin.Config) { c.BaseURL = "/teams" }, false},
 		{"get path without placeholder", func(c *teamsadmin.Config) { c.GetPath = "/x" }, false},
-		{"bind path with placeholder", func(c *teamsadmin.Config) { c.BindPath = "/x/{objectId}" }, false},
+		{"bind path without placeholder", func(c *teamsadmin.Config) { c.BindPath = "/Teams.PlatformService/v2/ApplicationInstances" }, false},
+		{"bind path with another suffix", func(c *teamsadmin.Config) { c.BindPath = "/x/{objectId}/applications" }, true},
+		{"bind by PUT", func(c *teamsadmin.Config) { c.BindMethod = "PUT" }, true},
+		{"bind by GET", func(c *teamsadmin.Config) { c.BindMethod = "GET" }, false},
+		{"bind method in lower case", func(c *teamsadmin.Config) { c.BindMethod = "post" }, false},
+		{"empty application id parameter", func(c *teamsadmin.Config) { c.BindAppIDParam = "" }, false},
+		{"application id parameter needing escapes", func(c *teamsadmin.Config) { c.BindAppIDParam = "app id&x" }, false},
+		{"call priority 5", func(c *teamsadmin.Config) { c.CallPriority = 5 }, true},
+		{"call priority 6", func(c *teamsadmin.Config) { c.CallPriority = 6 }, false},
+		{"negative call priority", func(c *teamsadmin.Config) { c.CallPriority = -1 }, false},
 		{"path with query", func(c *teamsadmin.Config) { c.ListPath = "/x?y=1" }, false},
 		{"unknown lookup", func(c *teamsadmin.Config) { c.Lookup = "scan" }, false},
 		{"empty scope", func(c *teamsadmin.Config) { c.Scope = " " }, false},
@@ -500,7 +567,10 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("RAPROV_TEAMS_ADMIN_BASE_URL", "https://teams.example.com/proxy")
-	t.Setenv("RAPROV_TEAMS_ADMIN_BIND_PATH", "/Teams.PlatformService/v2/ApplicationInstances/sync")
+	t.Setenv("RAPROV_TEAMS_ADMIN_BIND_PATH", "/Teams.PlatformService/v2/ApplicationInstances/{objectId}/applicationId")
+	t.Setenv("RAPROV_TEAMS_ADMIN_BIND_METHOD", "PUT")
+	t.Setenv("RAPROV_TEAMS_ADMIN_BIND_APP_ID_PARAM", "appId")
+	t.Setenv("RAPROV_TEAMS_ADMIN_CALL_PRIORITY", "1")
 	t.Setenv("RAPROV_TEAMS_ADMIN_MAX_RETRY_WAIT", "3s")
 
 	c, err := teamsadmin.ConfigFromEnv()
@@ -509,7 +579,10 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	want := teamsadmin.DefaultConfig()
 	want.BaseURL = "https://teams.example.com/proxy"
-	want.BindPath = "/Teams.PlatformService/v2/ApplicationInstances/sync"
+	want.BindPath = "/Teams.PlatformService/v2/ApplicationInstances/{objectId}/applicationId"
+	want.BindMethod = "PUT"
+	want.BindAppIDParam = "appId"
+	want.CallPriority = 1
 	want.MaxRetryWait = 3 * time.Second
 	if d := cmp.Diff(want, c); d != "" {
 		t.Errorf("config (-want +got):\n%s", d)

@@ -3,9 +3,11 @@ package teamsadmin_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -23,7 +25,15 @@ import (
 // credential against it.
 func newGraphsimClient(t *testing.T, secret string) (*graphsim.Server, *teamsadmin.Client) {
 	t.Helper()
-	srv, err := graphsim.New(graphsim.Config{})
+	srv, _, c := newGraphsimClientFor(t, graphsim.Config{}, secret)
+	return srv, c
+}
+
+// newGraphsimClientFor is newGraphsimClient for a simulator configuration;
+// it also returns the simulator's TLS server.
+func newGraphsimClientFor(t *testing.T, simCfg graphsim.Config, secret string) (*graphsim.Server, *httptest.Server, *teamsadmin.Client) {
+	t.Helper()
+	srv, err := graphsim.New(simCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +58,7 @@ func newGraphsimClient(t *testing.T, secret string) (*graphsim.Server, *teamsadm
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, c
+	return srv, ts, c
 }
 
 func TestGraphsimClientSecret(t *testing.T) {
@@ -110,5 +120,43 @@ func TestGraphsimWrongSecret(t *testing.T) {
 	wantErr(t, err, apperr.Forbidden, "permission_denied")
 	if strings.Contains(err.Error(), wrong) {
 		t.Errorf("error leaks the client secret: %v", err)
+	}
+}
+
+// TestGraphsimTeamsSyncDelay: the Graph simulator's teamsSyncDelay knob,
+// set through its admin API, hides an account created in its directory from
+// the Teams back end until the delay has passed.
+func TestGraphsimTeamsSyncDelay(t *testing.T) {
+	t.Parallel()
+	const fresh = "c25e6f7a-8b9c-4d0e-9f1a-5b6c7d8e9fa0"
+	seed := graphsim.DefaultSeed()
+	seed.Users = append(seed.Users, graphsim.SeedUser{ID: fresh, UserPrincipalName: "cq-fresh@contoso.com",
+		DisplayName: "Fresh CQ", UsageLocation: "US", Department: graphsim.ResourceAccountDepartment, CreatedDateTime: time.Now()})
+	_, ts, c := newGraphsimClientFor(t, graphsim.Config{Seed: seed}, graphsim.DefaultClientSecret)
+	ctx := context.Background()
+	setKnobs := func(body string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, ts.URL+"/_sim/knobs", strings.NewReader(body))
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("PUT /_sim/knobs %s = %d", body, resp.StatusCode)
+		}
+	}
+
+	setKnobs(`{"teamsSyncDelay":"1h"}`)
+	wantErr(t, c.Bind(ctx, fresh, steps.CallQueueAppID), apperr.NotFound, "")
+	err := c.Associate(ctx, steps.Association{ConfigurationID: teamssim.SeedSalesCQID, ConfigurationType: "CallQueue", ObjectIDs: []string{fresh}, Created: true})
+	wantErr(t, err, apperr.NotFound, "")
+
+	setKnobs(`{"teamsSyncDelay":"0s"}`)
+	if err := c.Bind(ctx, fresh, steps.CallQueueAppID); err != nil {
+		t.Fatalf("Bind once Teams knows the account: %v", err)
+	}
+	if err := c.Associate(ctx, steps.Association{ConfigurationID: teamssim.SeedSalesCQID, ConfigurationType: "CallQueue", ObjectIDs: []string{fresh}, Created: true}); err != nil {
+		t.Fatalf("Associate once Teams knows the account: %v", err)
 	}
 }

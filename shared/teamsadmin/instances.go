@@ -1,6 +1,7 @@
 package teamsadmin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -36,14 +37,6 @@ func (i instanceJSON) port() *steps.ApplicationInstance {
 type pageJSON struct {
 	ApplicationInstances []instanceJSON `json:"applicationInstances"`
 	SkipToken            string         `json:"skipToken"`
-}
-
-// bindRequest is the body of a bind call: an existing Entra user (by object
-// id) becomes an instance of applicationId, as Sync-CsOnlineApplicationInstance
-// -ObjectId -ApplicationId does. Field names are inferred.
-type bindRequest struct {
-	ObjectID      string `json:"objectId"`
-	ApplicationID string `json:"applicationId"`
 }
 
 // maxPages stops a list walk whose skip tokens never end.
@@ -137,22 +130,27 @@ func (c *Client) walk(ctx context.Context, yield func(instanceJSON) bool) error 
 }
 
 // Bind makes the existing user objectID an application instance of
-// applicationID (POST BindPath) and checks the instance's applicationId,
-// because a module release once created instances without one: from the
-// answer when it is the instance with an applicationId, else by reading the
-// instance back.
+// applicationID, as Sync-CsOnlineApplicationInstance -ObjectId
+// -ApplicationId does: BindMethod BindPath (the object id in the path) with
+// the application id as the query parameter BindAppIDParam and no body.
+// Whatever the back end answers, the instance is then read back and its
+// applicationId checked, because a module release once created instances
+// without one and because from the module's 7.x releases the answer is only
+// true or false.
 //
 // Idempotency: binding again with the same application id succeeds (the
-// back end answers 200, or the read-back confirms it), so a re-delivered
-// event converges. Errors:
+// read-back shows it), so a re-delivered event converges. Errors:
 //   - Conflict, reason upn_conflict: the user is already an instance of
-//     another application (HTTP 409, or the read-back shows another id);
-//   - NotFound: the back end does not know the user yet (HTTP 404 right
-//     after the user was created: replication lag), or the instance is not
-//     readable yet after binding;
-//   - Unavailable: the instance was created with an empty applicationId;
-//     binding again repairs it;
-//   - Invalid, reason rejected: the back end refused the request (HTTP 400).
+//     another application (HTTP 409, or the read-back after any answer or
+//     refusal shows another id);
+//   - NotFound: the back end does not know the user yet (HTTP 404: a new
+//     user takes minutes up to 24 hours to reach Teams), or the instance is
+//     not readable yet after binding;
+//   - Unavailable: the instance has an empty applicationId; binding again
+//     repairs it;
+//   - Invalid, reason rejected: the back end refused the request (HTTP 400
+//     and other 4xx, or the answer false) and the read-back does not
+//     explain it.
 func (c *Client) Bind(ctx context.Context, objectID, applicationID string) error {
 	if err := checkGUID("bind", "object id", objectID); err != nil {
 		return err
@@ -161,21 +159,36 @@ func (c *Client) Bind(ctx context.Context, objectID, applicationID string) error
 		return err
 	}
 	res, err := c.do(ctx, call{
-		op: "bind", method: http.MethodPost, path: c.cfg.BindPath,
-		body:    bindRequest{ObjectID: objectID, ApplicationID: applicationID},
+		op: "bind", method: c.cfg.BindMethod, path: expand(c.cfg.BindPath, objectID),
+		query:   url.Values{c.cfg.BindAppIDParam: {applicationID}},
 		reasons: map[int]events.Reason{http.StatusConflict: events.ReasonUPNConflict},
 	}, false)
 	if err != nil {
+		// What the back end answers a re-mapping with is not documented
+		// (Learn shows only the cmdlet's message): a refusal or failure
+		// may be explained by the instance as it stands.
+		if code := apperr.CodeOf(err); code == apperr.Invalid || code == apperr.Unavailable {
+			if inst, rerr := c.ApplicationInstance(ctx, objectID); rerr == nil && inst != nil && inst.ApplicationID != "" {
+				return c.checkBound(ctx, inst, objectID, applicationID)
+			}
+		}
 		return err
 	}
+	refused := answeredFalse(res.body)
 
-	inst := boundInstance(res.body, objectID)
-	if inst == nil {
-		// The answer does not show the binding: read it back.
-		if inst, err = c.ApplicationInstance(ctx, objectID); err != nil {
-			return err
-		}
+	inst, err := c.ApplicationInstance(ctx, objectID)
+	if err != nil {
+		return err
 	}
+	if refused && (inst == nil || inst.ApplicationID == "") {
+		return apperr.New(apperr.Invalid, events.ReasonRejected,
+			"teams admin bind: %s %s: the back end answered false", c.cfg.BindMethod, expand(c.cfg.BindPath, objectID))
+	}
+	return c.checkBound(ctx, inst, objectID, applicationID)
+}
+
+// checkBound checks the instance read back after a bind.
+func (c *Client) checkBound(ctx context.Context, inst *steps.ApplicationInstance, objectID, applicationID string) error {
 	switch {
 	case inst == nil:
 		return apperr.New(apperr.NotFound, "", "teams admin bind: %s bound but not readable yet", objectID)
@@ -189,14 +202,11 @@ func (c *Client) Bind(ctx context.Context, objectID, applicationID string) error
 	return nil
 }
 
-// boundInstance returns the instance a bind answered with, when body is
-// objectID's instance and names its application; nil when it does not (no
-// body, another shape, no applicationId), and the binding must be read back.
-func boundInstance(body []byte, objectID string) *steps.ApplicationInstance {
-	var inst instanceJSON
-	if len(body) == 0 || json.Unmarshal(body, &inst) != nil ||
-		!strings.EqualFold(inst.ObjectID, objectID) || inst.ApplicationID == "" {
-		return nil
-	}
-	return inst.port()
+// answeredFalse reports whether a bind's answer is the JSON literal false
+// (the module's 7.x releases treat it as a boolean). Anything else — true,
+// no body, the instance (module 5.x), another shape — leaves the verdict to
+// the read-back.
+func answeredFalse(body []byte) bool {
+	var ok bool
+	return json.Unmarshal(bytes.TrimSpace(body), &ok) == nil && !ok
 }

@@ -15,7 +15,9 @@
 // operation's creation time, moves it notStarted → running → succeeded or
 // failed one Config.OperationStepDelay per transition, and evaluates the
 // assignment rules at the moment it completes. Users come from a Directory,
-// which is expected to honour the simulated replication delay.
+// which is expected to honour the simulated replication delay; on top of it
+// Knobs.TeamsSyncDelay hides new and newly licensed users from the Teams
+// side for a while, as Teams learns of them late.
 //
 // docs/graphsim-teams.md lists every rule with its source, or marks it
 // inferred.

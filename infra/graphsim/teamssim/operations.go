@@ -93,7 +93,10 @@ func (s *Sim) statusAt(op *operation, now time.Time) string {
 
 // advance completes every operation whose time has come, in creation order.
 // Directory look-ups happen without s.mu held, so a Directory may take its own
-// locks freely.
+// locks freely. Targets are looked up as Teams sees them at completion time
+// (teamsUser): within the sync delay of their creation or licensing they fail
+// rules 5 and 6 exactly as an unknown or unlicensed target does, since Teams
+// cannot tell the two apart.
 func (s *Sim) advance() {
 	now := s.now()
 	s.mu.Lock()
@@ -118,7 +121,9 @@ func (s *Sim) advance() {
 			continue
 		}
 		if _, ok := users[op.targetID]; !ok {
-			u, found := s.dir.User(op.targetID)
+			// As Teams sees the directory: a target created or licensed
+			// less than the sync delay ago is not found or not licensed.
+			u, found := s.teamsUser(op.targetID)
 			users[op.targetID] = lookup{u, found}
 		}
 	}
@@ -226,7 +231,7 @@ func (s *Sim) unassignLocked(op *operation, rec *numberRec) string {
 
 // operationJSON is telephoneNumberLongRunningOperation.
 type operationJSON struct {
-	Context         string                `json:"@odata.context"`
+	Context         string                `json:"@odata.context,omitempty"`
 	ID              string                `json:"id"`
 	CreatedDateTime string                `json:"createdDateTime"`
 	Status          string                `json:"status"`
@@ -286,5 +291,26 @@ func (s *Sim) writeOperation(w http.ResponseWriter, r *http.Request, id string) 
 		body.Numbers[0].StatusDetail = &d
 	}
 	s.mu.Unlock()
+	if s.currentKnobs().WrapOperations {
+		// Learn's example wraps the entity in "value", without a context
+		// (docs/graphsim-teams.md).
+		body.Context = ""
+		odata.WriteJSON(w, http.StatusOK, wrappedOperationJSON{Value: wrappedOperation{
+			Type:          "#microsoft.graph.teamsAdministration.telephoneNumberLongRunningOperation",
+			operationJSON: body,
+		}})
+		return
+	}
 	odata.WriteJSON(w, http.StatusOK, body)
+}
+
+// wrappedOperationJSON is an operation as Learn's example of
+// GET …/operations/{id} shows it: the entity inside "value".
+type wrappedOperationJSON struct {
+	Value wrappedOperation `json:"value"`
+}
+
+type wrappedOperation struct {
+	Type string `json:"@odata.type"`
+	operationJSON
 }

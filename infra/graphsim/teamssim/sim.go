@@ -18,15 +18,24 @@ const tenantID = "5f0c8bd0-6e3a-4b8e-9a4c-2d1f7a9e3b61"
 const (
 	tnmPath          = "/v1.0/admin/teams/telephoneNumberManagement"
 	appInstancesPath = "/Teams.PlatformService/v2/ApplicationInstances"
+	// syncSegment follows the object id in the bind (Sync) request:
+	// POST {appInstancesPath}/{objectId}/sync?applicationId=… . The object
+	// id in the path and applicationId in the query are what the Teams
+	// module's generated code shows; the segment and the verb are inferred.
+	syncSegment      = "sync"
 	associationsPath = "/Teams.VoiceApps/applicationinstanceassociations"
 )
 
 // Sim is the simulated Teams telephone number and application-instance state of
 // one tenant. It is safe for concurrent use.
 type Sim struct {
-	dir   Directory
-	delay time.Duration
-	now   func() time.Time
+	dir       Directory
+	delay     time.Duration
+	now       func() time.Time
+	knobsFunc func() Knobs
+
+	knobsMu sync.Mutex
+	knobs   Knobs // used when knobsFunc is nil
 
 	mu        sync.Mutex
 	numbers   map[string]*numberRec // by telephoneNumber (E.164 with +)
@@ -59,6 +68,8 @@ func New(cfg Config) *Sim {
 		dir:       cfg.Directory,
 		delay:     cfg.OperationStepDelay,
 		now:       cfg.Now,
+		knobsFunc: cfg.KnobsFunc,
+		knobs:     cfg.Knobs,
 		numbers:   map[string]*numberRec{},
 		byID:      map[string]string{},
 		byTarget:  map[string]string{},
@@ -100,9 +111,30 @@ func (s *Sim) Register(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET "+appInstancesPath, s.listAppInstances)
 	mux.HandleFunc("GET "+appInstancesPath+"/{objectId}", s.getAppInstance)
-	mux.HandleFunc("POST "+appInstancesPath, s.bindAppInstance)
+	mux.HandleFunc("POST "+appInstancesPath+"/{objectId}/"+syncSegment, s.syncAppInstance)
+	// The shape raprov once sent (a POST of {objectId, applicationId} to
+	// the collection) is refused, so a client that regresses to it fails.
+	mux.HandleFunc("POST "+appInstancesPath, s.refuseCollectionBind)
 	mux.HandleFunc("POST "+associationsPath, s.associate)
 	mux.HandleFunc("GET "+associationsPath+"/{objectId}", s.getAssociation)
+}
+
+// SetKnobs replaces the knobs. It has no effect when Config.KnobsFunc is
+// set.
+func (s *Sim) SetKnobs(k Knobs) {
+	s.knobsMu.Lock()
+	defer s.knobsMu.Unlock()
+	s.knobs = k
+}
+
+// currentKnobs returns the knobs in force.
+func (s *Sim) currentKnobs() Knobs {
+	if s.knobsFunc != nil {
+		return s.knobsFunc()
+	}
+	s.knobsMu.Lock()
+	defer s.knobsMu.Unlock()
+	return s.knobs
 }
 
 // AddNumbers adds numbers to the inventory, replacing any with the same

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/raprov/raprov/infra/graphsim/odata"
 )
 
@@ -21,9 +23,10 @@ const (
 	maxPageSize     = 1000
 )
 
-// callPriority is what Get-CsOnlineApplicationInstanceAssociation shows for an
-// association created without one (inferred default).
-const callPriority = 3
+// DefaultCallPriority is the call priority of an association created
+// without one: the Teams module's own validation says "The valid values are
+// 1 to 5 (default is 3)".
+const DefaultCallPriority = 3
 
 // appInstanceJSON is an application instance as the Teams admin back end
 // returns it. PhoneNumber is "tel:+…" or null.
@@ -138,64 +141,137 @@ func (s *Sim) getAppInstance(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// bindAppInstance makes an existing directory user an application instance,
-// as Sync-CsOnlineApplicationInstance does.
-func (s *Sim) bindAppInstance(w http.ResponseWriter, r *http.Request) {
-	var b AppInstance
-	if err := decodeStrict(r, &b); err != nil {
+// syncAppInstance binds an existing directory user to the auto attendant or
+// call queue application, as Sync-CsOnlineApplicationInstance does:
+//
+//	POST /Teams.PlatformService/v2/ApplicationInstances/{objectId}/sync?applicationId=…[&acsResourceId=…]
+//
+// with no body, answered 200 with the JSON literal true (the MicrosoftTeams
+// module 7.x treats the answer as a boolean). The object id in the path,
+// applicationId and acsResourceId in the query and the absent body follow
+// the module's generated code; the segment "sync", the verb and the
+// statuses are inferred. applicationId 00000000-0000-0000-0000-000000000000
+// removes the mapping, as Learn's second example of the cmdlet describes.
+func (s *Sim) syncAppInstance(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("objectId")
+	if err := noBody(r); err != nil {
 		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
-	appID, ok := canonical(strings.TrimSpace(b.ApplicationID), AutoAttendantAppID, CallQueueAppID)
+	q, err := queryParams(r, "applicationId", "acsResourceId")
+	if err != nil {
+		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	if !isGUID(id) {
+		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest",
+			fmt.Sprintf("Invalid object id '%s': expected a GUID.", id))
+		return
+	}
+	if acs, ok := q["acsResourceId"]; ok && !isGUID(acs) {
+		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest",
+			fmt.Sprintf("Invalid acsResourceId '%s': expected a GUID.", acs))
+		return
+	}
+	raw := strings.TrimSpace(q["applicationId"])
+	appID, ok := canonical(raw, AutoAttendantAppID, CallQueueAppID, noApplicationID)
 	if !ok {
 		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest",
 			fmt.Sprintf("Invalid applicationId '%s': expected the auto attendant (%s) or call queue (%s) application id.",
-				b.ApplicationID, AutoAttendantAppID, CallQueueAppID))
+				raw, AutoAttendantAppID, CallQueueAppID))
 		return
 	}
-	id := strings.TrimSpace(b.ObjectID)
-	if id == "" {
-		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", "Missing required property 'objectId'.")
-		return
-	}
-	u, found := s.dir.User(id)
+	u, found := s.teamsUser(id)
 	if !found {
 		odata.WriteError(w, r, http.StatusNotFound, "NotFound",
-			fmt.Sprintf("User '%s' was not found in the directory.", id))
+			fmt.Sprintf("User '%s' was not found.", id))
 		return
 	}
 
 	s.advance()
 	s.mu.Lock()
-	status := http.StatusCreated
-	a, exists := s.instances[strings.ToLower(id)]
+	key := strings.ToLower(id)
+	a, exists := s.instances[key]
 	switch {
+	case appID == noApplicationID:
+		delete(s.instances, key)
 	case exists && a.ApplicationID != appID:
 		s.mu.Unlock()
-		odata.WriteError(w, r, http.StatusConflict, "Conflict",
-			fmt.Sprintf("'%s' is already an application instance of application '%s'.", id, a.ApplicationID))
+		// The message Learn documents for re-mapping; the status is inferred.
+		odata.WriteError(w, r, http.StatusConflict, "Conflict", "An item with the same key has already been added.")
 		return
-	case exists:
-		status = http.StatusOK
-	default:
-		a = AppInstance{
-			ObjectID:          id,
-			UserPrincipalName: cmp.Or(u.UserPrincipalName, b.UserPrincipalName),
-			DisplayName:       cmp.Or(u.DisplayName, b.DisplayName),
+	case !exists:
+		s.instances[key] = AppInstance{
+			ObjectID:          cmp.Or(u.ID, id),
+			UserPrincipalName: u.UserPrincipalName,
+			DisplayName:       u.DisplayName,
 			ApplicationID:     appID,
 		}
-		s.instances[strings.ToLower(id)] = a
 	}
-	body := instanceJSON(a, s.phoneNumberLocked(a.ObjectID))
 	s.mu.Unlock()
-	writeJSON(w, status, body)
+	writeJSON(w, http.StatusOK, true)
 }
 
-type associateBody struct {
-	ConfigurationID   string   `json:"configurationId"`
-	ConfigurationType string   `json:"configurationType"`
-	EndpointsID       []string `json:"endpointsId"`
+// noApplicationID removes an application instance's mapping.
+const noApplicationID = "00000000-0000-0000-0000-000000000000"
+
+// refuseCollectionBind answers the bind shape raprov sent before it followed
+// the module's generated code: a POST of {objectId, applicationId} to the
+// collection. Nothing in the module posts to the collection with an object
+// id; the simulator refuses it so a regression fails loudly.
+func (s *Sim) refuseCollectionBind(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodGet)
+	odata.WriteError(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed",
+		"POST is not supported on the application instance collection: bind a user with POST "+
+			appInstancesPath+"/{objectId}/"+syncSegment+"?applicationId={applicationId} and no body.")
 }
+
+// noBody rejects a request that carries a body.
+func noBody(r *http.Request) error {
+	n, _ := io.ReadFull(io.LimitReader(r.Body, 1), make([]byte, 1))
+	if n > 0 {
+		return fmt.Errorf("This request takes no body: the object id goes in the path and applicationId in the query.")
+	}
+	return nil
+}
+
+// queryParams returns the request's query parameters by their canonical
+// names (matched case-insensitively, as ASP.NET binds them), rejecting
+// unknown and repeated ones.
+func queryParams(r *http.Request, names ...string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range r.URL.Query() {
+		name, ok := canonical(k, names...)
+		if !ok {
+			return nil, fmt.Errorf("Unknown query parameter '%s'; this request takes %s.", k, strings.Join(names, ", "))
+		}
+		if _, dup := out[name]; dup || len(v) != 1 {
+			return nil, fmt.Errorf("Query parameter '%s' is repeated.", k)
+		}
+		out[name] = v[0]
+	}
+	return out, nil
+}
+
+func isGUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// associateBody is the body of New-CsOnlineApplicationInstanceAssociation
+// (ICreateApplicationInstanceAssociationsRequest in the module's generated
+// code: ConfigurationId, ConfigurationType, EndpointsId, and from the 6.x
+// modules CallPriority). The simulator requires exactly these property
+// names (decodeExact): their JSON casing is inferred, and an exact match
+// catches a client drifting from them.
+type associateBody struct {
+	ConfigurationID   string   `json:"ConfigurationId"`
+	ConfigurationType string   `json:"ConfigurationType"`
+	EndpointsID       []string `json:"EndpointsId"`
+	CallPriority      *int     `json:"CallPriority"`
+}
+
+var associateProperties = []string{"ConfigurationId", "ConfigurationType", "EndpointsId", "CallPriority"}
 
 type associationResult struct {
 	EndpointID string `json:"endpointId"`
@@ -207,7 +283,7 @@ type associationResult struct {
 // succeeds for every endpoint or changes nothing.
 func (s *Sim) associate(w http.ResponseWriter, r *http.Request) {
 	var b associateBody
-	if err := decodeStrict(r, &b); err != nil {
+	if err := decodeExact(r, &b, associateProperties...); err != nil {
 		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
@@ -215,18 +291,41 @@ func (s *Sim) associate(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest",
-			fmt.Sprintf("Invalid configurationType '%s': expected AutoAttendant or CallQueue.", b.ConfigurationType))
+			fmt.Sprintf("Invalid ConfigurationType '%s': expected AutoAttendant or CallQueue.", b.ConfigurationType))
 		return
 	case strings.TrimSpace(b.ConfigurationID) == "":
-		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", "Missing required property 'configurationId'.")
+		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", "Missing required property 'ConfigurationId'.")
 		return
 	case len(b.EndpointsID) == 0:
-		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", "Missing required property 'endpointsId'.")
+		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest", "Missing required property 'EndpointsId'.")
+		return
+	case b.CallPriority != nil && (*b.CallPriority < 1 || *b.CallPriority > 5):
+		odata.WriteError(w, r, http.StatusBadRequest, "BadRequest",
+			fmt.Sprintf("Invalid CallPriority %d. The valid values are 1 to 5.", *b.CallPriority))
 		return
 	}
 	wantApp := AutoAttendantAppID
 	if ctype == ConfigurationCallQueue {
 		wantApp = CallQueueAppID
+	}
+	priority := 0
+	if b.CallPriority != nil {
+		priority = *b.CallPriority
+	}
+
+	// Which endpoints Teams knows as users, looked up before taking s.mu
+	// (the Directory may lock on its own).
+	s.mu.Lock()
+	var strangers []string
+	for _, id := range b.EndpointsID {
+		if _, ok := s.instances[strings.ToLower(id)]; !ok {
+			strangers = append(strangers, id)
+		}
+	}
+	s.mu.Unlock()
+	known := map[string]bool{}
+	for _, id := range strangers {
+		_, known[strings.ToLower(id)] = s.teamsUser(id)
 	}
 
 	s.advance()
@@ -245,12 +344,17 @@ func (s *Sim) associate(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, id := range b.EndpointsID {
 		a, ok := s.instances[strings.ToLower(id)]
-		if !ok {
+		switch {
+		case !ok && !known[strings.ToLower(id)]:
+			// Unknown to Teams: not in the directory, or not synced yet.
+			odata.WriteError(w, r, http.StatusNotFound, "NotFound",
+				fmt.Sprintf("Endpoint '%s' was not found.", id))
+			return
+		case !ok:
 			odata.WriteError(w, r, http.StatusBadRequest, "BadRequest",
 				fmt.Sprintf("Endpoint '%s' is not an application instance.", id))
 			return
-		}
-		if a.ApplicationID != wantApp {
+		case a.ApplicationID != wantApp:
 			odata.WriteError(w, r, http.StatusBadRequest, "BadRequest",
 				fmt.Sprintf("Endpoint '%s' is an application instance of application '%s', which cannot be associated with a %s.", id, a.ApplicationID, ctype))
 			return
@@ -266,7 +370,7 @@ func (s *Sim) associate(w http.ResponseWriter, r *http.Request) {
 	}{Results: []associationResult{}}
 	for _, id := range b.EndpointsID {
 		a := s.instances[strings.ToLower(id)]
-		s.assocs[strings.ToLower(id)] = Association{ObjectID: a.ObjectID, ConfigurationID: cfg.ID, ConfigurationType: cfg.Type}
+		s.assocs[strings.ToLower(id)] = Association{ObjectID: a.ObjectID, ConfigurationID: cfg.ID, ConfigurationType: cfg.Type, CallPriority: priority}
 		res.Results = append(res.Results, associationResult{EndpointID: a.ObjectID, Result: "Success"})
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -287,7 +391,28 @@ func (s *Sim) getAssociation(w http.ResponseWriter, r *http.Request) {
 		ConfigurationID   string `json:"configurationId"`
 		ConfigurationType string `json:"configurationType"`
 		CallPriority      int    `json:"callPriority"`
-	}{a.ObjectID, a.ConfigurationID, a.ConfigurationType, callPriority})
+	}{a.ObjectID, a.ConfigurationID, a.ConfigurationType, cmp.Or(a.CallPriority, DefaultCallPriority)})
+}
+
+// decodeExact decodes a JSON object body into v after checking that every
+// property name is one of names, spelled exactly (encoding/json alone would
+// match names case-insensitively). Unknown properties and trailing data are
+// errors.
+func decodeExact(r *http.Request, v any, names ...string) error {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("The request body could not be read: %v", err)
+	}
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(data, &props); err != nil {
+		return fmt.Errorf("The request body is not valid: %v", err)
+	}
+	for k := range props {
+		if !slices.Contains(names, k) {
+			return fmt.Errorf("The request body has an unknown property '%s'; the properties are %s.", k, strings.Join(names, ", "))
+		}
+	}
+	return json.Unmarshal(data, v)
 }
 
 // decodeStrict decodes a JSON object body into v, rejecting unknown

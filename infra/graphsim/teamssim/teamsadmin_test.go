@@ -1,6 +1,7 @@
 package teamssim_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -23,48 +24,62 @@ type instanceJSON struct {
 	PhoneNumber       *string `json:"phoneNumber"`
 }
 
-func bindBody(objectID, appID string) string {
-	b, _ := json.Marshal(map[string]string{"objectId": objectID, "applicationId": appID})
-	return string(b)
+// bind sends the bind request the Teams module's generated code describes:
+// the object id in the path, the query as given, no body.
+func (e *env) bind(t *testing.T, objectID, query string) (*http.Response, []byte) {
+	t.Helper()
+	return e.do(t, http.MethodPost, appInstances+"/"+objectID+"/sync"+query, "")
 }
 
 func TestBindApplicationInstance(t *testing.T) {
 	e := newEnv(t, testSeed(), 0)
 	const newAccount = "a0000000-0000-4000-8000-0000000000ff"
+	aa, cq := "?applicationId="+teamssim.AutoAttendantAppID, "?applicationId="+teamssim.CallQueueAppID
 	steps := []struct {
 		name       string
 		before     func()
+		objectID   string
+		query      string
 		body       string
 		wantStatus int
 		wantApp    string
 	}{
-		{name: "malformed body", body: `{"objectId":`, wantStatus: http.StatusBadRequest},
-		{name: "unknown property", body: `{"objectId":"` + unboundUser + `","applicationId":"` + teamssim.AutoAttendantAppID + `","tenant":"x"}`, wantStatus: http.StatusBadRequest},
-		{name: "not an AA or CQ application id", body: bindBody(unboundUser, "00000000-0000-0000-0000-000000000000"), wantStatus: http.StatusBadRequest},
-		{name: "missing applicationId", body: `{"objectId":"` + unboundUser + `"}`, wantStatus: http.StatusBadRequest},
-		{name: "missing objectId", body: bindBody("", teamssim.AutoAttendantAppID), wantStatus: http.StatusBadRequest},
-		{name: "user not in the directory yet", body: bindBody(newAccount, teamssim.CallQueueAppID), wantStatus: http.StatusNotFound},
+		{name: "a body", objectID: unboundUser, query: aa, body: `{"applicationId":"` + teamssim.AutoAttendantAppID + `"}`, wantStatus: http.StatusBadRequest},
+		{name: "unknown query parameter", objectID: unboundUser, query: aa + "&tenant=x", wantStatus: http.StatusBadRequest},
+		{name: "repeated query parameter", objectID: unboundUser, query: aa + "&applicationId=" + teamssim.AutoAttendantAppID, wantStatus: http.StatusBadRequest},
+		{name: "not an AA or CQ application id", objectID: unboundUser, query: "?applicationId=00000000-0000-0000-0000-000000000001", wantStatus: http.StatusBadRequest},
+		{name: "missing applicationId", objectID: unboundUser, wantStatus: http.StatusBadRequest},
+		{name: "object id not a GUID", objectID: "user@contoso.com", query: aa, wantStatus: http.StatusBadRequest},
+		{name: "acsResourceId not a GUID", objectID: unboundUser, query: aa + "&acsResourceId=x", wantStatus: http.StatusBadRequest},
+		{name: "user not in the directory yet", objectID: newAccount, query: cq, wantStatus: http.StatusNotFound},
 		{name: "user replicated", before: func() {
 			e.dir.add(teamssim.DirUser{ID: newAccount, UserPrincipalName: "new@contoso.com", DisplayName: "New", UsageLocation: "US", Licensed: true})
-		}, body: bindBody(newAccount, teamssim.CallQueueAppID), wantStatus: http.StatusCreated, wantApp: teamssim.CallQueueAppID},
-		{name: "bind as auto attendant", body: bindBody(unboundUser, teamssim.AutoAttendantAppID), wantStatus: http.StatusCreated, wantApp: teamssim.AutoAttendantAppID},
-		{name: "same binding again is a no-op", body: bindBody(unboundUser, teamssim.AutoAttendantAppID), wantStatus: http.StatusOK, wantApp: teamssim.AutoAttendantAppID},
-		{name: "other application id conflicts", body: bindBody(unboundUser, teamssim.CallQueueAppID), wantStatus: http.StatusConflict},
-		{name: "seeded instance rebound with its own id", body: bindBody(cqAccount, teamssim.CallQueueAppID), wantStatus: http.StatusOK, wantApp: teamssim.CallQueueAppID},
+		}, objectID: newAccount, query: cq, wantStatus: http.StatusOK, wantApp: teamssim.CallQueueAppID},
+		{name: "bind as auto attendant, parameter name in other casing, with an ACS resource", objectID: unboundUser,
+			query: "?ApplicationID=" + teamssim.AutoAttendantAppID + "&acsResourceId=3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", wantStatus: http.StatusOK, wantApp: teamssim.AutoAttendantAppID},
+		{name: "same binding again is a no-op", objectID: unboundUser, query: aa, wantStatus: http.StatusOK, wantApp: teamssim.AutoAttendantAppID},
+		{name: "other application id conflicts", objectID: unboundUser, query: cq, wantStatus: http.StatusConflict},
+		{name: "seeded instance rebound with its own id", objectID: cqAccount, query: cq, wantStatus: http.StatusOK, wantApp: teamssim.CallQueueAppID},
 	}
 	for _, s := range steps {
 		if s.before != nil {
 			s.before()
 		}
-		resp, b := e.do(t, http.MethodPost, appInstances, s.body)
+		var resp *http.Response
+		var b []byte
+		if s.body != "" {
+			resp, b = e.do(t, http.MethodPost, appInstances+"/"+s.objectID+"/sync"+s.query, s.body)
+		} else {
+			resp, b = e.bind(t, s.objectID, s.query)
+		}
 		if s.wantApp == "" {
 			wantError(t, resp, b, s.wantStatus)
 			continue
 		}
-		if resp.StatusCode != s.wantStatus {
-			t.Fatalf("%s: status %d, want %d; %s", s.name, resp.StatusCode, s.wantStatus, b)
+		if resp.StatusCode != s.wantStatus || string(bytes.TrimSpace(b)) != "true" {
+			t.Fatalf("%s: %d %s, want %d true", s.name, resp.StatusCode, b, s.wantStatus)
 		}
-		got := mustDecode[instanceJSON](t, b)
+		got := getJSON[instanceJSON](t, e, appInstances+"/"+s.objectID)
 		if got.ApplicationID != s.wantApp || got.ObjectID == "" || got.UserPrincipalName == "" || got.DisplayName == "" {
 			t.Errorf("%s: instance %+v, want applicationId %s and the directory's names", s.name, got, s.wantApp)
 		}
@@ -84,6 +99,31 @@ func TestBindApplicationInstance(t *testing.T) {
 	}
 	if n := e.number(t, serviceNumber); n.AssignmentStatus != "voiceApplicationAssigned" {
 		t.Errorf("assignmentStatus = %s, want voiceApplicationAssigned", n.AssignmentStatus)
+	}
+
+	// Learn's way to re-map: the empty application id removes the mapping.
+	if resp, b := e.bind(t, newAccount, "?applicationId=00000000-0000-0000-0000-000000000000"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("removing the mapping: %d %s", resp.StatusCode, b)
+	}
+	resp, b := e.do(t, http.MethodGet, appInstances+"/"+newAccount, "")
+	wantError(t, resp, b, http.StatusNotFound)
+	if resp, b := e.bind(t, newAccount, aa); resp.StatusCode != http.StatusOK {
+		t.Fatalf("re-mapping: %d %s", resp.StatusCode, b)
+	}
+	if got := getJSON[instanceJSON](t, e, appInstances+"/"+newAccount); got.ApplicationID != teamssim.AutoAttendantAppID {
+		t.Errorf("re-mapped instance %+v", got)
+	}
+}
+
+// TestBindOldShapeRefused: the shape raprov sent before, a POST of
+// {objectId, applicationId} to the collection, binds nothing.
+func TestBindOldShapeRefused(t *testing.T) {
+	e := newEnv(t, testSeed(), 0)
+	body, _ := json.Marshal(map[string]string{"objectId": unboundUser, "applicationId": teamssim.AutoAttendantAppID})
+	resp, b := e.do(t, http.MethodPost, appInstances, string(body))
+	wantError(t, resp, b, http.StatusMethodNotAllowed)
+	if resp, b := e.do(t, http.MethodGet, appInstances+"/"+unboundUser, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("after the old bind shape the user is an instance: %d %s", resp.StatusCode, b)
 	}
 }
 
@@ -142,7 +182,12 @@ func TestGetApplicationInstance(t *testing.T) {
 }
 
 func associateBody(configID, configType string, endpoints ...string) string {
-	b, _ := json.Marshal(map[string]any{"configurationId": configID, "configurationType": configType, "endpointsId": endpoints})
+	b, _ := json.Marshal(map[string]any{"ConfigurationId": configID, "ConfigurationType": configType, "EndpointsId": endpoints})
+	return string(b)
+}
+
+func associateBodyWithPriority(priority any, configID, configType string, endpoints ...string) string {
+	b, _ := json.Marshal(map[string]any{"ConfigurationId": configID, "ConfigurationType": configType, "EndpointsId": endpoints, "CallPriority": priority})
 	return string(b)
 }
 
@@ -153,7 +198,13 @@ func TestAssociate(t *testing.T) {
 		body       string
 		wantStatus int
 	}{
-		{"malformed body", `{"configurationId":`, http.StatusBadRequest},
+		{"malformed body", `{"ConfigurationId":`, http.StatusBadRequest},
+		{"old camelCase shape", `{"configurationId":"` + aaConfig + `","configurationType":"AutoAttendant","endpointsId":["` + aaAccount + `"]}`, http.StatusBadRequest},
+		{"unknown property", `{"ConfigurationId":"` + aaConfig + `","ConfigurationType":"AutoAttendant","EndpointsId":["` + aaAccount + `"],"Tenant":"x"}`, http.StatusBadRequest},
+		{"call priority 0", associateBodyWithPriority(0, aaConfig, "AutoAttendant", aaAccount), http.StatusBadRequest},
+		{"call priority 6", associateBodyWithPriority(6, aaConfig, "AutoAttendant", aaAccount), http.StatusBadRequest},
+		{"call priority not a number", associateBodyWithPriority("high", aaConfig, "AutoAttendant", aaAccount), http.StatusBadRequest},
+		{"endpoint unknown to Teams", associateBody(aaConfig, "AutoAttendant", "a0000000-0000-4000-8000-0000000000ee"), http.StatusNotFound},
 		{"invalid configurationType", associateBody(aaConfig, "HuntGroup", aaAccount), http.StatusBadRequest},
 		{"no endpoints", associateBody(aaConfig, "AutoAttendant"), http.StatusBadRequest},
 		{"missing configurationId", associateBody("", "AutoAttendant", aaAccount), http.StatusBadRequest},
@@ -166,7 +217,7 @@ func TestAssociate(t *testing.T) {
 		{"associate", associateBody(aaConfig, "AutoAttendant", aaAccount), http.StatusOK},
 		{"same association again", associateBody(aaConfig, "AutoAttendant", aaAccount), http.StatusOK},
 		{"already associated elsewhere", associateBody(aaConfig2, "AutoAttendant", aaAccount), http.StatusConflict},
-		{"call queue", associateBody(cqConfig, "CallQueue", cqAccount), http.StatusOK},
+		{"call queue with a call priority", associateBodyWithPriority(1, cqConfig, "CallQueue", cqAccount), http.StatusOK},
 	}
 	for _, s := range steps {
 		resp, b := e.do(t, http.MethodPost, associations, s.body)
@@ -177,7 +228,9 @@ func TestAssociate(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d; %s", s.name, resp.StatusCode, b)
 		}
-		var req struct{ EndpointsID []string }
+		var req struct {
+			EndpointsID []string `json:"EndpointsId"`
+		}
 		_ = json.Unmarshal([]byte(s.body), &req)
 		type result struct{ EndpointID, Result string }
 		got := mustDecode[struct{ Results []result }](t, b)
@@ -194,8 +247,12 @@ func TestAssociate(t *testing.T) {
 		CallPriority      int    `json:"callPriority"`
 	}
 	got := getJSON[association](t, e, associations+"/"+aaAccount)
-	if diff := cmp.Diff(association{aaAccount, aaConfig, "AutoAttendant", 3}, got); diff != "" {
+	if diff := cmp.Diff(association{aaAccount, aaConfig, "AutoAttendant", teamssim.DefaultCallPriority}, got); diff != "" {
 		t.Errorf("association (-want +got):\n%s", diff)
+	}
+	got = getJSON[association](t, e, associations+"/"+cqAccount)
+	if diff := cmp.Diff(association{cqAccount, cqConfig, "CallQueue", 1}, got); diff != "" {
+		t.Errorf("association with a call priority (-want +got):\n%s", diff)
 	}
 	for _, id := range []string{gbAccount, unboundUser} {
 		resp, b := e.do(t, http.MethodGet, associations+"/"+id, "")

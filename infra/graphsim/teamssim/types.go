@@ -49,6 +49,13 @@ type DirUser struct {
 	DisplayName       string
 	UsageLocation     string
 	Licensed          bool // has at least one assigned license
+	// CreatedDateTime is when the directory created the user; zero means
+	// long ago. Teams learns of the user Knobs.TeamsSyncDelay later.
+	CreatedDateTime time.Time
+	// LicensedDateTime is when the user last went from no license to
+	// licensed; zero means long ago. Teams learns of the license
+	// Knobs.TeamsSyncDelay later.
+	LicensedDateTime time.Time
 }
 
 // Directory looks users up by object id. Implementations honour the simulated
@@ -117,6 +124,9 @@ type Association struct {
 	ObjectID          string `json:"objectId"`
 	ConfigurationID   string `json:"configurationId"`
 	ConfigurationType string `json:"configurationType"`
+	// CallPriority (1–5) as the association request gave it; 0 means none
+	// was given and reads show DefaultCallPriority.
+	CallPriority int `json:"callPriority,omitempty"`
 }
 
 // Seed is the initial state of a Sim.
@@ -139,6 +149,27 @@ type Config struct {
 	OperationStepDelay time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Knobs are the initial run-time knobs; SetKnobs changes them.
+	Knobs Knobs
+	// KnobsFunc, when set, is called whenever a knob is needed and
+	// overrides Knobs and SetKnobs: the Graph simulator passes its own
+	// run-time knobs this way. It must not call back into the Sim.
+	KnobsFunc func() Knobs
+}
+
+// Knobs change a Sim's behaviour at run time.
+type Knobs struct {
+	// TeamsSyncDelay is how long Teams takes to learn of what the directory
+	// knows: a user is unknown to Teams until TeamsSyncDelay after its
+	// DirUser.CreatedDateTime, and unlicensed until TeamsSyncDelay after its
+	// DirUser.LicensedDateTime. Microsoft documents minutes up to 24 hours.
+	// Until then binding the user and reading its instance answer 404, an
+	// association naming it answers 404, and an assignment to it fails when
+	// its operation completes. Zero: Teams knows at once.
+	TeamsSyncDelay time.Duration
+	// WrapOperations serves GET …/operations/{id} as {"value": {…}}, the
+	// form of Learn's example, instead of the bare entity.
+	WrapOperations bool
 }
 
 // OperationState is an operation as State reports it.

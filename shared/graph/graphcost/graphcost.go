@@ -4,16 +4,24 @@
 //
 // Identity and access (users, licenses, subscribedSkus), per app and tenant:
 // 3,500 / 5,000 / 8,000 resource units per 10 s (tenant under 50 / 50–500 /
-// over 500 users) and 3,000 writes per 150 s. GET user 2 RU, GET
-// subscribedSkus 3 RU, POST/PATCH/DELETE 1 RU and 1 write; $select lowers a
-// read by 1 RU (never below 1). Teams administration calls count against a
-// separate limit of 15,000 requests per 10 s per app and tenant.
+// over 500 users) and 3,000 writes per 150 s. Base costs, from the page's
+// table: GET users and anything below it 2 RU, GET subscribedSkus and below
+// 3 RU (reading a row as covering the paths below it, as shared/MICROSOFT.md
+// does; the page does not say), POST/PATCH/PUT/DELETE 1 RU and 1 write.
+// $select lowers the cost by 1, $expand raises it by 1, $top below 20
+// lowers it by 1; never below 1. Teams administration calls count against a
+// separate limit of 15,000 requests per 10 s per app and tenant
+// (shared/MICROSOFT.md; not on the throttling page).
 // Source: https://learn.microsoft.com/graph/throttling-limits
+//
+// The Graph simulator keeps its own transcription (graphsim.CostOf); a test
+// in this package compares the two.
 package graphcost
 
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,22 +71,28 @@ func ResourceUnitsPerWindow(tenantUsers int) int {
 // Of returns the cost of a Graph v1.0 call. path is the URL path including
 // the /v1.0 prefix; query is the URL's query.
 func Of(method, path string, query url.Values) Cost {
-	p := strings.ToLower(strings.TrimPrefix(path, "/v1.0"))
+	p := strings.Trim(strings.ToLower(strings.TrimPrefix(path, "/v1.0")), "/")
+	segs := strings.Split(p, "/")
 	switch {
-	case strings.HasPrefix(p, "/admin/teams/"):
+	case strings.HasPrefix(p, "admin/teams/"):
 		return Cost{Service: Teams, ResourceUnits: 1}
-	case strings.HasPrefix(p, "/users"), strings.HasPrefix(p, "/subscribedskus"):
-	default:
+	case segs[0] != "users" && segs[0] != "subscribedskus":
 		return Cost{Service: Other}
 	}
 	if method != http.MethodGet && method != http.MethodHead {
 		return Cost{Service: Identity, ResourceUnits: 1, Write: true}
 	}
 	ru := 2
-	if strings.HasPrefix(p, "/subscribedskus") {
+	if segs[0] == "subscribedskus" {
 		ru = 3
 	}
 	if query.Get("$select") != "" {
+		ru--
+	}
+	if query.Get("$expand") != "" {
+		ru++
+	}
+	if top, err := strconv.Atoi(query.Get("$top")); err == nil && top < 20 {
 		ru--
 	}
 	return Cost{Service: Identity, ResourceUnits: max(ru, 1)}

@@ -15,8 +15,14 @@ func TestOf(t *testing.T) {
 		want         graphcost.Cost
 	}{
 		{"GET", "/v1.0/users/abc", nil, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 2}},
+		{"GET", "/v1.0/users", nil, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 2}},
 		{"GET", "/v1.0/users", sel, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 1}},
+		{"GET", "/v1.0/users", url.Values{"$expand": {"manager"}}, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 3}},
+		{"GET", "/v1.0/users", url.Values{"$select": {"id"}, "$top": {"1"}}, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 1}},
+		{"GET", "/v1.0/users", url.Values{"$top": {"999"}}, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 2}},
+		{"GET", "/v1.0/users/abc/licenseDetails", nil, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 2}},
 		{"GET", "/v1.0/subscribedSkus", nil, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 3}},
+		{"GET", "/v1.0/subscribedSkus", sel, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 2}},
 		{"POST", "/v1.0/users", nil, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 1, Write: true}},
 		{"POST", "/v1.0/users/abc/assignLicense", nil, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 1, Write: true}},
 		{"PATCH", "/v1.0/users/abc", nil, graphcost.Cost{Service: graphcost.Identity, ResourceUnits: 1, Write: true}},

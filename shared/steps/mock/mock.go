@@ -62,6 +62,8 @@ type Numbers struct {
 	LookupFn    func(ctx context.Context, e164 string) (*steps.NumberAssignment, error)
 	AssignFn    func(ctx context.Context, req steps.AssignNumberRequest) (string, error)
 	OperationFn func(ctx context.Context, id string) (steps.Operation, error)
+	// AssignedToFn may be nil: no numbers are assigned to anyone.
+	AssignedToFn func(ctx context.Context, objectID string) ([]steps.NumberAssignment, error)
 }
 
 func (m *Numbers) Lookup(ctx context.Context, e164 string) (*steps.NumberAssignment, error) {
@@ -74,6 +76,13 @@ func (m *Numbers) Assign(ctx context.Context, req steps.AssignNumberRequest) (st
 
 func (m *Numbers) Operation(ctx context.Context, id string) (steps.Operation, error) {
 	return m.OperationFn(ctx, id)
+}
+
+func (m *Numbers) AssignedTo(ctx context.Context, objectID string) ([]steps.NumberAssignment, error) {
+	if m.AssignedToFn == nil {
+		return nil, nil
+	}
+	return m.AssignedToFn(ctx, objectID)
 }
 
 // TeamsAdmin is a steps.TeamsAdmin double.
@@ -97,11 +106,11 @@ func (m *TeamsAdmin) Associate(ctx context.Context, a steps.Association) error {
 
 // Claims is a steps.Claims double.
 type Claims struct {
-	ClaimFn func(ctx context.Context, requestID, eventID string) (bool, error)
+	ClaimFn func(ctx context.Context, requestID, eventID, fingerprint string) (holder, holderFingerprint string, err error)
 }
 
-func (m *Claims) Claim(ctx context.Context, requestID, eventID string) (bool, error) {
-	return m.ClaimFn(ctx, requestID, eventID)
+func (m *Claims) Claim(ctx context.Context, requestID, eventID, fingerprint string) (string, string, error) {
+	return m.ClaimFn(ctx, requestID, eventID, fingerprint)
 }
 
 // Notifier is a steps.Notifier double.

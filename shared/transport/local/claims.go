@@ -7,37 +7,129 @@ import (
 	"time"
 
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/transport"
 )
 
-// Claims records which event first claimed each request id, so that a
-// request id provisions once, forever. It satisfies the steps.Claims port
-// of intake (checked where it is wired, so this package needs no steps).
+// Claims records which event first claimed each request id, and the
+// fingerprint of the request it carried, so that a request id provisions
+// once, forever, and the same id with another request can be told from a
+// redelivery. It satisfies the steps.Claims port of intake (checked where it
+// is wired, so this package needs no steps).
 type Claims struct{ s *Store }
 
 // Claims returns the store's request id claims.
 func (s *Store) Claims() *Claims { return &Claims{s} }
 
 const (
-	queryClaim     = `insert into claims (request_id, event_id, at) values (?, ?, ?) on conflict (request_id) do nothing`
-	queryClaimedBy = `select event_id from claims where request_id = ?`
+	queryClaim     = `insert into claims (request_id, event_id, fingerprint, at) values (?, ?, ?, ?) on conflict (request_id) do nothing`
+	queryClaimedBy = `select event_id, fingerprint from claims where request_id = ?`
 )
 
-// Claim records requestID as taken by the event eventID. It returns true
-// when the id was free or is already held by eventID (a redelivery or a
-// replay of the same event), false when another event holds it.
-func (c *Claims) Claim(ctx context.Context, requestID, eventID string) (bool, error) {
+// Claim records requestID as taken by the event eventID carrying a request
+// with the given fingerprint, unless an event holds it already. It returns
+// the holder: eventID and fingerprint when this call took the id (or the
+// same event took it before: a redelivery or a replay), else the first
+// event's id and fingerprint. Claims made before fingerprints were kept have
+// an empty one.
+func (c *Claims) Claim(ctx context.Context, requestID, eventID, fingerprint string) (holder, holderFingerprint string, err error) {
 	if requestID == "" || eventID == "" {
-		return false, apperr.New(apperr.Invalid, "", "local: claim needs a request id and an event id")
+		return "", "", apperr.New(apperr.Invalid, "", "local: claim needs a request id and an event id")
 	}
-	var holder string
-	err := c.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := c.s.w.exec(ctx, tx, queryClaim, requestID, eventID, time.Now().UnixNano()); err != nil {
-			return err
-		}
-		return c.s.w.queryRow(ctx, tx, queryClaimedBy, requestID).Scan(&holder)
+	err = c.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		holder, holderFingerprint, err = c.s.claimTx(ctx, tx, requestID, eventID, fingerprint)
+		return err
 	}, nil)
 	if err != nil {
-		return false, fmt.Errorf("local: claim request %s: %w", requestID, err)
+		return "", "", fmt.Errorf("local: claim request %s: %w", requestID, err)
 	}
-	return holder == eventID, nil
+	return holder, holderFingerprint, nil
+}
+
+func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, requestID, eventID, fingerprint string) (holder, holderFingerprint string, err error) {
+	if _, err := s.w.exec(ctx, tx, queryClaim, requestID, eventID, fingerprint, time.Now().UnixNano()); err != nil {
+		return "", "", err
+	}
+	err = s.w.queryRow(ctx, tx, queryClaimedBy, requestID).Scan(&holder, &holderFingerprint)
+	return holder, holderFingerprint, err
+}
+
+// Submission is one request to submit with SubmitClaimed.
+type Submission struct {
+	RequestID   string            // the request's id; empty: no claim, always sent
+	EventID     string            // the id of the event in Message
+	Fingerprint string            // the normalised request's fingerprint
+	Message     transport.Message // the encoded provisioning.requested event
+	Record      []ledger.Entry    // ledger entries recorded when it is sent
+}
+
+// Holder is who holds a submitted request id.
+type Holder struct {
+	EventID     string
+	Fingerprint string
+}
+
+// SubmitClaimed submits requests to the queue named queue in one
+// transaction: each request id is claimed for its event first, and only the
+// requests whose claim this call took are sent and recorded. It returns the
+// holder of each submission's request id, in order, so that the caller can
+// tell a request sent now (holder = its event), one submitted before
+// (holder with the same fingerprint) and a different request under a taken
+// id (another fingerprint) apart — in one step, with no window between the
+// check and the send.
+func (s *Store) SubmitClaimed(ctx context.Context, queue string, subs []Submission) ([]Holder, error) {
+	q, ok := s.queue(queue)
+	if !ok {
+		return nil, apperr.New(apperr.Invalid, "", "unknown queue %q: open it with Store.Queue first", queue)
+	}
+	now := time.Now()
+	var msgs []transport.Message
+	for _, sub := range subs {
+		msgs = append(msgs, sub.Message)
+	}
+	if err := checkMessages(queue, msgs); err != nil {
+		return nil, err
+	}
+	holders := make([]Holder, len(subs))
+	var wake func()
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var send []transport.Message
+		var rec []ledger.Entry
+		for i, sub := range subs {
+			holders[i] = Holder{EventID: sub.EventID, Fingerprint: sub.Fingerprint}
+			if sub.RequestID != "" {
+				h, fp, err := s.claimTx(ctx, tx, sub.RequestID, sub.EventID, sub.Fingerprint)
+				if err != nil {
+					return err
+				}
+				holders[i] = Holder{EventID: h, Fingerprint: fp}
+				if h != sub.EventID {
+					continue
+				}
+			}
+			send = append(send, sub.Message)
+			for _, e := range sub.Record {
+				n, err := e.Normalize(now)
+				if err != nil {
+					return err
+				}
+				rec = append(rec, n)
+			}
+		}
+		wake = q.notifier(send)
+		if len(send) > 0 {
+			if err := s.sendTx(ctx, tx, queue, send); err != nil {
+				return err
+			}
+		}
+		return s.recordTx(ctx, tx, rec)
+	}, func() {
+		if wake != nil {
+			wake()
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("local: submit: %w", err)
+	}
+	return holders, nil
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/transport"
+	"github.com/raprov/raprov/shared/transport/local"
 )
 
 func TestClaims(t *testing.T) {
@@ -16,30 +19,71 @@ func TestClaims(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raprov.db")
 	c := openStore(t, path).Claims()
 	tests := []struct {
-		name           string
-		request, event string
-		want           bool
+		name                  string
+		request, event, fp    string
+		wantHolder, wantPrint string
 	}{
-		{"free id", "r1", "e1", true},
-		{"same event again (redelivery, replay)", "r1", "e1", true},
-		{"another event", "r1", "e2", false},
-		{"another request", "r2", "e2", true},
+		{"free id", "r1", "e1", "fa", "e1", "fa"},
+		{"same event again (redelivery, replay)", "r1", "e1", "fa", "e1", "fa"},
+		{"another event, same request", "r1", "e2", "fa", "e1", "fa"},
+		{"another event, another request", "r1", "e3", "fb", "e1", "fa"},
+		{"another request id", "r2", "e2", "fb", "e2", "fb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := c.Claim(ctx, tt.request, tt.event)
-			if err != nil || got != tt.want {
-				t.Errorf("Claim(%s, %s) = %v, %v; want %v", tt.request, tt.event, got, err, tt.want)
+			h, fp, err := c.Claim(ctx, tt.request, tt.event, tt.fp)
+			if err != nil || h != tt.wantHolder || fp != tt.wantPrint {
+				t.Errorf("Claim(%s, %s, %s) = %s, %s, %v; want %s, %s", tt.request, tt.event, tt.fp, h, fp, err, tt.wantHolder, tt.wantPrint)
 			}
 		})
 	}
-	if _, err := c.Claim(ctx, "", "e1"); apperr.CodeOf(err) != apperr.Invalid {
+	if _, _, err := c.Claim(ctx, "", "e1", "fa"); apperr.CodeOf(err) != apperr.Invalid {
 		t.Errorf("Claim without request id: error %v, want code invalid", err)
 	}
 
 	// Claims survive a restart.
-	if got, err := openStore(t, path).Claims().Claim(ctx, "r1", "e3"); err != nil || got {
-		t.Errorf("after reopening, Claim(r1, e3) = %v, %v; want false", got, err)
+	if h, fp, err := openStore(t, path).Claims().Claim(ctx, "r1", "e3", "fc"); err != nil || h != "e1" || fp != "fa" {
+		t.Errorf("after reopening, Claim(r1, e3) = %s, %s, %v; want e1, fa", h, fp, err)
+	}
+}
+
+// SubmitClaimed sends only the requests whose id it claimed, in the same
+// transaction, and says who holds the others.
+func TestSubmitClaimed(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	q := s.Queue("intake", local.QueueOptions{})
+	sub := func(req, ev, fp string) local.Submission {
+		s := local.Submission{RequestID: req, EventID: ev, Fingerprint: fp, Message: transport.Message{Body: []byte(ev)}}
+		if req != "" {
+			s.Record = []ledger.Entry{{EventID: ev, RequestID: req, Type: "submitted", Step: "submit"}}
+		}
+		return s
+	}
+	holders, err := s.SubmitClaimed(ctx, "intake", []local.Submission{sub("r1", "e1", "fa"), sub("r1", "e2", "fb"), sub("r2", "e3", "fc"), sub("", "e4", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []local.Holder{{"e1", "fa"}, {"e1", "fa"}, {"e3", "fc"}, {"e4", ""}}
+	if fmt.Sprint(holders) != fmt.Sprint(want) {
+		t.Fatalf("holders %v, want %v", holders, want)
+	}
+	var got []string
+	for {
+		d, err := q.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == nil {
+			break
+		}
+		got = append(got, string(d.Body))
+	}
+	if fmt.Sprint(got) != "[e1 e3 e4]" {
+		t.Fatalf("sent %v, want e1 e3 e4 (e2's id was taken)", got)
+	}
+	if st, err := s.Ledger().Get(ctx, "r1"); err != nil || len(st.History) != 1 || st.History[0].EventID != "e1" {
+		t.Fatalf("ledger of r1: %+v %v", st, err)
 	}
 }
 
@@ -50,11 +94,12 @@ func TestClaimsRace(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			ok, err := c.Claim(context.Background(), "r", fmt.Sprint("e", i))
+			ev := fmt.Sprint("e", i)
+			h, _, err := c.Claim(context.Background(), "r", ev, "fa")
 			if err != nil {
 				t.Error(err)
 			}
-			if ok {
+			if h == ev {
 				wins.Add(1)
 			}
 		})

@@ -141,8 +141,8 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openStore(t, path)
-	if ok, err := s.Claims().Claim(ctx, "r1", "e1"); err != nil || !ok {
-		t.Errorf("Claim after migrating from version 1 = %v, %v", ok, err)
+	if h, fp, err := s.Claims().Claim(ctx, "r1", "e1", "fa"); err != nil || h != "e1" || fp != "fa" {
+		t.Errorf("Claim after migrating from version 1 = %s, %s, %v", h, fp, err)
 	}
 	if got := drain(t, s.Queue("a", local.QueueOptions{})); len(got) != 0 {
 		t.Errorf("queue holds %q after migration", got)

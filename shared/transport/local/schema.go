@@ -89,6 +89,12 @@ create table claims (
 	`
 drop trigger if exists goqite_updated_timestamp;
 `,
+	// 4: the fingerprint of the request a claim was made for, so that the
+	// same request id with a different request is refused (request_conflict)
+	// instead of merged; '' on claims made before.
+	`
+alter table claims add column fingerprint text not null default '';
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

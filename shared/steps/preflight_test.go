@@ -1,0 +1,172 @@
+package steps_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/steps/mock"
+)
+
+// check-license checks the number before anything is created, so a request
+// that cannot get its number fails without reading licenses, let alone
+// creating an account.
+func TestCheckLicensePreflightNumber(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	free := func() *steps.NumberAssignment {
+		return &steps.NumberAssignment{
+			TelephoneNumber: "+12065550100", NumberType: "callingPlan", AssignmentStatus: "unassigned",
+			Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US", ActivationState: "activated",
+		}
+	}
+	held := func(target string) func() *steps.NumberAssignment {
+		return func() *steps.NumberAssignment {
+			n := free()
+			n.AssignmentTargetID, n.AssignmentStatus = target, "voiceApplicationAssigned"
+			return n
+		}
+	}
+	users := map[string]steps.Account{
+		"ours-1":    {ID: "ours-1", UserPrincipalName: "main@contoso.com", OwnerMark: steps.OwnerMark("REQ-1")},
+		"foreign-1": {ID: "foreign-1", UserPrincipalName: "main@contoso.com"},
+		"other-1":   {ID: "other-1", UserPrincipalName: "other@contoso.com", OwnerMark: steps.OwnerMark("REQ-0")},
+	}
+	tests := []struct {
+		name   string
+		number func() *steps.NumberAssignment
+		adopt  bool
+		reason events.Reason // "" = license.available
+	}{
+		{name: "free", number: free},
+		{name: "not in inventory", number: func() *steps.NumberAssignment { return nil }, reason: events.ReasonNumberNotFound},
+		{name: "held by a stranger", number: held("foreign-1"), reason: events.ReasonNumberInUse},
+		{name: "held by another request's account", number: held("other-1"), reason: events.ReasonNumberInUse},
+		{name: "held by an unknown object", number: held("gone-1"), reason: events.ReasonNumberInUse},
+		{name: "held by this request's account (a redelivery)", number: held("ours-1")},
+		{name: "held by the account the request adopts", number: held("foreign-1"), adopt: true},
+		{name: "user-only number", number: func() *steps.NumberAssignment {
+			n := free()
+			n.Capabilities = []string{"userAssignment"}
+			return n
+		}, reason: events.ReasonNumberNotAssignable},
+		{name: "other country", number: func() *steps.NumberAssignment {
+			n := free()
+			n.IsoCountryCode = "CA"
+			return n
+		}, reason: events.ReasonNumberCountryMismatch},
+		{name: "other type", number: func() *steps.NumberAssignment {
+			n := free()
+			n.NumberType = "directRouting"
+			return n
+		}, reason: events.ReasonNumberNotAssignable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			skuReads, lookups := 0, 0
+			lic := &mock.Licenses{SkuFn: func(_ context.Context, part string) (steps.Sku, error) {
+				skuReads++
+				return steps.Sku{ID: "sku-9", PartNumber: part, CapabilityStatus: "Enabled", Enabled: 10, Consumed: 1}, nil
+			}}
+			nums := &mock.Numbers{LookupFn: func(context.Context, string) (*steps.NumberAssignment, error) {
+				lookups++
+				return tt.number(), nil
+			}}
+			accs := &mock.Accounts{GetFn: func(_ context.Context, id string) (steps.Account, error) {
+				if u, ok := users[id]; ok {
+					return u, nil
+				}
+				return steps.Account{}, apperr.New(apperr.NotFound, "", "no such user")
+			}}
+			in := request()
+			in.Type = events.TypeProvisioningAccepted
+			in.Data.Progress = events.Progress{}
+			in.Data.Request.Adopt = tt.adopt
+			out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, nums, accs, cfg), cfg, in)
+			if tt.reason != "" {
+				wantFailure(t, out, err, tt.reason)
+				if skuReads != 0 {
+					t.Errorf("read licenses %d times for a request that cannot finish", skuReads)
+				}
+				return
+			}
+			ev := one(t, out, err, events.TypeLicenseAvailable)
+			if !ev.Data.Progress.NumberChecked || lookups != 1 {
+				t.Fatalf("progress %+v after %d lookups", ev.Data.Progress, lookups)
+			}
+		})
+	}
+}
+
+// The pre-flight reads the inventory once per request, not on every license
+// re-check, and a request without a number reads nothing.
+func TestCheckLicensePreflightOnce(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	seats := 0
+	lic := &mock.Licenses{SkuFn: func(_ context.Context, part string) (steps.Sku, error) {
+		return steps.Sku{ID: "sku-9", PartNumber: part, CapabilityStatus: "Enabled", Enabled: 10, Consumed: 10 - seats}, nil
+	}}
+	lookups := 0
+	nums := freeNumber()
+	inner := nums.LookupFn
+	nums.LookupFn = func(ctx context.Context, e164 string) (*steps.NumberAssignment, error) {
+		lookups++
+		return inner(ctx, e164)
+	}
+	step := steps.CheckLicense(lic, nums, nil, cfg)
+	in := request()
+	in.Type = events.TypeProvisioningAccepted
+	in.Data.Progress = events.Progress{}
+	wait := runOne(t, events.StepCheckLicense, step, cfg, in, events.TypeProvisioningAccepted)
+	wait = runOne(t, events.StepCheckLicense, step, cfg, wait, events.TypeProvisioningAccepted)
+	seats = 1
+	runOne(t, events.StepCheckLicense, step, cfg, wait, events.TypeLicenseAvailable)
+	if lookups != 1 {
+		t.Fatalf("looked the number up %d times over three checks, want 1", lookups)
+	}
+
+	in.Data.Request.PhoneNumber = ""
+	lookups = 0
+	if ev := runOne(t, events.StepCheckLicense, step, cfg, in, events.TypeLicenseAvailable); ev.Data.Progress.NumberChecked || lookups != 0 {
+		t.Fatalf("no number: progress %+v, %d lookups", ev.Data.Progress, lookups)
+	}
+}
+
+// An adopted account that already answers on another number is never given
+// a second one; one that holds the requested number keeps it.
+func TestAssignNumberAdopted(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	var holds []steps.NumberAssignment
+	assigns := 0
+	nums := freeNumber()
+	nums.AssignFn = func(context.Context, steps.AssignNumberRequest) (string, error) {
+		assigns++
+		return "op-1", nil
+	}
+	nums.AssignedToFn = func(_ context.Context, id string) ([]steps.NumberAssignment, error) {
+		if id != "obj-1" {
+			t.Errorf("asked for the numbers of %s", id)
+		}
+		return holds, nil
+	}
+	in := request()
+	in.Type = events.TypeLicenseAssigned
+	in.Data.Progress.AccountReused, in.Data.Progress.AccountAdopted = true, true
+
+	holds = []steps.NumberAssignment{{TelephoneNumber: "+12065550199", AssignmentTargetID: "obj-1"}}
+	out, err := run(t, events.StepAssignNumber, steps.AssignNumber(nums, cfg), cfg, in)
+	wantFailure(t, out, err, events.ReasonUPNConflict)
+	if assigns != 0 {
+		t.Fatalf("gave an adopted account a second number")
+	}
+
+	holds = nil
+	runOne(t, events.StepAssignNumber, steps.AssignNumber(nums, cfg), cfg, in, events.TypeNumberAssignmentPending)
+	if assigns != 1 {
+		t.Fatalf("assigns = %d, want 1 for an adopted account without a number", assigns)
+	}
+}

@@ -65,12 +65,12 @@ type Route struct {
 // it; docs/events.md renders the same table.
 var Routes = []Route{
 	{TypeProvisioningRequested, StepIntake, nil}, // submitted by intake's HTTP front, the CLI or a bulk file
-	{TypeProvisioningAccepted, StepCheckLicense, []string{StepIntake, StepCheckLicense}},
-	{TypeLicenseAvailable, StepCreateAccount, []string{StepCheckLicense}},
+	{TypeProvisioningAccepted, StepCheckLicense, []string{StepIntake, StepCheckLicense, StepAssignLicense}},
+	{TypeLicenseAvailable, StepCreateAccount, []string{StepCheckLicense, StepCreateAccount}},
 	{TypeAccountCreated, StepAssignLicense, []string{StepCreateAccount}},
 	{TypeLicenseAssigned, StepAssignNumber, []string{StepAssignLicense}},
 	{TypeNumberAssignmentPending, StepAssignNumber, []string{StepAssignNumber}},
-	{TypeNumberAssigned, StepAssociate, []string{StepAssignNumber}},
+	{TypeNumberAssigned, StepAssociate, []string{StepAssignNumber, StepAssociate}},
 	{TypeAccountAssociated, StepComplete, []string{StepAssociate}},
 	{TypeProvisioningCompleted, "", []string{StepComplete}},
 	{TypeProvisioningFailed, StepComplete, []string{

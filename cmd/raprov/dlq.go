@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +17,7 @@ func newDLQCmd() *cobra.Command {
 	s, err := loadSettings()
 	var queue string
 	var limit int
-	cmd := &cobra.Command{Use: "dlq", Short: "Inspect and replay dead letters"}
+	cmd := &cobra.Command{Use: "dlq", Short: "Inspect, replay and delete dead letters"}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List dead letters with their reasons",
@@ -61,13 +63,87 @@ func newDLQCmd() *cobra.Command {
 			return nil
 		}),
 	}
-	for _, c := range []*cobra.Command{list, replay} {
+	var yes bool
+	del := &cobra.Command{
+		Use:   "delete ID...",
+		Short: "Delete dead letters for good (asks first unless --yes)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
+			dl := store.DeadLetters()
+			for _, id := range args {
+				if _, err := dl.Get(cmd.Context(), id); err != nil {
+					return err
+				}
+			}
+			if !confirm(cmd, yes, fmt.Sprintf("Delete %d dead letter(s) for good?", len(args))) {
+				return exitCode(1)
+			}
+			for _, id := range args {
+				if err := dl.Delete(cmd.Context(), id); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", id)
+			}
+			return nil
+		}),
+	}
+	purge := &cobra.Command{
+		Use:   "purge",
+		Short: "Delete every dead letter, or those of one queue (--queue); asks first unless --yes",
+		Args:  cobra.NoArgs,
+		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
+			dl := store.DeadLetters()
+			n, err := dl.Count(cmd.Context(), queue)
+			if err != nil {
+				return err
+			}
+			where := "every queue"
+			if queue != "" {
+				where = "queue " + queue
+			}
+			if n == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "no dead letters in %s\n", where)
+				return nil
+			}
+			if !confirm(cmd, yes, fmt.Sprintf("Delete all %d dead letter(s) of %s for good?", n, where)) {
+				return exitCode(1)
+			}
+			n, err = dl.Purge(cmd.Context(), queue)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %d dead letter(s) of %s\n", n, where)
+			return nil
+		}),
+	}
+	for _, c := range []*cobra.Command{list, replay, del, purge} {
 		s.bindCommon(c)
 	}
+	for _, c := range []*cobra.Command{del, purge} {
+		c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	}
 	list.Flags().StringVar(&queue, "queue", "", "only this step's queue")
+	purge.Flags().StringVar(&queue, "queue", "", "only this step's queue")
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
-	cmd.AddCommand(list, replay)
+	cmd.AddCommand(list, replay, del, purge)
 	return cmd
+}
+
+// confirm asks question on the command's input unless yes is set; only "y"
+// or "yes" confirms. Without an answer (end of input, a script without
+// --yes) nothing is deleted.
+func confirm(cmd *cobra.Command, yes bool, question string) bool {
+	if yes {
+		return true
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
+	answer, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return true
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "nothing deleted (use --yes in scripts)")
+	return false
 }
 
 // replayBody bumps an event's replay count and resets its attempts; an

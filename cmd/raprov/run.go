@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,9 +28,6 @@ import (
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 )
-
-// maxFile bounds a request file.
-const maxFile = 64 << 20
 
 type runFlags struct {
 	fresh      bool
@@ -106,19 +106,14 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	var badRows []requestfile.RowError
 	var name string
 	if !f.serve {
-		var data []byte
-		name, data, err = readInput(args)
+		name, rows, badRows, err = readRequests(args)
 		if err != nil {
 			return err
 		}
-		rows, badRows, err = requestfile.Parse(bytes.NewReader(data))
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
 		for _, e := range badRows {
-			fmt.Fprintf(out, "%s: %v\n", name, e)
+			fmt.Fprintf(out, "%s: %s\n", safe(name), safe(e.Error()))
 		}
-		fmt.Fprintf(out, "raprov: %d requests from %s\n", len(rows), name)
+		fmt.Fprintf(out, "raprov: %d requests from %s\n", len(rows), safe(name))
 	}
 
 	m, err := connectConfigured(s, log)
@@ -183,10 +178,9 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	reqs := make([]*tracked, len(rows))
 	batch := make([]events.Request, len(rows))
 	for i, r := range rows {
-		if r.Request.RequestID == "" {
-			r.Request.RequestID = stableID(r.Request)
-		}
-		reqs[i] = &tracked{row: r, id: strings.TrimSpace(r.Request.RequestID)}
+		// The id as submitted: trimmed by the parser as intake trims it,
+		// or stableID's, so that it is the id the ledger records.
+		reqs[i] = &tracked{row: r, id: r.Request.RequestID}
 		batch[i] = r.Request
 	}
 	subs, err := chain.Submit(ctx, "", batch...)
@@ -220,26 +214,89 @@ func refuseConflicts(reqs []*tracked, subs []embedded.Submitted, file string, ou
 			Started: now, Updated: now,
 		}
 		r.done = true
-		fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", file, r.row.Line, r.id)
+		fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", safe(file), r.row.Line, r.id)
 	}
 }
 
-// readInput returns the request file named by args, or the bundled example.
-func readInput(args []string) (string, []byte, error) {
+// openInput opens the request file named by args ("-" for stdin), or the
+// bundled example. Files are read as they stream, whatever their size.
+func openInput(args []string) (string, io.ReadCloser, error) {
 	if len(args) == 0 || args[0] == "" {
-		return "examples/requests.csv (bundled)", examples.RequestsCSV, nil
+		return "examples/requests.csv (bundled)", io.NopCloser(bytes.NewReader(examples.RequestsCSV)), nil
 	}
 	if args[0] == "-" {
-		data, err := io.ReadAll(io.LimitReader(os.Stdin, maxFile))
-		return "stdin", data, err
+		return "stdin", io.NopCloser(os.Stdin), nil
 	}
 	fh, err := os.Open(args[0])
 	if err != nil {
 		return "", nil, err
 	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, maxFile))
-	return args[0], data, err
+	return args[0], fh, nil
+}
+
+// readRequests reads the request file named by args (see openInput) and
+// readies its rows for submission: a row without requestId gets
+// stableID's, and a row whose provisioning.requested event would be larger
+// than the codec allows is refused like a row that cannot be read, so that
+// it alone is not submitted. It returns the file's name for messages, the
+// rows to submit and the rows refused, both in line order. A file that
+// cannot be read at all is an error.
+func readRequests(args []string) (string, []requestfile.Row, []requestfile.RowError, error) {
+	name, rc, err := openInput(args)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	defer rc.Close()
+	rows, bad, err := requestfile.Parse(rc)
+	if err != nil {
+		return name, nil, nil, fmt.Errorf("%s: %w", safe(name), err)
+	}
+	kept := rows[:0]
+	for _, r := range rows {
+		if r.Request.RequestID == "" {
+			r.Request.RequestID = stableID(r.Request)
+		}
+		if err := fits(r.Request); err != nil {
+			bad = append(bad, requestfile.RowError{Line: r.Line, Err: err})
+			continue
+		}
+		kept = append(kept, r)
+	}
+	slices.SortStableFunc(bad, func(a, b requestfile.RowError) int { return cmp.Compare(a.Line, b.Line) })
+	return name, kept, bad, nil
+}
+
+// maxRequestEvent is the largest provisioning.requested event raprov
+// submits: half of events.MaxSize. The rest is room for what the chain adds
+// to the request's later events: the failure intake writes about it, what
+// the steps learn, and the normalised request, which can be longer
+// (lower-casing turns some 2-byte letters into 3-byte ones). A request that
+// validates takes a few KiB at most (events/validate's field limits), so
+// this refuses only rows intake would refuse, and those whose refusal would
+// not fit in an event: such a request would never end.
+const maxRequestEvent = events.MaxSize / 2
+
+// fits reports why r cannot be submitted: its provisioning.requested
+// event, as embedded.Submit builds it, would be larger than
+// maxRequestEvent.
+func fits(r events.Request) error {
+	ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
+	// The longest time an event can carry (RFC 3339 with nine digits of
+	// nanoseconds), so that the event submitted is no longer than this one.
+	ev.Time = ev.Time.Truncate(time.Second).Add(time.Second - 1)
+	body, err := events.Encode(ev)
+	size := fmt.Sprint(len(body))
+	if p := (*events.PoisonError)(nil); errors.As(err, &p) && p.Reason == events.PoisonTooLarge {
+		size, err = fmt.Sprintf("over %d", events.MaxSize), nil
+	}
+	if err != nil {
+		return fmt.Errorf("the request cannot be submitted: %w", err)
+	}
+	if len(body) == 0 || len(body) > maxRequestEvent {
+		return fmt.Errorf("the request is too large to submit: its event would be %s bytes; raprov submits at most %d (a valid request takes a few KiB)",
+			size, maxRequestEvent)
+	}
+	return nil
 }
 
 // stableID derives a request id from the request's content, so submitting

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 )
 
@@ -19,51 +24,207 @@ func newStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [REQUEST-ID]",
 		Short: "Show where requests stand, or one request's history",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `status counts requests by outcome, names the queue each request in progress
+waits in (or the dead-letter queue its latest event was moved to) and lists the
+most recently updated requests. With a request id it shows that request's
+history.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
-			l := store.Ledger()
-			out := cmd.OutOrStdout()
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			defer tw.Flush()
+			loc, err := newLocator(cmd.Context(), store)
+			if err != nil {
+				return err
+			}
 			if len(args) == 1 {
-				st, err := l.Get(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "%s: %s (step %s)\n", st.RequestID, st.Outcome, st.Step)
-				fmt.Fprintln(tw, "TIME\tSTEP\tEVENT\tATTEMPT\tREASON\tDETAIL\t")
-				for _, e := range st.History {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", e.Time.Format(time.RFC3339Nano), e.Step, e.Type, e.Attempt, e.Reason, e.Detail)
-				}
-				return nil
+				// Trimmed as intake trims a request id.
+				return showRequest(cmd.Context(), cmd.OutOrStdout(), loc, strings.TrimSpace(args[0]))
 			}
-			sum, err := l.Summary(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "%d requests: %d completed, %d failed, %d in progress\n",
-				sum.Total, sum.ByOutcome[ledger.Completed], sum.ByOutcome[ledger.Failed], sum.ByOutcome[ledger.InProgress])
-			for _, kv := range sorted(sum.FailedByReason) {
-				fmt.Fprintf(out, "  failed %-28s %d\n", kv.k, kv.v)
-			}
-			for _, kv := range sorted(sum.InProgressByStep) {
-				fmt.Fprintf(out, "  waiting in %-24s %d\n", kv.k, kv.v)
-			}
-			sts, err := l.List(cmd.Context(), ledger.Filter{Outcome: ledger.Outcome(outcome), Limit: limit})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(tw, "REQUEST\tOUTCOME\tSTEP\tREASON\tUPDATED\t")
-			for _, st := range sts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", st.RequestID, st.Outcome, st.Step, st.Reason, st.Updated.Format(time.RFC3339))
-			}
-			return nil
+			return showRequests(cmd.Context(), cmd.OutOrStdout(), loc, ledger.Filter{Outcome: ledger.Outcome(outcome), Limit: limit})
 		}),
 	}
 	s.bindCommon(cmd)
 	cmd.Flags().StringVar(&outcome, "outcome", "", "only requests with this outcome: in_progress, completed, failed")
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many requests")
 	return cmd
+}
+
+// showRequest prints one request: where it stands and its history.
+func showRequest(ctx context.Context, out io.Writer, loc *locator, id string) error {
+	st, err := loc.ledger.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	w, err := loc.where(ctx, st)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Outcome == ledger.Failed:
+		fmt.Fprintf(out, "%s: failed (%s)\n", safe(st.RequestID), safe(st.Reason))
+	case st.Outcome != ledger.InProgress:
+		fmt.Fprintf(out, "%s: %s\n", safe(st.RequestID), safe(string(st.Outcome)))
+	case w.dead != nil:
+		fmt.Fprintf(out, "%s: in progress, but its latest event was dead-lettered from the %s queue (%s); `raprov dlq replay %s` sends it back\n",
+			safe(st.RequestID), safe(w.queue), safe(w.dead.Reason), safe(w.dead.ID))
+	default:
+		fmt.Fprintf(out, "%s: in progress, waiting in the %s queue\n", safe(st.RequestID), safe(w.queue))
+	}
+	for _, d := range loc.dead[st.RequestID] {
+		if d != w.dead {
+			fmt.Fprintf(out, "dead letter %s: a %s event dead-lettered from the %s queue (%s)\n", safe(d.ID), safe(d.event.Type), safe(d.Queue), safe(d.Reason))
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tSTEP\tEVENT\tATTEMPT\tREASON\tDETAIL\t")
+	for _, e := range st.History {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", e.Time.Format(time.RFC3339Nano), safe(e.Step), safe(e.Type), e.Attempt, safe(e.Reason), safe(e.Detail))
+	}
+	return tw.Flush()
+}
+
+// showRequests prints the counts of all requests, where those in progress
+// wait, and the requests f selects.
+func showRequests(ctx context.Context, out io.Writer, loc *locator, f ledger.Filter) error {
+	sum, err := loc.ledger.Summary(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d requests: %d completed, %d failed, %d in progress\n",
+		sum.Total, sum.ByOutcome[ledger.Completed], sum.ByOutcome[ledger.Failed], sum.ByOutcome[ledger.InProgress])
+	for _, kv := range sorted(sum.FailedByReason) {
+		fmt.Fprintf(out, "  failed %-28s %d\n", safe(kv.k), kv.v)
+	}
+	pending, err := loc.ledger.List(ctx, ledger.Filter{Outcome: ledger.InProgress, Limit: 1 << 30})
+	if err != nil {
+		return err
+	}
+	waiting, dead := map[string]int{}, map[string]int{}
+	for _, st := range pending {
+		w, err := loc.where(ctx, st)
+		if err != nil {
+			return err
+		}
+		if w.dead != nil {
+			dead[w.queue]++
+		} else {
+			waiting[w.queue]++
+		}
+	}
+	for _, kv := range sorted(waiting) {
+		fmt.Fprintf(out, "  waiting in %-24s %d\n", safe(kv.k), kv.v)
+	}
+	for _, kv := range sorted(dead) {
+		fmt.Fprintf(out, "  dead-lettered from %-16s %d\n", safe(kv.k), kv.v)
+	}
+
+	sts, err := loc.ledger.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQUEST\tOUTCOME\tQUEUE\tREASON\tUPDATED\t")
+	for _, st := range sts {
+		w, err := loc.where(ctx, st)
+		if err != nil {
+			return err
+		}
+		queue := "-"
+		switch {
+		case w.dead != nil:
+			queue = w.queue + " (dead letter)"
+		case w.queue != "":
+			queue = w.queue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", safe(st.RequestID), safe(string(st.Outcome)), safe(queue), safe(st.Reason), st.Updated.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// locator finds where requests in progress are: the queue their latest
+// event was published to, or the dead-letter queue it was moved to.
+type locator struct {
+	ledger ledger.Ledger
+	// dead holds the dead letters that decode, by request id.
+	dead map[string][]*deadLetter
+}
+
+// deadLetter is a dead letter and the event it holds.
+type deadLetter struct {
+	transport.DeadLetter
+	event events.Event
+}
+
+// newLocator reads the store's dead letters.
+func newLocator(ctx context.Context, store *local.Store) (*locator, error) {
+	// The store has no look-up of dead letters by request or event, so
+	// read them all: the dead-letter queue is short, or an operator's
+	// first concern.
+	dls, err := store.DeadLetters().List(ctx, "", 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	loc := &locator{ledger: store.Ledger(), dead: map[string][]*deadLetter{}}
+	for _, d := range dls {
+		ev, err := events.Decode(d.Body)
+		if err != nil || ev.Subject == "" {
+			continue // poison: it names no request for sure
+		}
+		loc.dead[ev.Subject] = append(loc.dead[ev.Subject], &deadLetter{DeadLetter: d, event: ev})
+	}
+	return loc, nil
+}
+
+// whereabouts is where a request in progress is.
+type whereabouts struct {
+	// queue is the queue its latest event was published to; "" when the
+	// request has ended.
+	queue string
+	// dead is the dead letter holding its latest event, if that event was
+	// dead-lettered from queue.
+	dead *deadLetter
+}
+
+// where finds where st's request is. The ledger's latest entry names the
+// latest event published for the request and the step that published it;
+// the event waits in the queue of the step that consumes its type, unless
+// it was dead-lettered there.
+func (loc *locator) where(ctx context.Context, st ledger.Status) (whereabouts, error) {
+	if st.Outcome != ledger.InProgress {
+		return whereabouts{}, nil
+	}
+	w := whereabouts{queue: queueOf(st.Type)}
+	dls := loc.dead[st.RequestID]
+	if len(dls) == 0 {
+		return w, nil
+	}
+	if st.History == nil {
+		full, err := loc.ledger.Get(ctx, st.RequestID)
+		if err != nil {
+			return w, err
+		}
+		st = full
+	}
+	if len(st.History) == 0 {
+		return w, nil
+	}
+	latest := st.History[len(st.History)-1]
+	for _, d := range dls {
+		if d.event.ID == latest.EventID {
+			w.queue, w.dead = d.Queue, d
+		}
+	}
+	return w, nil
+}
+
+// queueOf returns the queue an event of type typ that did not end its
+// request is published to: its consumer's (events.Destination). The
+// ledger's step is not the queue: it is the step that published the
+// event, and a retry recorded by complete goes back to complete's queue,
+// not to the results that events.Destination names for complete's output.
+func queueOf(typ string) string {
+	if c := events.ConsumerOf(typ); c != "" {
+		return c
+	}
+	return events.Results
 }
 
 type kv struct {

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/embedded"
-	"github.com/raprov/raprov/shared/requestfile"
 	"github.com/raprov/raprov/shared/transport/local"
 )
 
@@ -22,17 +20,13 @@ func newSubmitCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			name, data, err := readInput(args)
+			name, rows, bad, err := readRequests(args)
 			if err != nil {
 				return err
 			}
-			rows, bad, err := requestfile.Parse(bytes.NewReader(data))
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
 			out := cmd.OutOrStdout()
 			for _, e := range bad {
-				fmt.Fprintf(out, "%s: %v\n", name, e)
+				fmt.Fprintf(out, "%s: %s\n", safe(name), safe(e.Error()))
 			}
 			store, err := local.Open(cmd.Context(), s.DB, local.Options{})
 			if err != nil {
@@ -41,9 +35,6 @@ func newSubmitCmd() *cobra.Command {
 			defer store.Close()
 			reqs := make([]events.Request, len(rows))
 			for i, r := range rows {
-				if r.Request.RequestID == "" {
-					r.Request.RequestID = stableID(r.Request)
-				}
 				reqs[i] = r.Request
 			}
 			subs, err := embedded.Submit(cmd.Context(), store, "", reqs...)
@@ -56,15 +47,15 @@ func newSubmitCmd() *cobra.Command {
 				counts[o]++
 				switch o {
 				case embedded.Conflict:
-					fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", name, rows[i].Line, r.RequestID)
+					fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", safe(name), rows[i].Line, r.RequestID)
 				case embedded.Duplicate:
-					fmt.Fprintf(out, "%s\talready submitted\n", r.RequestID)
+					fmt.Fprintf(out, "%s\talready submitted\n", safe(r.RequestID))
 				default:
-					fmt.Fprintln(out, r.RequestID)
+					fmt.Fprintln(out, safe(r.RequestID))
 				}
 			}
 			fmt.Fprintf(out, "submitted %d requests to %s (%d already submitted, %d refused as request_conflict)\n",
-				counts[embedded.Sent], s.DB, counts[embedded.Duplicate], counts[embedded.Conflict])
+				counts[embedded.Sent], safe(s.DB), counts[embedded.Duplicate], counts[embedded.Conflict])
 			if len(bad) > 0 || counts[embedded.Conflict] > 0 {
 				return exitCode(1)
 			}

@@ -30,7 +30,8 @@ func (r *tracked) expected() string {
 }
 
 // printTable writes the final table and a summary, and reports whether every
-// request reached the outcome its row expects.
+// request reached the outcome its row expects. What comes from the file or
+// the tenant is printed through safe.
 func printTable(out io.Writer, reqs []*tracked, elapsed time.Duration) bool {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQUEST\tACCOUNT\tTYPE\tNUMBER\tOUTCOME\tDURATION\t")
@@ -39,7 +40,7 @@ func printTable(out io.Writer, reqs []*tracked, elapsed time.Duration) bool {
 		got := r.outcome()
 		mark := ""
 		if got != r.expected() {
-			mark = "  ≠ expected " + r.expected()
+			mark = "  ≠ expected " + safe(r.expected())
 			unexpected++
 		}
 		if r.status.Outcome == ledger.Completed {
@@ -52,14 +53,14 @@ func printTable(out io.Writer, reqs []*tracked, elapsed time.Duration) bool {
 			number = "-"
 		}
 		dur := r.status.Updated.Sub(r.status.Started).Round(10 * time.Millisecond)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\t%s\t\n", r.id, r.row.Request.UserPrincipalName, r.row.Request.AccountType, number, got, mark, dur)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\t%s\t\n", safe(r.id), safe(r.row.Request.UserPrincipalName), safe(r.row.Request.AccountType), safe(number), safe(got), mark, dur)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\n%d requests in %s: %d completed, %d failed; %d not as expected\n",
 		len(reqs), elapsed.Round(10*time.Millisecond), completed, failed, unexpected)
 	for _, r := range reqs {
 		if r.status.Outcome == ledger.Failed && r.status.Detail != "" {
-			fmt.Fprintf(out, "  %s %s: %s\n", r.id, r.status.Reason, r.status.Detail)
+			fmt.Fprintf(out, "  %s %s: %s\n", safe(r.id), safe(r.status.Reason), safe(r.status.Detail))
 		}
 	}
 	return unexpected == 0
@@ -101,7 +102,7 @@ func (p *progress) add(r *tracked) {
 	case p.bar != nil:
 		_ = p.bar.Add(1)
 	case p.lines:
-		fmt.Fprintf(p.out, "[%d/%d] %s %s: %s\n", p.n, p.total, r.id, r.row.Request.UserPrincipalName, r.outcome())
+		fmt.Fprintf(p.out, "[%d/%d] %s %s: %s\n", p.n, p.total, safe(r.id), safe(r.row.Request.UserPrincipalName), safe(r.outcome()))
 	}
 }
 

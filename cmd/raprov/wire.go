@@ -10,8 +10,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/infra/graphsim"
 	"github.com/raprov/raprov/shared/callback"
@@ -81,7 +79,13 @@ func connect(gc graph.Config, tc teamsadmin.Config, hc *http.Client, log *slog.L
 	if hc != nil {
 		topts = append(topts, teamsadmin.WithHTTPClient(hc))
 	}
-	t, err := teamsadmin.New(tc, g.Credential(), append(topts, teamsadmin.WithLogger(log))...)
+	cred := g.Credential()
+	if tc.Delegated() { // a signed-in admin (raprov login) instead of the app
+		if cred, err = delegatedCredential(gc, tc, hc, log); err != nil {
+			return nil, err
+		}
+	}
+	t, err := teamsadmin.New(tc, cred, append(topts, teamsadmin.WithLogger(log))...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,19 +97,11 @@ func connect(gc graph.Config, tc teamsadmin.Config, hc *http.Client, log *slog.L
 // caller starts an in-process simulator).
 func connectConfigured(s settings, log *slog.Logger) (*microsoft, error) {
 	if s.GraphURL != "" {
-		hc := http.DefaultClient
-		if s.GraphCA != "" {
-			pem, err := os.ReadFile(s.GraphCA)
-			if err != nil {
-				return nil, fmt.Errorf("simulator certificate: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("simulator certificate %s: no PEM certificate", s.GraphCA)
-			}
-			hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		gc, tc, hc, err := simulatorConfig(s)
+		if err != nil {
+			return nil, err
 		}
-		m, err := connectSimulator(s.GraphURL, hc, 1, log)
+		m, err := connect(gc, tc, hc, log)
 		if err != nil {
 			return nil, err
 		}
@@ -115,15 +111,50 @@ func connectConfigured(s settings, log *slog.Logger) (*microsoft, error) {
 	if os.Getenv("RAPROV_GRAPH_TENANT_ID") == "" {
 		return nil, nil
 	}
-	var gc graph.Config
-	if err := envconfig.Process("RAPROV_GRAPH", &gc); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	tc, err := teamsadmin.ConfigFromEnv()
+	gc, tc, err := microsoftConfig()
 	if err != nil {
 		return nil, err
 	}
 	return connect(gc, tc, nil, log)
+}
+
+// simulatorConfig is the adapters' configuration for the simulator at
+// --graph-url, trusted through --graph-ca, with the Teams sign-in of
+// RAPROV_TEAMS_ADMIN_AUTH (app or delegated).
+func simulatorConfig(s settings) (graph.Config, teamsadmin.Config, *http.Client, error) {
+	hc := http.DefaultClient
+	if s.GraphCA != "" {
+		pem, err := os.ReadFile(s.GraphCA)
+		if err != nil {
+			return graph.Config{}, teamsadmin.Config{}, nil, fmt.Errorf("simulator certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return graph.Config{}, teamsadmin.Config{}, nil, fmt.Errorf("simulator certificate %s: no PEM certificate", s.GraphCA)
+		}
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	}
+	gc, tc := simulatorAt(s.GraphURL, 1)
+	signIn, err := teamsadmin.SignInFromEnv()
+	if err != nil {
+		return graph.Config{}, teamsadmin.Config{}, nil, err
+	}
+	tc.SignIn = signIn
+	return gc, tc, hc, nil
+}
+
+// microsoftConfig reads RAPROV_GRAPH_* and RAPROV_TEAMS_ADMIN_*, the
+// endpoints defaulting to RAPROV_CLOUD's.
+func microsoftConfig() (graph.Config, teamsadmin.Config, error) {
+	gc, err := graph.ConfigFromEnv()
+	if err != nil {
+		return graph.Config{}, teamsadmin.Config{}, err
+	}
+	tc, err := teamsadmin.ConfigFromEnv()
+	if err != nil {
+		return graph.Config{}, teamsadmin.Config{}, err
+	}
+	return gc, tc, nil
 }
 
 // startSimulator starts the in-process simulator on a free loopback port.

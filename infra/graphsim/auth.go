@@ -27,12 +27,17 @@ const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // granted on the token's resource (Graph) and wids the template ids of the
 // directory roles held by the application's service principal (carried in
 // tokens for the Teams admin back end, which authorises by them).
+// Delegated tokens (devicecode.go) add scp, the signed-in user's oid and
+// upn, and carry the user's directory roles in wids.
 type accessClaims struct {
 	jwt.RegisteredClaims
 	TenantID string   `json:"tid"`
 	AppID    string   `json:"appid"`
 	Roles    []string `json:"roles,omitempty"`
 	Wids     []string `json:"wids,omitempty"`
+	Scope    string   `json:"scp,omitempty"`
+	ObjectID string   `json:"oid,omitempty"`
+	UPN      string   `json:"upn,omitempty"`
 }
 
 // principal is the application behind a valid bearer token, with what the
@@ -42,6 +47,8 @@ type principal struct {
 	audience string
 	roles    []string
 	wids     []string
+	// scope is the scp of a delegated token, empty for app-only ones.
+	scope string
 }
 
 // knownTenant accepts the tenant id or one of its verified domains.
@@ -140,7 +147,8 @@ func resourceOf(scope string) (audience string, ok bool) {
 }
 
 // token serves POST /{tenant}/oauth2/v2.0/token for the client-credentials
-// grant, authenticated by client secret or certificate-signed assertion.
+// grant, authenticated by client secret or certificate-signed assertion,
+// and the delegated device_code and refresh_token grants (devicecode.go).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	info := requestInfoFrom(r.Context())
 	tenant := r.PathValue("tenant")
@@ -157,6 +165,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	grant := form.Get("grant_type")
 	if grant == "" {
 		aadError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+		return
+	}
+	switch grant {
+	case deviceCodeGrant:
+		s.redeemDeviceCode(w, r, form)
+		return
+	case "refresh_token":
+		s.redeemRefreshToken(w, r, form)
 		return
 	}
 	if grant != "client_credentials" {
@@ -341,7 +357,7 @@ func (s *Server) authenticate(r *http.Request, audience string) (principal, stri
 	case !slices.Contains(claims.Audience, audience):
 		return principal{}, "Access token validation failure. Invalid audience."
 	}
-	return principal{clientID: claims.AppID, audience: audience, roles: claims.Roles, wids: claims.Wids}, ""
+	return principal{clientID: claims.AppID, audience: audience, roles: claims.Roles, wids: claims.Wids, scope: claims.Scope}, ""
 }
 
 // maxVerifiedTokens bounds the cache of verified access tokens; it is

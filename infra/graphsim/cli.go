@@ -43,6 +43,9 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		writes     = fs.Int("writes-per-window", 0, "writes per 150 s (0: Graph's 3,000)")
 		units      = fs.Int("ru-per-window", 0, "resource units per 10 s (0: the tier's)")
 		teamsLimit = fs.Int("teams-per-window", 0, "Teams requests per 10 s (0: Graph's 15,000)")
+		teamsSync  = fs.Duration("teams-sync-delay", 0, "Teams does not know a new user, or its license, for this long (Entra → Teams sync)")
+		wrapOps    = fs.Bool("wrap-operations", false, `serve number operations wrapped in {"value": …}`)
+		usageDelay = fs.Duration("usage-location-delay", 0, "assignLicense is refused this long after a PATCH changed usageLocation (0: the default, 1 s; negative: off)")
 	)
 	fs.StringVar(&cfg.TenantID, "tenant-id", DefaultTenantID, "tenant id")
 	fs.StringVar(&cfg.ClientID, "client-id", DefaultClientID, "application (client) id")
@@ -68,7 +71,8 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 		ReplicationDelay: *replDelay, Throttle: *throttle, TimeScale: *timeScale, TenantUsers: *users,
 		WritesPerWindow: *writes, ResourceUnitsPerWindow: *units, TeamsPerWindow: *teamsLimit,
 		FaultRate: *faultRate, FaultStatus: *faultStat, SlowRate: *slowRate, SlowDelay: *slowDelay,
-		OperationStepDelay: *opStep,
+		OperationStepDelay: *opStep, TeamsSyncDelay: *teamsSync, WrapOperations: *wrapOps,
+		UsageLocationDelay: *usageDelay,
 	}
 	if *seedPath != "" {
 		seed, err := LoadSeed(*seedPath)

@@ -44,6 +44,15 @@ type Config struct {
 	ClientCertificate *x509.Certificate
 	// TokenLifetime is the access tokens' lifetime (1 h).
 	TokenLifetime time.Duration
+	// DeviceCodeInterval is the polling interval of the device-code
+	// sign-in (5 s), sent in whole seconds (at least 1); a poll sooner
+	// after the previous one is answered slow_down.
+	DeviceCodeInterval time.Duration
+	// DeviceCodeLifetime is how long a device code waits for approval (15 min).
+	DeviceCodeLifetime time.Duration
+	// RefreshTokenLifetime is how long a delegated refresh token stays
+	// redeemable (90 days).
+	RefreshTokenLifetime time.Duration
 	// Seed is the initial directory (DefaultSeed() when it has no SKUs,
 	// users or domains at all).
 	Seed Seed

@@ -206,13 +206,19 @@ func (r Requirement) allowed(held []string) bool {
 // and writes the refusal when it falls short: Graph's 403
 // Authorization_RequestDenied for /v1.0, the Teams admin back end's plain
 // "Access Denied." otherwise.
+//
+// For the Teams admin back end, app-only and delegated tokens are checked
+// alike by the directory roles in wids (the application's, or the
+// signed-in user's); a delegated token must also carry the
+// user_impersonation scope.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern string, p principal) bool {
 	req := requirementOf(r.Method, pattern, r.URL.Path)
 	held := p.roles
 	if p.audience == teamsAudience {
 		held = p.wids
 	}
-	if req.allowed(held) {
+	delegatedOK := p.scope == "" || slices.Contains(strings.Fields(p.scope), delegatedTeamsScope)
+	if delegatedOK && req.allowed(held) {
 		return true
 	}
 	if p.audience == teamsAudience {

@@ -42,6 +42,8 @@ type Server struct {
 	grantsMu sync.RWMutex
 	grants   Grants
 
+	signIns signIns // delegated sign-in (devicecode.go)
+
 	usageLocations usageLocations
 
 	randMu sync.Mutex
@@ -126,6 +128,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
 	m.HandleFunc("GET /common/discovery/instance", s.instanceDiscovery)
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	s.signInRoutes(m)
 
 	m.HandleFunc("GET /v1.0/subscribedSkus", s.listSubscribedSkus)
 	m.HandleFunc("GET /v1.0/subscribedSkus/{id}", s.getSubscribedSku)

@@ -6,7 +6,8 @@
 //
 // Per delivery the runner
 //   - decodes the event; an undecodable one is poison and goes straight to
-//     the dead-letter queue with the decoder's reason;
+//     the dead-letter queue with the decoder's reason, and one of a type
+//     routed to another step's queue with reason misrouted;
 //   - runs the step; a *steps.DeadLetterError publishes the events it
 //     carries and dead-letters the input with its reason; any other error
 //     leaves the input for redelivery after the visibility timeout (and the
@@ -15,6 +16,7 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,7 +84,9 @@ func New(store *local.Store, stepFns map[string]steps.Step, opts Options) (*Chai
 		if stepFns[name] == nil {
 			return nil, fmt.Errorf("embedded: no function for step %q", name)
 		}
-		c.queues[name] = store.Queue(name, qo)
+		sqo := qo
+		sqo.Exhausted = c.exhausted(name)
+		c.queues[name] = store.Queue(name, sqo)
 	}
 	c.results = store.Queue(events.Results, qo)
 	return c, nil
@@ -247,6 +251,11 @@ func (c *Chain) handler(name string) local.Handler {
 			c.log.Warn("poison message dead-lettered", "queue", name, "reason", reason, "error", err.Error())
 			return q.Forward(ctx, d, local.Hop{DeadLetter: reason, Detail: err.Error()})
 		}
+		if consumer := events.ConsumerOf(in.Type); consumer != name {
+			detail := fmt.Sprintf("%s events go to %s, not %s", in.Type, cmp.Or(consumer, events.Results), name)
+			c.log.Warn("misrouted event dead-lettered", "queue", name, "type", in.Type, "request_id", in.Subject)
+			return q.Forward(ctx, d, local.Hop{DeadLetter: transport.ReasonMisrouted, Detail: detail})
+		}
 		out, err := step(ctx, in)
 		hop := local.Hop{}
 		if dl, ok := steps.AsDeadLetter(err); ok {
@@ -289,6 +298,38 @@ func (c *Chain) handler(name string) local.Handler {
 			return nil
 		}
 		return err
+	}
+}
+
+// exhausted fails the request of a message the sweep dead-letters: one
+// whose deliveries all ended without an acknowledgement (the process died
+// during the step, every time), so that no handler saw its last delivery.
+// The request ends failed with retries_exhausted in the ledger and the
+// results, in the same transaction as the move; a replay of the dead letter
+// can still complete it. An undecodable body fails nothing (it has no
+// request to speak of).
+func (c *Chain) exhausted(name string) func(body []byte, received int) local.Hop {
+	source := events.Source(name)
+	return func(body []byte, received int) local.Hop {
+		in, err := events.Decode(body)
+		if err != nil || in.Subject == "" {
+			return local.Hop{}
+		}
+		failed := in.Fail(source, events.Failure{
+			Reason:  events.ReasonRetriesExhausted,
+			Message: fmt.Sprintf("%s was interrupted on each of %d deliveries; the input is in the dead-letter queue", name, received),
+		})
+		send, err := route([]events.Event{failed})
+		if err != nil {
+			c.log.Error("failing an exhausted request", "queue", name, "request_id", in.Subject, "error", err.Error())
+			return local.Hop{}
+		}
+		c.log.Error("step never finished; request failed and input dead-lettered", "queue", name, "request_id", in.Subject, "received", received)
+		e := entry(name, failed)
+		if name == events.StepComplete {
+			e.EventID = failed.ID + "/" + in.ID
+		}
+		return local.Hop{Send: send, Record: []ledger.Entry{e}}
 	}
 }
 

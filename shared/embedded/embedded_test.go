@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,10 +51,18 @@ type fixture struct {
 	chain *embedded.Chain
 }
 
+// start opens a chain on a new store and runs it until the test ends.
 func start(t *testing.T, fns map[string]steps.Step, opts embedded.Options) *fixture {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	store, err := local.Open(ctx, filepath.Join(t.TempDir(), "chain.db"), local.Options{})
+	f := open(t, fns, opts)
+	f.run(t)
+	return f
+}
+
+// open opens a chain on a new store without running it.
+func open(t *testing.T, fns map[string]steps.Step, opts embedded.Options) *fixture {
+	t.Helper()
+	store, err := local.Open(context.Background(), filepath.Join(t.TempDir(), "chain.db"), local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,14 +71,19 @@ func start(t *testing.T, fns map[string]steps.Step, opts embedded.Options) *fixt
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &fixture{store: store, chain: chain}
+}
+
+// run runs the chain until the test ends.
+func (f *fixture) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- chain.Run(ctx) }()
+	go func() { done <- f.chain.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		store.Close()
+		f.store.Close()
 	})
-	return &fixture{store: store, chain: chain}
 }
 
 func (f *fixture) outcome(t *testing.T, id string) ledger.Status {
@@ -164,6 +178,32 @@ func TestPoisonGoesToTheDLQAndTheRestFlows(t *testing.T) {
 	}
 }
 
+// A well-formed event on a queue its type is not routed to is refused, not
+// run: a license.available sent to assign-number never reaches the step.
+func TestMisroutedEventIsDeadLettered(t *testing.T) {
+	var ran atomic.Int32
+	counting := func(_ context.Context, in events.Event) ([]events.Event, error) {
+		ran.Add(1)
+		return []events.Event{in.Next(events.TypeNumberAssigned, events.Source(events.StepAssignNumber))}, nil
+	}
+	f := start(t, fakeSteps(map[string]steps.Step{events.StepAssignNumber: counting}), embedded.Options{})
+	ev := events.New(events.TypeLicenseAvailable, events.Source(events.StepCheckLicense), events.Data{Request: events.Request{RequestID: "R7"}})
+	body, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.chain.Queue(events.StepAssignNumber).Send(context.Background(), transport.Message{Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	dls := f.deadLetters(t, 1)
+	if dls[0].Queue != events.StepAssignNumber || dls[0].Reason != transport.ReasonMisrouted || !strings.Contains(dls[0].Detail, events.StepCreateAccount) {
+		t.Fatalf("dead letter %+v, want reason %s naming the right queue", dls[0], transport.ReasonMisrouted)
+	}
+	if n := ran.Load(); n != 0 {
+		t.Fatalf("assign-number ran %d times on a misrouted event", n)
+	}
+}
+
 func TestStepThatKeepsFailingFailsTheRequest(t *testing.T) {
 	var calls atomic.Int32
 	broken := func(context.Context, events.Event) ([]events.Event, error) {
@@ -185,6 +225,65 @@ func TestStepThatKeepsFailingFailsTheRequest(t *testing.T) {
 	}
 	if n := calls.Load(); n != 3 {
 		t.Errorf("step ran %d times, want MaxReceive = 3", n)
+	}
+}
+
+// A message whose every delivery is interrupted (the process died during
+// the step each time) never reaches a last delivery a handler could see: the
+// sweep dead-letters it, and its request still ends failed in the same
+// transaction; a replay of the dead letter can complete it.
+func TestInterruptedStepFailsTheRequest(t *testing.T) {
+	ctx := context.Background()
+	const visibility = 100 * time.Millisecond
+	f := open(t, fakeSteps(nil), embedded.Options{Visibility: visibility, MaxReceive: 3})
+	store, chain := f.store, f.chain
+	created := events.New(events.TypeAccountCreated, events.Source(events.StepCreateAccount), events.Data{Request: events.Request{RequestID: "R6"}})
+	if err := chain.SubmitEvents(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	// Three processes took the message and died before acknowledging it.
+	q := chain.Queue(events.StepAssignLicense)
+	for i := range 3 {
+		d, err := q.Receive(ctx)
+		if err != nil || d == nil {
+			t.Fatalf("receive %d: %v, %v", i+1, d, err)
+		}
+		time.Sleep(visibility + 20*time.Millisecond)
+	}
+	f.run(t)
+
+	st := f.outcome(t, "R6")
+	if st.Outcome != ledger.Failed || st.Reason != string(events.ReasonRetriesExhausted) {
+		t.Fatalf("R6: %+v", st)
+	}
+	dls := f.deadLetters(t, 1)
+	if dls[0].Queue != events.StepAssignLicense || dls[0].Reason != transport.ReasonMaxReceive {
+		t.Fatalf("dead letter %+v", dls[0])
+	}
+
+	// Replayed, the request completes.
+	ev, err := events.Decode(dls[0].Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.ReplayCount++
+	body, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeadLetters().Requeue(ctx, dls[0].ID, body); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := store.Ledger().Get(ctx, "R6")
+		if err == nil && st.Outcome == ledger.Completed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the replay: %+v, %v", st, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

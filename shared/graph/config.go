@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/raprov/raprov/shared/cloud"
 	"github.com/raprov/raprov/shared/graph/budget"
 )
 
@@ -17,6 +21,41 @@ const (
 	DefaultBaseURL       = "https://graph.microsoft.com/v1.0"
 	DefaultScope         = "https://graph.microsoft.com/.default"
 )
+
+// EnvPrefix is the environment prefix ConfigFromEnv reads:
+// RAPROV_GRAPH_TENANT_ID, RAPROV_GRAPH_BASE_URL, and so on.
+const EnvPrefix = "RAPROV_GRAPH"
+
+// ConfigFromEnv reads a Config from RAPROV_GRAPH_* environment variables.
+// The cloud named by RAPROV_CLOUD (package cloud; public when unset)
+// supplies the authority host, base URL and scope; RAPROV_GRAPH_AUTHORITY_HOST,
+// RAPROV_GRAPH_BASE_URL and RAPROV_GRAPH_SCOPE, when set, win over it.
+func ConfigFromEnv() (Config, error) {
+	cl, err := cloud.FromEnv()
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	if err := envconfig.Process(EnvPrefix, &c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return c.withCloud(cl, func(key string) bool { return os.Getenv(EnvPrefix+"_"+key) != "" }), nil
+}
+
+// withCloud replaces the endpoints not set explicitly (set reports whether
+// the variable KEY, without prefix, is set) with cl's.
+func (c Config) withCloud(cl cloud.Cloud, set func(key string) bool) Config {
+	if !set("AUTHORITY_HOST") {
+		c.AuthorityHost = cl.AuthorityHost
+	}
+	if !set("BASE_URL") {
+		c.BaseURL = cl.GraphBaseURL
+	}
+	if !set("SCOPE") {
+		c.Scope = cl.GraphScope
+	}
+	return c
+}
 
 // Config configures a Client. Field tags name environment variables without
 // a prefix; the caller chooses one, e.g. envconfig.Process("RAPROV_GRAPH", &c)

@@ -9,10 +9,12 @@
 // to the host of Config.BaseURL only. Application permissions, least
 // privilege, each needed by a call here:
 //
-//   - User.ReadWrite.All: create users, read them by id or UPN, PATCH usageLocation.
-//   - LicenseAssignment.ReadWrite.All: POST /users/{id}/assignLicense.
-//   - Organization.Read.All: GET /subscribedSkus.
+//   - User.ReadWrite.All: create users, read them by id or UPN, PATCH
+//     usageLocation, POST /users/{id}/assignLicense.
+//   - LicenseAssignment.Read.All (or Organization.Read.All): GET /subscribedSkus.
 //   - TeamsTelephoneNumber.ReadWrite.All: number inventory, assignNumber, operations.
+//
+// docs/permissions.md has the sources.
 //
 // # Requests
 //

@@ -56,26 +56,14 @@ func (c *Client) Lookup(ctx context.Context, e164 string) (*steps.NumberAssignme
 	if e164 == "" {
 		return nil, apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "graph: look up number: empty number")
 	}
-	ri := c.request(abs.GET, numbersRoot+"/numberAssignments{?%24filter}")
-	ri.QueryParameters["%24filter"] = "telephoneNumber eq " + quote(e164)
-	var page struct {
-		Value []numberAssignment `json:"value"`
-	}
-	if err := c.sendJSON(ctx, "look up number", ri, &page); err != nil {
+	found, err := c.numberAssignments(ctx, "look up number", "telephoneNumber eq "+quote(e164))
+	if err != nil {
 		return nil, err
 	}
-	for _, n := range page.Value {
+	for _, n := range found {
 		if n.TelephoneNumber == e164 {
-			return &steps.NumberAssignment{
-				TelephoneNumber:    n.TelephoneNumber,
-				NumberType:         n.NumberType,
-				ActivationState:    n.ActivationState,
-				AssignmentStatus:   n.AssignmentStatus,
-				AssignmentTargetID: n.AssignmentTargetID,
-				Capabilities:       n.Capabilities,
-				IsoCountryCode:     n.IsoCountryCode,
-				City:               n.City,
-			}, nil
+			p := n.port()
+			return &p, nil
 		}
 	}
 	return nil, nil

@@ -18,21 +18,31 @@ func (c *Client) AssignedTo(ctx context.Context, objectID string) ([]steps.Numbe
 	if objectID == "" {
 		return nil, apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "graph: numbers of an account: empty object id")
 	}
-	ri := c.request(abs.GET, numbersRoot+"/numberAssignments{?%24filter}")
-	ri.QueryParameters["%24filter"] = "assignmentTargetId eq " + quote(objectID)
-	var page struct {
-		Value []numberAssignment `json:"value"`
-	}
-	if err := c.sendJSON(ctx, "numbers of an account", ri, &page); err != nil {
+	found, err := c.numberAssignments(ctx, "numbers of an account", "assignmentTargetId eq "+quote(objectID))
+	if err != nil {
 		return nil, err
 	}
-	held := make([]steps.NumberAssignment, 0, len(page.Value))
-	for _, n := range page.Value {
+	held := make([]steps.NumberAssignment, 0, len(found))
+	for _, n := range found {
 		if strings.EqualFold(n.AssignmentTargetID, objectID) {
 			held = append(held, n.port())
 		}
 	}
 	return held, nil
+}
+
+// numberAssignments lists the number assignments matching an OData filter
+// (one page: raprov's filters match one number, or the few an account holds).
+func (c *Client) numberAssignments(ctx context.Context, op, filter string) ([]numberAssignment, error) {
+	ri := c.request(abs.GET, numbersRoot+"/numberAssignments{?%24filter}")
+	ri.QueryParameters["%24filter"] = filter
+	var page struct {
+		Value []numberAssignment `json:"value"`
+	}
+	if err := c.sendJSON(ctx, op, ri, &page); err != nil {
+		return nil, err
+	}
+	return page.Value, nil
 }
 
 // port converts a number assignment to the port's type.

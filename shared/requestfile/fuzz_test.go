@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, e := range errs {
-			if e.Line < 1 || e.Line > lines || e.Err == nil {
+			if e.Line < 1 || e.Line > lines || e.EndLine > lines || e.Err == nil {
 				t.Fatalf("row error %v outside 1..%d", e, lines)
 			}
 		}

@@ -2,9 +2,11 @@
 // a JSON array of objects or a single JSON object.
 //
 // It only parses: each good row becomes an events.Request as written in the
-// file, and validation and normalisation happen in intake like for any other
-// request. A row that cannot be read is reported with its line number and
-// the reason, and the other rows are still returned.
+// file (but for requestId, trimmed as intake trims it), and validation and
+// normalisation happen in intake like for any other request. A row that
+// cannot be read is reported with its line number and the reason, and the
+// other rows are still returned. Files are read as they stream, with no
+// size limit.
 //
 // # Formats
 //
@@ -18,7 +20,15 @@
 // breaks. The delimiter is the one of comma, semicolon and tab that occurs
 // most often in the header line (comma on ties), so files saved by Excel in
 // locales that use semicolons work. Blank lines and rows whose fields are
-// all blank are skipped.
+// all blank are skipped. A quoted field that is never closed would take
+// every later line into itself: those lines are reported as not read
+// (one RowError from the line of the quote to the last line it took).
+//
+// JSON is held to the rules CSV gets from UTF-8: text that is not UTF-8,
+// an escaped half of a UTF-16 surrogate pair (\ud800 alone) and a key
+// that appears twice in one object fail the row (Go's decoder would
+// replace the first two with U+FFFD and keep the last of the repeated
+// keys).
 //
 // # Columns
 //
@@ -54,6 +64,7 @@
 package requestfile
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -61,6 +72,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -78,46 +90,150 @@ type Row struct {
 	Expect string
 }
 
-// RowError is a row that could not be read.
+// RowError is a row that could not be read, or, when EndLine is after
+// Line, lines Line to EndLine that were not read (a CSV quote that is never
+// closed takes every later line into one field).
 type RowError struct {
-	Line int
-	Err  error
+	Line    int
+	EndLine int
+	Err     error
 }
 
-func (e RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e RowError) Error() string {
+	if e.EndLine > e.Line {
+		return fmt.Sprintf("lines %d–%d were not read: %v", e.Line, e.EndLine, e.Err)
+	}
+	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+}
 
 func (e RowError) Unwrap() error { return e.Err }
 
-// Parse reads a whole request file from r. It returns the rows read, the
-// rows that could not be read, and an error when the file as a whole cannot
-// be read (empty, UTF-16, a malformed CSV header or JSON array, an unknown
-// or duplicate column). Callers bound the input size (io.LimitReader).
+// maxObject bounds the bytes read while trying a file that starts with an
+// object spread over several lines as one JSON object; beyond it the file
+// is read as JSON lines. A request that large could not be submitted
+// anyway (events.MaxSize).
+const maxObject = 1 << 20
+
+// Parse reads a whole request file from r as it streams: the file is never
+// held in memory whole, and it has no size limit. It returns the rows read,
+// the rows that could not be read, and an error when the file as a whole
+// cannot be read (a read error; empty, UTF-16, a malformed CSV header or
+// JSON array, an unknown or duplicate column). Rows and row errors are in
+// file order.
 func Parse(r io.Reader) ([]Row, []RowError, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, nil, fmt.Errorf("requestfile: read: %w", err)
-	}
-	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
-		return nil, nil, errors.New("requestfile: the file is UTF-16; save it as UTF-8 (in Excel: CSV UTF-8)")
-	}
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, nil, errors.New("requestfile: the file is empty")
-	}
+	br := bufio.NewReaderSize(r, 64<<10)
 	var p parser
-	switch trimmed[0] {
-	case '[':
-		err = p.jsonArray(data)
-	case '{':
-		p.jsonObjects(data)
-	default:
-		err = p.csv(data)
-	}
+	err := p.parse(br)
 	if err != nil {
 		return nil, nil, fmt.Errorf("requestfile: %w", err)
 	}
 	return p.rows, p.errs, nil
+}
+
+// readError marks an error of the underlying reader, reported as such.
+type readError struct{ err error }
+
+func (e readError) Error() string { return "read: " + e.err.Error() }
+func (e readError) Unwrap() error { return e.err }
+
+// reader passes reads on, turning their errors other than io.EOF into
+// readErrors, so that a failing disk is never reported as a malformed file.
+type reader struct{ r io.Reader }
+
+func (r reader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && err != io.EOF {
+		err = readError{err}
+	}
+	return n, err
+}
+
+// asReadError returns the read error inside err, if there is one.
+func asReadError(err error) (error, bool) {
+	var re readError
+	if errors.As(err, &re) {
+		return re, true
+	}
+	return nil, false
+}
+
+func (p *parser) parse(br *bufio.Reader) error {
+	head, err := br.Peek(3)
+	if err != nil && err != io.EOF {
+		return readError{err}
+	}
+	if bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
+		return errors.New("the file is UTF-16; save it as UTF-8 (in Excel: CSV UTF-8)")
+	}
+	if bytes.HasPrefix(head, []byte("\uFEFF")) {
+		_, _ = br.Discard(3)
+	}
+	// Skip leading white space, counting lines, and keep the white space
+	// that precedes the first character on its line (it belongs to a CSV
+	// header's first column).
+	blank, indent, first := 0, []byte(nil), byte(0)
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			return errors.New("the file is empty")
+		}
+		if err != nil {
+			return readError{err}
+		}
+		if c == '\n' {
+			blank++
+			indent = indent[:0]
+			continue
+		}
+		if c == ' ' || c == '\t' || c == '\r' {
+			indent = append(indent, c)
+			continue
+		}
+		_ = br.UnreadByte()
+		first = c
+		break
+	}
+	// The rest of the file, from its first line that is not blank, preceded
+	// by as many empty lines as were skipped so that line numbers count
+	// from the top of the file.
+	rest := io.MultiReader(&newlines{blank}, bytes.NewReader(indent), reader{br})
+	switch first {
+	case '[':
+		err = p.jsonArray(rest)
+	case '{':
+		err = p.jsonObjects(rest)
+	default:
+		err = p.csv(rest, firstLine(indent, br))
+	}
+	if re, ok := asReadError(err); ok {
+		return re
+	}
+	return err
+}
+
+// newlines reads n line feeds.
+type newlines struct{ n int }
+
+func (nl *newlines) Read(b []byte) (int, error) {
+	if nl.n == 0 {
+		return 0, io.EOF
+	}
+	b = b[:min(len(b), nl.n)]
+	for i := range b {
+		b[i] = '\n'
+	}
+	nl.n -= len(b)
+	return len(b), nil
+}
+
+// firstLine returns the start of the first line that is not blank: indent
+// and what follows in br, up to the end of the line or of br's buffer.
+func firstLine(indent []byte, br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	return append(slices.Clip(indent), b...)
 }
 
 // parser accumulates rows and row errors.
@@ -138,7 +254,7 @@ func (p *parser) add(line int, r events.Request, expect string) {
 	if p.ids == nil {
 		p.ids, p.upns = map[string]int{}, map[string]int{}
 	}
-	id := strings.TrimSpace(r.RequestID)
+	id := r.RequestID
 	upn := strings.ToLower(strings.TrimSpace(r.UserPrincipalName))
 	if prev, ok := p.ids[id]; ok && id != "" {
 		p.fail(line, "requestId %q is already used on line %d", id, prev)
@@ -224,7 +340,10 @@ func set(r *events.Request, expect *string, field, value string) error {
 	case fExpect:
 		*expect = strings.TrimSpace(value)
 	case fRequestID:
-		r.RequestID = value
+		// Trimmed here as intake trims it (validate.Normalize), so that
+		// whoever submits the row, tracks it and looks it up in the ledger
+		// uses the id intake will use.
+		r.RequestID = strings.TrimSpace(value)
 	case fDisplayName:
 		r.DisplayName = value
 	case fUPN:
@@ -245,19 +364,23 @@ func set(r *events.Request, expect *string, field, value string) error {
 	return nil
 }
 
-// csv parses a CSV file with a header row.
-func (p *parser) csv(data []byte) error {
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.Comma = delimiter(data)
+// csv parses a CSV file with a header row; header is the start of its
+// first line that is not blank, for the delimiter.
+func (p *parser) csv(r io.Reader, header []byte) error {
+	cr := csv.NewReader(r)
+	cr.Comma = delimiter(header)
 	cr.FieldsPerRecord = -1 // checked per row below, to report and go on
 
-	header, err := cr.Read()
+	names, err := cr.Read()
 	if err != nil {
+		if _, ok := asReadError(err); ok {
+			return err
+		}
 		return fmt.Errorf("CSV header: %w", err)
 	}
-	columns := make([]string, len(header))
+	columns := make([]string, len(names))
 	seen := map[string]string{}
-	for i, name := range header {
+	for i, name := range names {
 		f, ok := field(name)
 		switch {
 		case strings.TrimSpace(name) == "":
@@ -271,13 +394,30 @@ func (p *parser) csv(data []byte) error {
 		columns[i] = f
 	}
 
+	// A quoted field that runs over several lines and then goes wrong took
+	// those lines with it: name them. Whether it ran to the end of the file
+	// is known from the next read.
+	var quote *csv.ParseError
 	for {
 		record, err := cr.Read()
+		if quote != nil {
+			what := fmt.Sprintf("the field quoted on line %d has a stray quote on line %d", quote.StartLine, quote.Line)
+			if err == io.EOF {
+				what = fmt.Sprintf("the quote opened on line %d is never closed", quote.StartLine)
+			}
+			p.errs = append(p.errs, RowError{Line: quote.StartLine, EndLine: quote.Line,
+				Err: fmt.Errorf(`%s (write a quote inside a quoted field as "")`, what)})
+			quote = nil
+		}
 		if err == io.EOF {
 			return nil
 		}
 		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
-			p.fail(pe.StartLine, "%v", pe.Err)
+			if errors.Is(pe.Err, csv.ErrQuote) && pe.Line > pe.StartLine {
+				quote = pe
+			} else {
+				p.fail(pe.StartLine, "%v", pe.Err)
+			}
 			continue
 		}
 		if err != nil {
@@ -296,7 +436,7 @@ func (p *parser) csv(data []byte) error {
 		bad := false
 		for i, v := range record {
 			if !utf8.ValidString(v) {
-				p.fail(line, "column %q is not valid UTF-8; save the file as UTF-8 (in Excel: CSV UTF-8)", header[i])
+				p.fail(line, "column %q is not valid UTF-8; save the file as UTF-8 (in Excel: CSV UTF-8)", names[i])
 				bad = true
 				break
 			}
@@ -313,8 +453,7 @@ func (p *parser) csv(data []byte) error {
 }
 
 // delimiter picks the CSV delimiter from the header line.
-func delimiter(data []byte) rune {
-	first, _, _ := bytes.Cut(data, []byte("\n"))
+func delimiter(first []byte) rune {
 	best, n := ',', bytes.Count(first, []byte(","))
 	for _, c := range []rune{';', '\t'} {
 		if m := bytes.Count(first, []byte(string(c))); m > n {
@@ -335,71 +474,226 @@ func knownColumns() string {
 }
 
 // jsonObjects parses a single JSON object, possibly over several lines, or
-// JSON lines.
-func (p *parser) jsonObjects(data []byte) {
-	if json.Valid(data) {
-		p.object(lineAt(data, bytes.IndexByte(data, '{')), data)
-		return
-	}
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
+// JSON lines. A file whose first line that is not blank is JSON on its own
+// is JSON lines; otherwise it is one object if it reads as one, and JSON
+// lines again if it does not.
+func (p *parser) jsonObjects(r io.Reader) error {
+	br := bufio.NewReader(r)
+	line := 1
+	var first []byte
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(b)) > 0 {
+			first = b
+			break
 		}
-		p.object(i+1, line)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		line++
+	}
+	lines := io.MultiReader(bytes.NewReader(first), br)
+	if !json.Valid(bytes.TrimSpace(first)) {
+		raw, rest, err := oneObject(lines)
+		if err != nil {
+			return err
+		}
+		if raw != nil {
+			p.object(line, raw)
+			return nil
+		}
+		lines = rest
+	}
+	br = bufio.NewReader(lines)
+	for ; ; line++ {
+		b, err := br.ReadBytes('\n')
+		if b = bytes.TrimSpace(b); len(b) > 0 {
+			p.object(line, b)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// errTooLong ends the attempt to read a file as one object.
+var errTooLong = errors.New("longer than one request can be")
+
+// oneObject reads r as one JSON value followed by nothing but white space
+// and returns the value. When r is something else, it returns a nil value
+// and rest, which reads r again from its start. Only read errors are
+// returned.
+func oneObject(r io.Reader) (value json.RawMessage, rest io.Reader, err error) {
+	rec := &recorder{r: r}
+	dec := json.NewDecoder(rec)
+	err = dec.Decode(&value)
+	if err == nil {
+		var only bool
+		if only, err = onlySpace(io.MultiReader(dec.Buffered(), rec)); only && err == nil {
+			return value, nil, nil
+		}
+	}
+	if re, ok := asReadError(err); ok {
+		return nil, nil, re
+	}
+	return nil, io.MultiReader(bytes.NewReader(rec.buf), r), nil
+}
+
+// recorder keeps what is read through it, up to maxObject bytes.
+type recorder struct {
+	r   io.Reader
+	buf []byte
+}
+
+func (rec *recorder) Read(b []byte) (int, error) {
+	if len(rec.buf) >= maxObject {
+		return 0, errTooLong
+	}
+	n, err := rec.r.Read(b[:min(len(b), maxObject-len(rec.buf))])
+	rec.buf = append(rec.buf, b[:n]...)
+	return n, err
+}
+
+// onlySpace reports whether r holds nothing but JSON white space.
+func onlySpace(r io.Reader) (bool, error) {
+	b := make([]byte, 4096)
+	for {
+		n, err := r.Read(b)
+		if len(bytes.Trim(b[:n], " \t\r\n")) > 0 {
+			return false, nil
+		}
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
 	}
 }
 
 // jsonArray parses a JSON array of objects.
-func (p *parser) jsonArray(data []byte) error {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(data, &elems); err != nil {
-		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
-			return fmt.Errorf("JSON array: line %d: %v", lineAt(data, int(se.Offset)), err)
+func (p *parser) jsonArray(r io.Reader) error {
+	t := &lineTracker{r: r, line: 1}
+	dec := json.NewDecoder(t)
+	fail := func(err error, off int64) error {
+		if re, ok := asReadError(err); ok {
+			return re
 		}
-		return fmt.Errorf("JSON array: %w", err)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return errors.New("JSON array: the file ends before the array is closed")
+		}
+		return fmt.Errorf("JSON array: line %d: %v", t.lineAt(off), err)
 	}
-	// Find where each element starts to report its line: decode the array
-	// again token by token.
-	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil { // [
-		return fmt.Errorf("JSON array: %w", err)
+		return fail(err, dec.InputOffset())
 	}
-	for _, elem := range elems {
-		start := int(dec.InputOffset())
-		for start < len(data) && strings.IndexByte(" \t\r\n,", data[start]) >= 0 {
-			start++
+	for dec.More() {
+		start := dec.InputOffset()
+		var elem json.RawMessage
+		if err := dec.Decode(&elem); err != nil {
+			// The offset of a syntax error inside a value does not count
+			// from the start of the stream: find the error again in the
+			// element alone (after the comma before it).
+			b := t.from(start)
+			elemStart := bytes.IndexFunc(b, func(r rune) bool { return !strings.ContainsRune(" \t\r\n,", r) })
+			off := start + int64(max(elemStart, 0))
+			if se := (*json.SyntaxError)(nil); errors.As(err, &se) && elemStart >= 0 {
+				var again json.RawMessage
+				if err := json.NewDecoder(bytes.NewReader(b[elemStart:])).Decode(&again); errors.As(err, &se) {
+					off += se.Offset - 1
+				}
+			}
+			return fail(err, off)
 		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return fmt.Errorf("JSON array: %w", err)
+		end := dec.InputOffset()
+		p.object(t.lineAt(end-int64(len(elem))), elem)
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		return fail(err, dec.InputOffset())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if re, ok := asReadError(err); ok {
+			return re
 		}
-		p.object(lineAt(data, start), elem)
+		return fmt.Errorf("JSON array: line %d: text after the array", t.lineAt(dec.InputOffset()))
 	}
 	return nil
 }
 
-// object parses one JSON object into a request.
+// lineTracker counts the lines of what is read through it. It keeps the
+// bytes from the offset of the last lineAt call on.
+type lineTracker struct {
+	r    io.Reader
+	buf  []byte // the bytes from offset base on
+	base int64
+	line int // the line of offset base
+}
+
+func (t *lineTracker) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	t.buf = append(t.buf, b[:n]...)
+	return n, err
+}
+
+// lineAt returns the line of byte offset off; later calls must not ask for
+// an earlier offset.
+func (t *lineTracker) lineAt(off int64) int {
+	k := min(max(off-t.base, 0), int64(len(t.buf)))
+	t.line += bytes.Count(t.buf[:k], []byte("\n"))
+	t.buf, t.base = t.buf[k:], t.base+k
+	return t.line
+}
+
+// from returns the bytes kept from offset off on.
+func (t *lineTracker) from(off int64) []byte {
+	return t.buf[min(max(off-t.base, 0), int64(len(t.buf))):]
+}
+
+// object parses one JSON object into a request. Like a CSV row, it must be
+// UTF-8, and it may set each field once: a key that appears twice (which
+// JSON decoders settle differently) fails the row, as does an escape that
+// is half of a UTF-16 surrogate pair (\ud800 alone, which is no character).
 func (p *parser) object(line int, raw []byte) {
-	var members map[string]json.RawMessage
-	err := json.Unmarshal(raw, &members)
-	if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) || err == nil && members == nil {
-		p.fail(line, "expected a JSON object")
-		return
-	}
-	if err != nil {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
 		p.fail(line, "not valid JSON: %v", err)
 		return
 	}
+	if _, ok := v.(map[string]any); !ok {
+		p.fail(line, "expected a JSON object")
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	_, _ = dec.Token() // {
 	var req events.Request
 	var expect string
+	keys := map[string]bool{}
 	seen := map[string]string{}
-	keys := make([]string, 0, len(members))
-	for k := range members {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // report the same error for the same row every time
-	for _, k := range keys {
+	for dec.More() {
+		off := dec.InputOffset()
+		tok, _ := dec.Token()
+		k, _ := tok.(string)
+		rawKey := raw[off:dec.InputOffset()]
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil { // cannot happen: raw is valid
+			p.fail(line, "not valid JSON: %v", err)
+			return
+		}
+		if bad := badText(rawKey); bad != "" {
+			p.fail(line, "a key %s", bad)
+			return
+		}
+		if keys[k] {
+			p.fail(line, "key %q appears twice", k)
+			return
+		}
+		keys[k] = true
 		f, ok := field(k)
 		if !ok {
 			p.fail(line, "unknown key %q; known keys are %s", k, knownColumns())
@@ -410,7 +704,10 @@ func (p *parser) object(line int, raw []byte) {
 			return
 		}
 		seen[f] = k
-		v := members[k]
+		if bad := badText(v); bad != "" {
+			p.fail(line, "%q %s", k, bad)
+			return
+		}
 		if string(v) == "null" {
 			continue
 		}
@@ -429,8 +726,46 @@ func (p *parser) object(line int, raw []byte) {
 	p.add(line, req, expect)
 }
 
-// lineAt returns the 1-based line of byte offset off in data.
-func lineAt(data []byte, off int) int {
-	off = min(max(off, 0), len(data))
-	return 1 + bytes.Count(data[:off], []byte("\n"))
+// badText says what is wrong with the text of a JSON token that Go's
+// decoder would quietly repair: bytes that are not UTF-8, or an escaped
+// UTF-16 surrogate without its other half (both become U+FFFD). It
+// returns "" when there is nothing wrong.
+func badText(raw []byte) string {
+	if !utf8.Valid(raw) {
+		return "is not valid UTF-8; save the file as UTF-8"
+	}
+	// In valid JSON a backslash only starts an escape inside a string.
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		c, ok := escapedUnit(raw, i)
+		if !ok {
+			continue
+		}
+		i += 4
+		switch {
+		case 0xD800 <= c && c < 0xDC00:
+			if low, ok := escapedUnit(raw, i+2); ok && raw[i+1] == '\\' && 0xDC00 <= low && low < 0xE000 {
+				i += 6
+				continue
+			}
+		case 0xDC00 <= c && c < 0xE000:
+		default:
+			continue
+		}
+		return fmt.Sprintf("holds \\u%04x, half of a UTF-16 surrogate pair without its other half", c)
+	}
+	return ""
+}
+
+// escapedUnit returns the code unit of a \uXXXX escape whose u is at
+// raw[i].
+func escapedUnit(raw []byte, i int) (uint64, bool) {
+	if i < 0 || i+5 > len(raw) || raw[i] != 'u' {
+		return 0, false
+	}
+	c, err := strconv.ParseUint(string(raw[i+1:i+5]), 16, 16)
+	return c, err == nil
 }

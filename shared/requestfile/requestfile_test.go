@@ -3,6 +3,7 @@ package requestfile_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -266,5 +267,255 @@ func TestAdoptColumn(t *testing.T) {
 	}
 	if len(rows) != 2 || !rows[0].Request.Adopt || !rows[1].Request.Adopt || len(bad) != 1 || bad[0].Line != 3 {
 		t.Errorf("JSON lines: rows %+v, bad %v", rows, bad)
+	}
+}
+
+// A quote that is never closed takes every later line into one field:
+// those lines are named, not dropped in silence (issue 8, item 3).
+func TestParseUnclosedQuote(t *testing.T) {
+	head := "requestId,displayName,userPrincipalName,accountType,usageLocation\n"
+	tests := []struct {
+		name string
+		csv  string
+		rows []int    // lines of the rows read
+		errs []string // every row error, formatted
+	}{
+		{
+			name: "never closed",
+			csv: head +
+				"R1,One,ra-1@contoso.com,AA,US\n" +
+				"R2,\"Two,ra-2@contoso.com,AA,US\n" + // line 3: the quote opens
+				"R3,Three,ra-3@contoso.com,AA,US\n" +
+				"\n" +
+				"R4,Four,ra-4@contoso.com,AA,US\n", // line 6
+			rows: []int{2},
+			errs: []string{`lines 3–6 were not read: the quote opened on line 3 is never closed (write a quote inside a quoted field as "")`},
+		},
+		{
+			name: "stray quote on a later line",
+			csv: head +
+				"R1,\"One\n" + // line 2: the quote opens
+				"still one\" and more,ra-1@contoso.com,AA,US\n" + // line 3: a stray quote
+				"R2,Two,ra-2@contoso.com,AA,US\n",
+			rows: []int{4},
+			errs: []string{`lines 2–3 were not read: the field quoted on line 2 has a stray quote on line 3 (write a quote inside a quoted field as "")`},
+		},
+		{
+			name: "one line",
+			csv: head +
+				"R1,\"One\" x,ra-1@contoso.com,AA,US\n" +
+				"R2,Two,ra-2@contoso.com,AA,US\n",
+			rows: []int{3},
+			errs: []string{`line 2: extraneous or missing " in quoted-field`},
+		},
+		{
+			name: "quoted line breaks are fine",
+			csv: head +
+				"R1,\"One\nand a half\",ra-1@contoso.com,AA,US\n" +
+				"R2,Two,ra-2@contoso.com,AA,US\n",
+			rows: []int{2, 4},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, errs, err := requestfile.Parse(strings.NewReader(tt.csv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []int
+			for _, r := range rows {
+				lines = append(lines, r.Line)
+			}
+			var msgs []string
+			for _, e := range errs {
+				msgs = append(msgs, e.Error())
+			}
+			if diff := cmp.Diff(tt.rows, lines); diff != "" {
+				t.Errorf("row lines (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.errs, msgs); diff != "" {
+				t.Errorf("row errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// JSON rows are refused for what refuses a CSV row: text that is not UTF-8
+// (and lone surrogates, which are no text), and a field set twice (issue 8,
+// item 4).
+func TestParseJSONLikeCSV(t *testing.T) {
+	good := `"displayName":"A","type":"AA","usageLocation":"US"`
+	jsonl := strings.Join([]string{
+		`{"upn":"a@contoso.com",` + good + `}`,                                     // 1: good
+		`{"upn":"b@contoso.com","upn":"c@contoso.com",` + good + `}`,               // 2: repeated key
+		`{"upn":"d@contoso.com","displayName":"Caf` + "\xe9" + `","type":"AA"}`,    // 3: Latin-1
+		`{"upn":"e@contoso.com","displayName":"x\ud800y","type":"AA"}`,             // 4: lone high surrogate
+		`{"upn":"f@contoso.com","displayName":"x\udc00","type":"AA"}`,              // 5: lone low surrogate
+		`{"upn":"g@contoso.com","displayName":"\ud83d\ude00 \\ud800","type":"AA"}`, // 6: a pair, and an escaped backslash: good
+		`{"upn":"h@contoso.com","displayName":"\ud800\u0041","type":"AA"}`,         // 7: high surrogate, then no low one
+		`{"up` + "\xff" + `n":"i@contoso.com"}`,                                    // 8: key not UTF-8
+		`{"upn":"j@contoso.com","displayName":"x","displayName":"y","type":"AA"}`,  // 9: repeated key
+		`{"upn":"k@contoso.com","displayName":null,"displayName":null}`,            // 10: repeated, even as null
+	}, "\n")
+	rows, errs, err := requestfile.Parse(strings.NewReader(jsonl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upns []string
+	for _, r := range rows {
+		upns = append(upns, r.Request.UserPrincipalName)
+	}
+	if diff := cmp.Diff([]string{"a@contoso.com", "g@contoso.com"}, upns); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if len(rows) == 2 && rows[1].Request.DisplayName != "\U0001F600 \\ud800" {
+		t.Errorf("line 6 display name %q", rows[1].Request.DisplayName)
+	}
+	want := []rowErr{
+		{2, `key "upn" appears twice`},
+		{3, `"displayName" is not valid UTF-8`},
+		{4, `"displayName" holds \ud800, half of a UTF-16 surrogate pair`},
+		{5, `"displayName" holds \udc00`},
+		{7, `"displayName" holds \ud800`},
+		{8, `a key is not valid UTF-8`},
+		{9, `key "displayName" appears twice`},
+		{10, `key "displayName" appears twice`},
+	}
+	if len(errs) != len(want) {
+		t.Errorf("got %d row errors, want %d: %v", len(errs), len(want), errs)
+	}
+	for i := range min(len(errs), len(want)) {
+		if errs[i].Line != want[i].Line || !strings.Contains(errs[i].Error(), want[i].Msg) {
+			t.Errorf("row error %d = %v; want line %d: …%s…", i, errs[i], want[i].Line, want[i].Msg)
+		}
+	}
+
+	// The same in a JSON array and a single object.
+	for _, data := range []string{
+		"[\n" + `{"upn":"b@contoso.com","upn":"c@contoso.com"}` + "\n]",
+		"{\n" + `"upn":"b@contoso.com",` + "\n" + `"upn":"c@contoso.com"` + "\n}",
+	} {
+		rows, errs, err := requestfile.Parse(strings.NewReader(data))
+		if err != nil || len(rows) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), `key "upn" appears twice`) {
+			t.Errorf("Parse(%q) = %v, %v, %v; want a repeated key", data, rows, errs, err)
+		}
+	}
+}
+
+// A requestId is trimmed as intake trims it, so that the id the row is
+// submitted, tracked and looked up under is the one intake uses (issue 8,
+// item 5); one of spaces only is no id.
+func TestParseTrimsRequestID(t *testing.T) {
+	for _, data := range []string{
+		"requestId,upn\n R1 ,a@contoso.com\n\t,b@contoso.com\n",
+		`{"requestId":" R1 ","upn":"a@contoso.com"}` + "\n" + `{"requestId":"\t","upn":"b@contoso.com"}` + "\n",
+	} {
+		rows, errs, err := requestfile.Parse(strings.NewReader(data))
+		if err != nil || len(errs) != 0 || len(rows) != 2 {
+			t.Fatalf("Parse(%q) = %v, %v, %v", data, rows, errs, err)
+		}
+		if rows[0].Request.RequestID != "R1" || rows[1].Request.RequestID != "" {
+			t.Errorf("Parse(%q): request ids %q, %q; want R1 and none", data, rows[0].Request.RequestID, rows[1].Request.RequestID)
+		}
+	}
+	_, errs, _ := requestfile.Parse(strings.NewReader("requestId,upn\nR1,a@contoso.com\n R1,b@contoso.com\n"))
+	if len(errs) != 1 || errs[0].Line != 3 || !strings.Contains(errs[0].Error(), `requestId "R1" is already used on line 2`) {
+		t.Errorf("row errors %v; want line 3 repeating R1", errs)
+	}
+}
+
+// Parse reads as the file streams: rows far beyond any buffer and a read
+// error after them are both seen.
+func TestParseStreams(t *testing.T) {
+	const blank = 64 << 20 // more than raprov run used to read
+	head := "requestId,upn\nR1,a@contoso.com\n"
+	tail := "R2,b@contoso.com\n"
+	r := io.MultiReader(strings.NewReader(head), &repeatReader{b: '\n', n: blank}, strings.NewReader(tail))
+	rows, errs, err := requestfile.Parse(r)
+	if err != nil || len(errs) != 0 {
+		t.Fatalf("Parse: %v %v", err, errs)
+	}
+	if len(rows) != 2 || rows[1].Line != 3+blank || rows[1].Request.RequestID != "R2" {
+		t.Errorf("rows %+v", rows)
+	}
+
+	// The same padding before the header.
+	rows, errs, err = requestfile.Parse(io.MultiReader(&repeatReader{b: '\n', n: blank}, strings.NewReader(head+tail)))
+	if err != nil || len(errs) != 0 || len(rows) != 2 || rows[0].Line != 2+blank || rows[1].Line != 3+blank {
+		t.Errorf("after blank lines: %v, %v, %v", rows, errs, err)
+	}
+
+	for _, head := range []string{head, `{"requestId":"R1"}` + "\n", "[\n" + `{"requestId":"R1"},` + "\n", "{\n"} {
+		_, _, err := requestfile.Parse(io.MultiReader(strings.NewReader(head), failingReader{}))
+		if err == nil || !strings.Contains(err.Error(), "read: disk on fire") {
+			t.Errorf("Parse(%q, then a read error) = %v; want the read error", head, err)
+		}
+	}
+}
+
+// repeatReader reads n copies of b.
+type repeatReader struct {
+	b byte
+	n int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), r.n)
+	for i := range n {
+		p[i] = r.b
+	}
+	r.n -= n
+	return n, nil
+}
+
+// How a file that starts with '{' is read: JSON lines when its first line
+// is JSON, else one object when it is one, else JSON lines again.
+func TestParseJSONObjectOrLines(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  string
+		lines []int // of the rows read
+		errs  []int // of the row errors
+	}{
+		{"one object over lines", "\n\n{\n\"upn\": \"a@contoso.com\"\n}\n\n", []int{3}, nil},
+		{"one object on a line", "\n" + `{"upn": "a@contoso.com"}`, []int{2}, nil},
+		{"two objects over lines", "{\n\"upn\": \"a@contoso.com\"\n}\n{\n\"upn\": \"b@contoso.com\"\n}\n", nil, []int{1, 2, 3, 4, 5, 6}},
+		{"broken first line", `{"upn": "a@contoso.com"` + "\n" + `{"upn": "b@contoso.com"}` + "\n", []int{2}, []int{1}},
+		{"object and more", "{\n\"upn\": \"a@contoso.com\"\n} x\n", nil, []int{1, 2, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, errs, err := requestfile.Parse(strings.NewReader(tt.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines, errLines []int
+			for _, r := range rows {
+				lines = append(lines, r.Line)
+			}
+			for _, e := range errs {
+				errLines = append(errLines, e.Line)
+			}
+			if !cmp.Equal(tt.lines, lines) || !cmp.Equal(tt.errs, errLines) {
+				t.Errorf("rows on lines %v, errors on lines %v (%v); want %v and %v", lines, errLines, errs, tt.lines, tt.errs)
+			}
+		})
+	}
+}
+
+func TestParseJSONArrayErrors(t *testing.T) {
+	for _, tt := range []struct{ data, msg string }{
+		{"[\n{\"upn\":\"a@contoso.com\"}\n", "JSON array: the file ends before the array is closed"},
+		{"[\n{\"upn\":\"a@contoso.com\"}\n]\n{}", "JSON array: line 4: text after the array"},
+		{"[\n{\"upn\":\"a@contoso.com\"}\n{}]", "JSON array: line 3: expected comma after array element"},
+		{"[\n{\"upn\":\n\"a@contoso.com\",}]", "JSON array: line 3: invalid character '}'"},
+	} {
+		rows, errs, err := requestfile.Parse(strings.NewReader(tt.data))
+		if err == nil || !strings.Contains(err.Error(), tt.msg) || rows != nil || errs != nil {
+			t.Errorf("Parse(%q) = %v, %v, %v; want %q", tt.data, rows, errs, err, tt.msg)
+		}
 	}
 }

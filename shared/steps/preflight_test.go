@@ -16,12 +16,7 @@ import (
 func TestCheckLicensePreflightNumber(t *testing.T) {
 	now := t0
 	cfg := testConfig(&now)
-	free := func() *steps.NumberAssignment {
-		return &steps.NumberAssignment{
-			TelephoneNumber: "+12065550100", NumberType: "callingPlan", AssignmentStatus: "unassigned",
-			Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US", ActivationState: "activated",
-		}
-	}
+	free := freeRecord
 	held := func(target string) func() *steps.NumberAssignment {
 		return func() *steps.NumberAssignment {
 			n := free()

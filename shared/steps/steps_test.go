@@ -144,12 +144,7 @@ func TestCheckLicenseTransient(t *testing.T) {
 
 // freeNumber is an inventory where request()'s number is free.
 func freeNumber() *mock.Numbers {
-	return &mock.Numbers{LookupFn: func(_ context.Context, e164 string) (*steps.NumberAssignment, error) {
-		return &steps.NumberAssignment{
-			TelephoneNumber: e164, NumberType: "callingPlan", AssignmentStatus: "unassigned",
-			Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US", ActivationState: "activated",
-		}, nil
-	}}
+	return &mock.Numbers{LookupFn: func(context.Context, string) (*steps.NumberAssignment, error) { return freeRecord(), nil }}
 }
 
 type accountWorld struct {
@@ -427,15 +422,18 @@ func runOne(t *testing.T, name string, s steps.Step, cfg steps.Config, in events
 	return one(t, out, err, wantType)
 }
 
+// freeRecord is request()'s number, free in the inventory.
+func freeRecord() *steps.NumberAssignment {
+	return &steps.NumberAssignment{
+		TelephoneNumber: "+12065550100", NumberType: "callingPlan", AssignmentStatus: "unassigned",
+		Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US", ActivationState: "activated",
+	}
+}
+
 func TestAssignNumber(t *testing.T) {
 	now := t0
 	cfg := testConfig(&now)
-	free := func() *steps.NumberAssignment {
-		return &steps.NumberAssignment{
-			TelephoneNumber: "+12065550100", NumberType: "callingPlan", AssignmentStatus: "unassigned",
-			Capabilities: []string{"voiceApplicationAssignment"}, IsoCountryCode: "US", ActivationState: "activated",
-		}
-	}
+	free := freeRecord
 	tests := []struct {
 		name   string
 		number func() *steps.NumberAssignment

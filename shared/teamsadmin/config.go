@@ -6,10 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/raprov/raprov/shared/cloud"
 )
 
 // EnvPrefix is the environment prefix ConfigFromEnv reads: RAPROV_TEAMS_ADMIN_BASE_URL,
@@ -28,6 +31,72 @@ const (
 	DefaultAssociatePath      = "/Teams.VoiceApps/applicationinstanceassociations"
 	DefaultGetAssociationPath = "/Teams.VoiceApps/applicationinstanceassociations/{objectId}"
 )
+
+// Sign-in modes of Config.Auth.
+const (
+	// AuthApp authenticates as the app registration (client credentials),
+	// sharing the Graph adapter's credential.
+	AuthApp = "app"
+	// AuthDelegated authenticates as a signed-in service admin: the refresh
+	// token `raprov login` stored in TokenFile (package teamsauth). Government
+	// clouds need it: they refuse app-only tokens for application instances.
+	AuthDelegated = "delegated"
+)
+
+// DefaultTokenFile is where `raprov login` keeps the delegated refresh token.
+const DefaultTokenFile = ".raprov/teams-admin.token"
+
+// SignIn selects how the Teams admin back end is authenticated. The
+// credential itself is built by the caller (cmd/raprov): the app's, or a
+// teamsauth.Credential over TokenFile.
+type SignIn struct {
+	// Auth is AuthApp (default) or AuthDelegated.
+	Auth string `envconfig:"AUTH" default:"app"`
+	// TokenFile holds the delegated refresh token (mode 0600).
+	TokenFile string `envconfig:"TOKEN_FILE" default:".raprov/teams-admin.token"`
+	// ClientID is the public client application of the delegated sign-in;
+	// empty means the Graph app registration's client id.
+	ClientID string `envconfig:"CLIENT_ID"`
+}
+
+// SignInFromEnv reads only the sign-in settings (RAPROV_TEAMS_ADMIN_AUTH,
+// _TOKEN_FILE, _CLIENT_ID), for callers that take the back end's address
+// from elsewhere, such as a simulator.
+func SignInFromEnv() (SignIn, error) {
+	var s SignIn
+	if err := envconfig.Process(EnvPrefix, &s); err != nil {
+		return SignIn{}, fmt.Errorf("teamsadmin config: %w", err)
+	}
+	s = s.withDefaults()
+	return s, s.validate()
+}
+
+// withDefaults reads variables set to "" as unset.
+func (s SignIn) withDefaults() SignIn {
+	if s.Auth == "" {
+		s.Auth = AuthApp
+	}
+	if s.TokenFile == "" {
+		s.TokenFile = DefaultTokenFile
+	}
+	return s
+}
+
+func (s SignIn) validate() error {
+	switch s.Auth {
+	case "", AuthApp:
+	case AuthDelegated:
+		if strings.TrimSpace(s.TokenFile) == "" {
+			return errors.New("teamsadmin config: delegated sign-in needs a token file (RAPROV_TEAMS_ADMIN_TOKEN_FILE)")
+		}
+	default:
+		return fmt.Errorf("teamsadmin config: auth must be %q or %q, got %q", AuthApp, AuthDelegated, s.Auth)
+	}
+	return nil
+}
+
+// Delegated reports whether the back end is called as a signed-in admin.
+func (s SignIn) Delegated() bool { return s.Auth == AuthDelegated }
 
 // Lookup modes of Config.Lookup.
 const (
@@ -88,6 +157,13 @@ type Config struct {
 	MaxRetryWait time.Duration `envconfig:"MAX_RETRY_WAIT" default:"10s"`
 	// Timeout bounds each HTTP attempt, token acquisition included.
 	Timeout time.Duration `envconfig:"TIMEOUT" default:"30s"`
+
+	// SignIn is how calls are authenticated (RAPROV_TEAMS_ADMIN_AUTH, …).
+	SignIn
+	// Cloud is the cloud.Name the configuration is for (RAPROV_CLOUD, set
+	// by ConfigFromEnv; empty: public). Validate refuses app sign-in where
+	// the cloud does not allow app-only calls for application instances.
+	Cloud string `ignored:"true"`
 }
 
 // DefaultConfig returns the configuration for Microsoft's production back end.
@@ -107,16 +183,32 @@ func DefaultConfig() Config {
 		MaxRetries:         2,
 		MaxRetryWait:       10 * time.Second,
 		Timeout:            30 * time.Second,
+		SignIn:             SignIn{Auth: AuthApp, TokenFile: DefaultTokenFile},
+		Cloud:              cloud.Public,
 	}
 }
 
 // ConfigFromEnv reads a Config from RAPROV_TEAMS_ADMIN_* environment variables,
-// applying the defaults above, and validates it.
+// applying the defaults above, and validates it. The cloud named by
+// RAPROV_CLOUD (public when unset) supplies BaseURL and Scope unless
+// RAPROV_TEAMS_ADMIN_BASE_URL or RAPROV_TEAMS_ADMIN_SCOPE is set.
 func ConfigFromEnv() (Config, error) {
+	cl, err := cloud.FromEnv()
+	if err != nil {
+		return Config{}, fmt.Errorf("teamsadmin config: %w", err)
+	}
 	var c Config
 	if err := envconfig.Process(EnvPrefix, &c); err != nil {
 		return Config{}, fmt.Errorf("teamsadmin config: %w", err)
 	}
+	if os.Getenv(EnvPrefix+"_BASE_URL") == "" {
+		c.BaseURL = cl.TeamsAdminBaseURL
+	}
+	if os.Getenv(EnvPrefix+"_SCOPE") == "" {
+		c.Scope = cl.TeamsAdminScope
+	}
+	c.Cloud = cl.Name
+	c.SignIn = c.SignIn.withDefaults()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -190,6 +282,20 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		return errors.New("teamsadmin config: timeout must be positive")
+	}
+	if err := c.SignIn.validate(); err != nil {
+		return err
+	}
+	if c.Cloud != "" {
+		cl, err := cloud.Lookup(c.Cloud)
+		if err != nil {
+			return fmt.Errorf("teamsadmin config: %w", err)
+		}
+		if !cl.AppOnlyApplicationInstances && !c.Delegated() {
+			return fmt.Errorf("teamsadmin config: %s=%s: Microsoft does not allow app-only (client-credentials) calls for "+
+				"application instances in this cloud; set RAPROV_TEAMS_ADMIN_AUTH=%s and sign in a Teams administrator "+
+				"with \"raprov login\"", cloud.EnvVar, cl.Name, AuthDelegated)
+		}
 	}
 	return nil
 }

@@ -21,6 +21,11 @@ import (
 // the queue's maximum number of times without being acknowledged.
 const ReasonMaxReceive = "max_receive_exceeded"
 
+// ReasonMisrouted is the dead-letter reason of a well-formed event whose type
+// is not routed to the queue it arrived on (events.Routes): a step never
+// runs an event meant for another step.
+const ReasonMisrouted = "misrouted"
+
 // Message is an outgoing message.
 type Message struct {
 	Body []byte

@@ -103,6 +103,39 @@ func (s *Store) commit(ctx context.Context, from *Queue, id string, h Hop) error
 	})
 }
 
+// applyTx sends and records h inside an open transaction (used where the
+// hop joins another change, as a sweep's failures do) and returns the
+// wake-ups to run after the commit. h.DeadLetter must be empty.
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, h Hop, now time.Time) ([]func(), error) {
+	if h.DeadLetter != "" {
+		return nil, apperr.New(apperr.Invalid, "", "local: a joined hop cannot dead-letter: there is no input")
+	}
+	var wake []func()
+	for _, name := range slices.Sorted(maps.Keys(h.Send)) {
+		q, ok := s.queue(name)
+		if !ok {
+			return nil, apperr.New(apperr.Invalid, "", "unknown queue %q: open it with Store.Queue first", name)
+		}
+		if err := checkMessages(name, h.Send[name]); err != nil {
+			return nil, err
+		}
+		if err := s.sendTx(ctx, tx, name, h.Send[name]); err != nil {
+			return nil, err
+		}
+		if f := q.notifier(h.Send[name]); f != nil {
+			wake = append(wake, f)
+		}
+	}
+	entries := make([]ledger.Entry, len(h.Record))
+	for i, e := range h.Record {
+		var err error
+		if entries[i], err = e.Normalize(now); err != nil {
+			return nil, err
+		}
+	}
+	return wake, s.recordTx(ctx, tx, entries)
+}
+
 const (
 	queryDelete     = `delete from goqite where queue = ? and id = ?`
 	queryDeadLetter = `

@@ -26,6 +26,13 @@ type QueueOptions struct {
 	// SweepInterval is how often Receive first moves exhausted messages to the
 	// dead-letter queue; default Visibility.
 	SweepInterval time.Duration
+	// Exhausted, when set, is called for each message the sweep moves to the
+	// dead-letter queue (the process died, or kept dying, while handling it,
+	// so no handler saw its last delivery). The hop it returns — messages to
+	// send and ledger entries, typically the failure of the message's
+	// request — commits in the same transaction as the move; its DeadLetter
+	// must be empty.
+	Exhausted func(body []byte, received int) Hop
 }
 
 // Queue is a named durable queue in a Store. It implements transport.Queue.
@@ -232,7 +239,29 @@ func (q *Queue) DeadLetter(ctx context.Context, d transport.Delivery, reason, de
 func (q *Queue) SweepExhausted(ctx context.Context) (int, error) {
 	now := time.Now().UTC()
 	var n int64
+	var wake []func()
 	err := q.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		wake = nil
+		var hops []Hop
+		if q.opts.Exhausted != nil {
+			rows, err := tx.QueryContext(ctx, `select body, received from goqite where queue = ? and received >= ? and timeout <= ?`,
+				q.name, q.opts.MaxReceive, now.Format(rfc3339Milli))
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var body []byte
+				var received int
+				if err := rows.Scan(&body, &received); err != nil {
+					rows.Close()
+					return err
+				}
+				hops = append(hops, q.opts.Exhausted(body, received))
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `
 			insert into dead_letters (id, queue, body, reason, detail, received, sent, at)
 			select id, queue, body, ?, 'received ' || received || ' times without acknowledgement', received, created, ?
@@ -245,10 +274,23 @@ func (q *Queue) SweepExhausted(ctx context.Context) (int, error) {
 		if n, err = res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `delete from goqite where queue = ? and received >= ? and timeout <= ?`,
-			q.name, q.opts.MaxReceive, now.Format(rfc3339Milli))
-		return err
-	}, nil)
+		if _, err = tx.ExecContext(ctx, `delete from goqite where queue = ? and received >= ? and timeout <= ?`,
+			q.name, q.opts.MaxReceive, now.Format(rfc3339Milli)); err != nil {
+			return err
+		}
+		for _, h := range hops {
+			f, err := q.s.applyTx(ctx, tx, h, now)
+			if err != nil {
+				return err
+			}
+			wake = append(wake, f...)
+		}
+		return nil
+	}, func() {
+		for _, f := range wake {
+			f()
+		}
+	})
 	if err != nil {
 		return 0, fmt.Errorf("local: sweep %s: %w", q.name, err)
 	}

@@ -27,7 +27,7 @@ func TestSignals(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildRaprov(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel) // after the parallel subtests, not when this function returns
 	// With a delay, every Graph and Teams answer is held back that long:
 	// steps are still in progress when the signals come.
 	simWith := func(delay time.Duration) (url, ca string) {
@@ -96,10 +96,10 @@ func TestSignals(t *testing.T) {
 
 	t.Run("SIGTERM", func(t *testing.T) {
 		t.Parallel()
-		url, ca := simWith(0)
+		url, ca := simWith(300 * time.Millisecond)
 		r := run(t, url, ca, nil, syscall.SIGTERM)
 		t.Logf("stopped %s after SIGTERM", r.elapsed.Round(time.Millisecond))
-		if r.code != 143 || !strings.Contains(r.out, "stopped by SIGTERM") || strings.Contains(r.out, "context canceled") {
+		if r.code != 143 || !strings.Contains(r.out, "stopped by SIGTERM") || strings.Contains(r.out, "context canceled") || r.elapsed > 20*time.Second {
 			t.Fatalf("exit %d, output:\n%s\nwant 143 and a clear line", r.code, r.out)
 		}
 	})

@@ -34,7 +34,8 @@ func newDLQCmd() *cobra.Command {
 				if ev, err := events.Decode(d.Body); err == nil {
 					subject, typ = ev.Subject, ev.Type
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", d.ID, d.Queue, subject, typ, d.Reason, d.Received, d.At.Format(time.RFC3339), d.Detail)
+				// Subjects and details come from message bodies: escaped.
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", d.ID, safe(d.Queue), safe(subject), safe(typ), safe(d.Reason), d.Received, d.At.Format(time.RFC3339), safe(d.Detail))
 			}
 			return nil
 		}),

@@ -93,3 +93,34 @@ func TestDLQDeleteAndPurge(t *testing.T) {
 		t.Fatalf("purge all: %v; %d left", err, dlqCount(t, path, ""))
 	}
 }
+
+// dlq list escapes what message bodies carry: a subject with terminal
+// escape sequences cannot clear the operator's screen.
+func TestDLQListEscapes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "raprov.db")
+	ctx := context.Background()
+	store, err := local.Open(ctx, path, local.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := store.Queue("intake", local.QueueOptions{})
+	body := `{"specversion":"1.0","id":"e1","source":"raprov/submit","type":"raprov.provisioning.requested.v1","subject":"R\u001b[2J","time":"2026-11-29T00:00:00Z","datacontenttype":"application/json","data":{"request":{"requestId":"R\u001b[2J"},"progress":{}}}`
+	if err := q.Send(ctx, transport.Message{Body: []byte(body)}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := q.Receive(ctx)
+	if err != nil || d == nil {
+		t.Fatalf("receive: %v %v", d, err)
+	}
+	if err := q.DeadLetter(ctx, *d, "request_conflict", "requestId R\x1b]0;pwned\x07 was already used"); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	out, err := runDLQ(t, "", "list", "--db", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `\x1b`) {
+		t.Fatalf("dlq list printed raw control characters:\n%q", out)
+	}
+}

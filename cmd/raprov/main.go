@@ -4,6 +4,8 @@
 //	raprov submit FILE       queue requests for a running `raprov run --serve`
 //	raprov status [ID]       where requests stand
 //	raprov dlq list|replay|delete|purge   inspect, replay and delete dead letters
+//	raprov login             sign a Teams service admin in for the delegated Teams credential
+//	raprov doctor            check a tenant read-only before a run
 //	raprov graphsim          start the Microsoft Graph simulator alone
 //	raprov bench             throughput benchmarks against the simulator
 //

@@ -24,7 +24,10 @@ type settings struct {
 	DB string `envconfig:"DB" default:".raprov/raprov.db"`
 	// GraphURL points at a running Graph simulator (raprov graphsim); empty
 	// means Microsoft when RAPROV_GRAPH_TENANT_ID is set, else an in-process
-	// simulator.
+	// simulator. Against either simulator RAPROV_GRAPH_* and
+	// RAPROV_TEAMS_ADMIN_* apply as against Microsoft; the simulator supplies
+	// its endpoints and the credentials that are not configured
+	// (simulatorFromEnv).
 	GraphURL string `envconfig:"GRAPH_URL"`
 	// GraphCA is the PEM file of the simulator's certificate (graphsim -ca-out).
 	GraphCA string `envconfig:"GRAPH_CA"`

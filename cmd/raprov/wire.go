@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kelseyhightower/envconfig"
+
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/infra/graphsim"
 	"github.com/raprov/raprov/shared/callback"
@@ -40,7 +42,9 @@ func (m *microsoft) Close() {
 	}
 }
 
-// simulatorAt returns the adapters' configuration for a simulator at url.
+// simulatorAt returns the adapters' configuration for a simulator at url
+// and nothing else: its endpoints and public test credentials, defaults
+// everywhere else (bench, which configures its own budget).
 func simulatorAt(url string, timeScale float64) (graph.Config, teamsadmin.Config) {
 	url = strings.TrimRight(url, "/")
 	g := graph.Config{
@@ -50,18 +54,64 @@ func simulatorAt(url string, timeScale float64) (graph.Config, teamsadmin.Config
 		AuthorityHost:            url + "/",
 		DisableInstanceDiscovery: true,
 		BaseURL:                  url + "/v1.0",
+		Scope:                    graphsim.GraphScope,
 		TimeScale:                timeScale,
 		MaxRetries:               2,
 	}
 	t := teamsadmin.DefaultConfig()
-	t.BaseURL = url
+	t.BaseURL, t.Scope = url, graphsim.TeamsAdminScope
 	return g, t
 }
 
-// connectSimulator builds the adapters for a simulator at url trusted
-// through hc.
+// simulatorFromEnv returns the adapters' configuration for a simulator at
+// url: RAPROV_GRAPH_* and RAPROV_TEAMS_ADMIN_* read as against Microsoft,
+// the simulator filling in only what they cannot say or do not say:
+//
+//   - its endpoints, always: the authority host (instance discovery off),
+//     Graph's root and the Teams admin base URL; the scopes unless
+//     RAPROV_GRAPH_SCOPE or RAPROV_TEAMS_ADMIN_SCOPE is set. RAPROV_CLOUD
+//     is not read: a simulator is no national cloud.
+//   - its public test tenant id, client id and secret, each where none is
+//     configured. A configured one is sent as given: a wrong secret fails
+//     as it would against Microsoft.
+//
+// timeScale, when positive, is the simulator's own (in process) and serves
+// unless RAPROV_GRAPH_TIME_SCALE is set.
+func simulatorFromEnv(url string, timeScale float64) (graph.Config, teamsadmin.Config, error) {
+	simG, simT := simulatorAt(url, timeScale)
+	gc, err := graph.ConfigFromEnvAt(simG)
+	if err != nil {
+		return graph.Config{}, teamsadmin.Config{}, err
+	}
+	if timeScale > 0 && os.Getenv(graph.EnvPrefix+"_TIME_SCALE") == "" {
+		gc.TimeScale = timeScale
+	}
+	var tc teamsadmin.Config
+	if err := envconfig.Process(teamsadmin.EnvPrefix, &tc); err != nil {
+		return graph.Config{}, teamsadmin.Config{}, fmt.Errorf("teamsadmin config: %w", err)
+	}
+	tc.BaseURL = simT.BaseURL
+	if os.Getenv(teamsadmin.EnvPrefix+"_SCOPE") == "" {
+		tc.Scope = simT.Scope
+	}
+	signIn, err := teamsadmin.SignInFromEnv() // defaults for variables set to ""
+	if err != nil {
+		return graph.Config{}, teamsadmin.Config{}, err
+	}
+	tc.SignIn, tc.Cloud = signIn, ""
+	if err := tc.Validate(); err != nil {
+		return graph.Config{}, teamsadmin.Config{}, err
+	}
+	return gc, tc, nil
+}
+
+// connectSimulator builds the adapters for the in-process simulator at url
+// trusted through hc, whose throttling windows are scaled by timeScale.
 func connectSimulator(url string, hc *http.Client, timeScale float64, log *slog.Logger) (*microsoft, error) {
-	gc, tc := simulatorAt(url, timeScale)
+	gc, tc, err := simulatorFromEnv(url, timeScale)
+	if err != nil {
+		return nil, err
+	}
 	return connect(gc, tc, hc, log)
 }
 
@@ -119,8 +169,10 @@ func connectConfigured(s settings, log *slog.Logger) (*microsoft, error) {
 }
 
 // simulatorConfig is the adapters' configuration for the simulator at
-// --graph-url, trusted through --graph-ca, with the Teams sign-in of
-// RAPROV_TEAMS_ADMIN_AUTH (app or delegated).
+// --graph-url, trusted through --graph-ca: RAPROV_GRAPH_* and
+// RAPROV_TEAMS_ADMIN_* (sign-in included) as against Microsoft, the
+// simulator supplying its endpoints and any credential not configured
+// (simulatorFromEnv).
 func simulatorConfig(s settings) (graph.Config, teamsadmin.Config, *http.Client, error) {
 	hc := http.DefaultClient
 	if s.GraphCA != "" {
@@ -134,12 +186,10 @@ func simulatorConfig(s settings) (graph.Config, teamsadmin.Config, *http.Client,
 		}
 		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	}
-	gc, tc := simulatorAt(s.GraphURL, 1)
-	signIn, err := teamsadmin.SignInFromEnv()
+	gc, tc, err := simulatorFromEnv(s.GraphURL, 0)
 	if err != nil {
 		return graph.Config{}, teamsadmin.Config{}, nil, err
 	}
-	tc.SignIn = signIn
 	return gc, tc, hc, nil
 }
 

@@ -130,7 +130,7 @@ func (v *validator) displayName(s string) string {
 		v.invalid("displayName", "displayName is not valid UTF-8 text")
 		return s
 	}
-	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+	if i := strings.IndexFunc(s, isControlOrBidi); i >= 0 {
 		c, _ := utf8.DecodeRuneInString(s[i:])
 		v.invalid("displayName", "displayName %s contains the control character %s", quote(s), describe(c))
 		return s
@@ -139,6 +139,14 @@ func (v *validator) displayName(s string) string {
 		v.invalid("displayName", "displayName is %d characters long; the maximum is %d", n, MaxDisplayName)
 	}
 	return s
+}
+
+// isControlOrBidi reports control characters and the bidirectional
+// formatting controls (U+061C, U+200E/F, U+202A–E, U+2066–9), which reorder
+// how a name is shown (a "right-to-left override" makes "moc.txt" read
+// "txt.com") and have no place in an address-book name.
+func isControlOrBidi(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // aliasChars are the characters Microsoft Entra ID allows in the part of a

@@ -145,6 +145,7 @@ func TestNormalizeInvalid(t *testing.T) {
 		{"displayName blank", func(r *events.Request) { r.DisplayName = " \t " }, "displayName", invalid, "required"},
 		{"displayName too long", func(r *events.Request) { r.DisplayName = strings.Repeat("x", 257) }, "displayName", invalid, "257 characters long; the maximum is 256"},
 		{"displayName control char", func(r *events.Request) { r.DisplayName = "Main\nLine" }, "displayName", invalid, "control character U+000A"},
+		{"displayName right-to-left override", func(r *events.Request) { r.DisplayName = "Main \u202eenil" }, "displayName", invalid, "control character U+202E"},
 		{"displayName invalid UTF-8", func(r *events.Request) { r.DisplayName = "Main \xff" }, "displayName", invalid, "UTF-8"},
 
 		// userPrincipalName

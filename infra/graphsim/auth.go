@@ -58,7 +58,7 @@ func (s *Server) knownTenant(t string) bool {
 
 // aadError writes a Microsoft identity platform error response.
 func aadError(w http.ResponseWriter, r *http.Request, status int, errCode string, aadsts int, description string) {
-	now := time.Now().UTC()
+	now := odata.Now(r.Context()).UTC()
 	trace := w.Header().Get("request-id")
 	corr := r.Header.Get("client-request-id")
 	if corr == "" {
@@ -236,7 +236,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		aadError(w, r, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
-	now := time.Now()
+	now := s.now()
 	lifetime := s.cfg.TokenLifetime
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -284,6 +284,7 @@ func (s *Server) verifyAssertion(assertion, clientID string, r *http.Request) (i
 		jwt.WithValidMethods([]string{"PS256", "RS256", "ES256"}),
 		jwt.WithLeeway(5*time.Minute),
 		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(s.now),
 	)
 	_, err := parser.ParseWithClaims(assertion, &claims, func(t *jwt.Token) (any, error) {
 		if s.cfg.ClientCertificate == nil || !thumbprintMatches(t.Header, s.cfg.ClientCertificate) {
@@ -346,7 +347,7 @@ func (s *Server) authenticate(r *http.Request, audience string) (principal, stri
 	if h == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return principal{}, "Access token is empty."
 	}
-	claims, err := s.verifyAccessToken(strings.TrimSpace(tok), time.Now())
+	claims, err := s.verifyAccessToken(strings.TrimSpace(tok), s.now())
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return principal{}, "Lifetime validation failed, the token is expired."

@@ -69,6 +69,10 @@ type Config struct {
 	// Logger receives one debug record per request and errors (discarded
 	// when nil).
 	Logger *slog.Logger
+	// Clock is the simulator's time (nil: the real clock). Tests give a
+	// FakeClock to move throttling windows, delays, operations and token
+	// lifetimes exactly; see Clock.
+	Clock Clock
 }
 
 // Knobs change the simulator's behaviour at run time.

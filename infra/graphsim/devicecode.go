@@ -255,7 +255,7 @@ func (s *Server) deviceCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info.scope = scope
-	now := time.Now()
+	now := s.now()
 	da := &deviceAuth{
 		deviceCode: secretToken("graphsim-dc."), userCode: newUserCode(),
 		clientID: clientID, scope: scope, issued: now, lastPoll: now,
@@ -309,7 +309,7 @@ func (s *Server) redeemDeviceCode(w http.ResponseWriter, r *http.Request, form u
 		aadError(w, r, http.StatusBadRequest, "invalid_request", 900144, fmt.Sprintf("The request body must contain the following parameter: '%s'.", param))
 		return
 	}
-	now := time.Now()
+	now := s.now()
 	si := &s.signIns
 	si.mu.Lock()
 	si.init()
@@ -370,7 +370,7 @@ func (s *Server) redeemRefreshToken(w http.ResponseWriter, r *http.Request, form
 		aadError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.")
 		return
 	}
-	now := time.Now()
+	now := s.now()
 	si := &s.signIns
 	si.mu.Lock()
 	si.init()
@@ -418,7 +418,7 @@ func (s *Server) issueDelegated(w http.ResponseWriter, r *http.Request, sess *se
 		aadError(w, r, http.StatusBadRequest, "invalid_scope", 70011, desc)
 		return
 	}
-	now := time.Now()
+	now := s.now()
 	lifetime := s.cfg.TokenLifetime
 	roles := sess.user.Roles
 	if roles == nil {
@@ -490,7 +490,7 @@ func (s *Server) issueDelegated(w http.ResponseWriter, r *http.Request, sess *se
 // user entering it at the verification page would. The user must exist and
 // be enabled.
 func (s *Server) ApproveSignIn(userCode string, u SignInUser) error {
-	user, gerr := s.dir.get(u.UserPrincipalName, time.Now())
+	user, gerr := s.dir.get(u.UserPrincipalName, s.now())
 	if gerr != nil {
 		return fmt.Errorf("sign-in: user %q not found", u.UserPrincipalName)
 	}
@@ -517,7 +517,7 @@ func (s *Server) withPending(userCode string, fn func(*deviceAuth)) error {
 	defer si.mu.Unlock()
 	si.init()
 	da, ok := si.byUser[strings.ToUpper(strings.TrimSpace(userCode))]
-	if !ok || !time.Now().Before(da.expires) || da.approved != nil || da.declined {
+	if !ok || !s.now().Before(da.expires) || da.approved != nil || da.declined {
 		return errNoSuchCode
 	}
 	fn(da)
@@ -549,7 +549,7 @@ func (s *Server) SignIns() SignIns {
 	si.mu.Lock()
 	defer si.mu.Unlock()
 	out := SignIns{Pending: []PendingSignIn{}, Sessions: []SignInSession{}}
-	now := time.Now()
+	now := s.now()
 	for _, da := range si.codes {
 		if da.approved == nil && !da.declined && now.Before(da.expires) {
 			out.Pending = append(out.Pending, PendingSignIn{UserCode: da.userCode, ClientID: da.clientID, Scope: da.scope,

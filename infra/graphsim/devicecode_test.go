@@ -73,21 +73,23 @@ func wantAAD(t *testing.T, resp *http.Response, b []byte, status int, code strin
 	}
 }
 
-// signIn runs the device-code flow for u and returns the tokens.
+// signIn runs the device-code flow for u and returns the tokens. The env
+// must be on a FakeClock (newClockEnv): it waits the polling interval on it.
 func (e *env) signIn(t *testing.T, u graphsim.SignInUser) delegatedTokens {
 	t.Helper()
 	dc := e.startSignIn(t)
 	if err := e.sim.ApproveSignIn(dc.UserCode, u); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(30 * time.Millisecond)
+	e.clock.Advance(time.Duration(dc.Interval) * time.Second)
 	resp, b := e.pollDeviceCode(t, dc.DeviceCode)
 	wantStatus(t, resp, b, http.StatusOK)
 	return decode[delegatedTokens](t, b)
 }
 
 func TestDeviceCodeFlow(t *testing.T) {
-	e := newEnv(t, graphsim.Config{DeviceCodeInterval: 20 * time.Millisecond})
+	const interval = 20 * time.Millisecond // sent as 1 s
+	e := newClockEnv(t, graphsim.Config{DeviceCodeInterval: interval})
 	dc := e.startSignIn(t)
 	if dc.DeviceCode == "" || len(dc.UserCode) < 8 || dc.Interval != 1 || dc.ExpiresIn != 900 ||
 		!strings.HasSuffix(dc.VerificationURI, "/devicelogin") || !strings.Contains(dc.Message, dc.UserCode) {
@@ -97,21 +99,29 @@ func TestDeviceCodeFlow(t *testing.T) {
 		t.Error("message shows the device code")
 	}
 
-	// Too soon after the code was issued: slow_down; then pending.
+	// Sooner than the interval after the code was issued or after the
+	// previous poll: slow_down; at the interval: pending.
 	resp, b := e.pollDeviceCode(t, dc.DeviceCode)
 	wantAAD(t, resp, b, 400, "slow_down", 70016)
-	time.Sleep(30 * time.Millisecond)
+	e.clock.Advance(interval)
+	resp, b = e.pollDeviceCode(t, dc.DeviceCode)
+	wantAAD(t, resp, b, 400, "authorization_pending", 70016)
+	e.clock.Advance(interval - time.Nanosecond)
+	resp, b = e.pollDeviceCode(t, dc.DeviceCode)
+	wantAAD(t, resp, b, 400, "slow_down", 70016)
+	e.clock.Advance(interval)
 	resp, b = e.pollDeviceCode(t, dc.DeviceCode)
 	wantAAD(t, resp, b, 400, "authorization_pending", 70016)
 	p := e.sim.SignIns().Pending
-	if len(p) != 1 || p[0].UserCode != dc.UserCode || p[0].Polls != 2 || p[0].SlowDowns != 1 {
+	if len(p) != 1 || p[0].UserCode != dc.UserCode || p[0].Polls != 4 || p[0].SlowDowns != 2 ||
+		!p[0].Expires.Equal(t0.Add(graphsim.DefaultDeviceCodeLifetime)) {
 		t.Fatalf("pending = %+v", p)
 	}
 
 	if err := e.sim.ApproveSignIn(dc.UserCode, graphsim.SignInUser{UserPrincipalName: "adelev@CONTOSO.com"}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(30 * time.Millisecond)
+	e.clock.Advance(interval)
 	resp, b = e.pollDeviceCode(t, dc.DeviceCode)
 	wantStatus(t, resp, b, http.StatusOK)
 	tok := decode[delegatedTokens](t, b)
@@ -152,7 +162,7 @@ func TestDeviceCodeFlow(t *testing.T) {
 // The Teams routes check the signed-in user's roles: without a Teams role
 // the back end answers "Access Denied."; binding needs user management too.
 func TestDelegatedTokenRoles(t *testing.T) {
-	e := newEnv(t, graphsim.Config{DeviceCodeInterval: 20 * time.Millisecond})
+	e := newClockEnv(t, graphsim.Config{})
 	bind := appInstancesList + "/2d4f6a8c-0e1b-4c3d-8e5f-7a9b1c3d5e01/sync?applicationId=ce933385-9390-45d1-9512-c8d228074e07"
 	tests := []struct {
 		name       string
@@ -185,7 +195,7 @@ func TestDelegatedTokenRoles(t *testing.T) {
 }
 
 func TestRefreshTokenRotation(t *testing.T) {
-	e := newEnv(t, graphsim.Config{DeviceCodeInterval: 20 * time.Millisecond})
+	e := newClockEnv(t, graphsim.Config{})
 	first := e.signIn(t, graphsim.SignInUser{UserPrincipalName: signInAdmin})
 
 	resp, b := e.refresh(t, first.RefreshToken)
@@ -222,18 +232,38 @@ func TestRefreshTokenRotation(t *testing.T) {
 }
 
 func TestRefreshTokenExpiry(t *testing.T) {
-	e := newEnv(t, graphsim.Config{DeviceCodeInterval: 20 * time.Millisecond, RefreshTokenLifetime: 50 * time.Millisecond})
-	tok := e.signIn(t, graphsim.SignInUser{UserPrincipalName: signInAdmin})
-	time.Sleep(80 * time.Millisecond)
-	resp, b := e.refresh(t, tok.RefreshToken)
+	// The default lifetime, 90 days, on the clock: a refresh token is
+	// good until 1 ns before it, and the one it rotates to for another
+	// lifetime from then.
+	const lifetime = graphsim.DefaultRefreshTokenLifetime
+	e := newClockEnv(t, graphsim.Config{})
+	first := e.signIn(t, graphsim.SignInUser{UserPrincipalName: signInAdmin})
+	e.clock.Advance(lifetime - time.Nanosecond)
+	resp, b := e.refresh(t, first.RefreshToken)
+	wantStatus(t, resp, b, http.StatusOK)
+	second := decode[delegatedTokens](t, b)
+	e.clock.Advance(lifetime - time.Nanosecond)
+	resp, b = e.refresh(t, second.RefreshToken)
+	wantStatus(t, resp, b, http.StatusOK)
+	third := decode[delegatedTokens](t, b)
+	e.clock.Advance(lifetime)
+	resp, b = e.refresh(t, third.RefreshToken)
 	wantAAD(t, resp, b, 400, "invalid_grant", 700082)
 }
 
 func TestDeviceCodeEndings(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
-		e := newEnv(t, graphsim.Config{DeviceCodeInterval: 10 * time.Millisecond, DeviceCodeLifetime: 50 * time.Millisecond})
+		const lifetime = graphsim.DefaultDeviceCodeLifetime
+		e := newClockEnv(t, graphsim.Config{})
 		dc := e.startSignIn(t)
-		time.Sleep(70 * time.Millisecond)
+		e.clock.Advance(lifetime - time.Nanosecond)
+		if p := e.sim.SignIns().Pending; len(p) != 1 {
+			t.Fatalf("pending 1 ns before expiry = %+v", p)
+		}
+		e.clock.Advance(time.Nanosecond)
+		if p := e.sim.SignIns().Pending; len(p) != 0 {
+			t.Errorf("pending at expiry = %+v", p)
+		}
 		if err := e.sim.ApproveSignIn(dc.UserCode, graphsim.SignInUser{UserPrincipalName: signInAdmin}); err == nil {
 			t.Error("an expired code was approved")
 		}
@@ -241,12 +271,12 @@ func TestDeviceCodeEndings(t *testing.T) {
 		wantAAD(t, resp, b, 400, "expired_token", 70019)
 	})
 	t.Run("declined", func(t *testing.T) {
-		e := newEnv(t, graphsim.Config{DeviceCodeInterval: 10 * time.Millisecond})
+		e := newClockEnv(t, graphsim.Config{})
 		dc := e.startSignIn(t)
 		if err := e.sim.DenySignIn(dc.UserCode); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		e.clock.Advance(graphsim.DefaultDeviceCodeInterval)
 		resp, b := e.pollDeviceCode(t, dc.DeviceCode)
 		wantAAD(t, resp, b, 400, "authorization_declined", 70000)
 	})
@@ -295,7 +325,7 @@ func TestDeviceCodeRequestErrors(t *testing.T) {
 }
 
 func TestSignInAdminAPI(t *testing.T) {
-	e := newEnv(t, graphsim.Config{DeviceCodeInterval: 20 * time.Millisecond})
+	e := newClockEnv(t, graphsim.Config{})
 	dc := e.startSignIn(t)
 	resp, b := e.doWith(t, "", http.MethodGet, "/_sim/signins", nil, nil)
 	wantStatus(t, resp, b, http.StatusOK)
@@ -307,7 +337,7 @@ func TestSignInAdminAPI(t *testing.T) {
 	resp, b = e.doWith(t, "", http.MethodPost, "/_sim/signins/approve",
 		map[string]any{"userCode": strings.ToLower(dc.UserCode), "userPrincipalName": signInAdmin, "roles": []string{graphsim.RoleTeamsAdministrator}}, nil)
 	wantStatus(t, resp, b, http.StatusNoContent)
-	time.Sleep(30 * time.Millisecond)
+	e.clock.Advance(graphsim.DefaultDeviceCodeInterval)
 	resp, b = e.pollDeviceCode(t, dc.DeviceCode)
 	wantStatus(t, resp, b, http.StatusOK)
 	resp, b = e.doWith(t, "", http.MethodPost, "/_sim/signins/revoke", map[string]any{"userPrincipalName": signInAdmin}, nil)

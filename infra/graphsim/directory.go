@@ -127,6 +127,8 @@ type directory struct {
 	domains  []string
 	// replicationDelay returns the current replication delay knob.
 	replicationDelay func() time.Duration
+	// now is the simulator's clock, for the Teams side's look-ups.
+	now func() time.Time
 
 	mu    sync.Mutex
 	users map[string]*User // by lower-case id
@@ -137,11 +139,13 @@ type directory struct {
 
 var _ teamssim.Directory = (*directory)(nil)
 
-func newDirectory(tenantID string, seed Seed, replicationDelay func() time.Duration, now time.Time) *directory {
+func newDirectory(tenantID string, seed Seed, replicationDelay func() time.Duration, clock func() time.Time) *directory {
+	now := clock()
 	d := &directory{
 		tenantID:         tenantID,
 		domains:          slices.Clone(seed.VerifiedDomains),
 		replicationDelay: replicationDelay,
+		now:              clock,
 		users:            map[string]*User{},
 		upns:             map[string]*User{},
 	}
@@ -288,7 +292,7 @@ func (d *directory) lookup(key string, now time.Time) (*User, *graphError) {
 func (d *directory) User(id string) (teamssim.DirUser, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	u, gerr := d.lookup(id, time.Now())
+	u, gerr := d.lookup(id, d.now())
 	if gerr != nil {
 		return teamssim.DirUser{}, false
 	}

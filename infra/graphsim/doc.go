@@ -18,7 +18,10 @@
 // throttling cost model (the simulator's own transcription, cost.go) with a
 // time scale so that benchmarks run in seconds, random or injected faults and
 // slow responses. Every route checks the application permissions and
-// directory roles of the caller's token (permissions.go).
+// directory roles of the caller's token (permissions.go). Every rule that
+// depends on time reads Config.Clock (clock.go): tests give a FakeClock and
+// advance it, so throttling windows, delays, operations and token lifetimes
+// are checked exactly on any machine.
 // Every response carries request-id and client-request-id headers, as Graph's
 // do. The rules and the Microsoft documentation each comes from are listed in
 // docs/graphsim.md.

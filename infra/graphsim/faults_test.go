@@ -3,6 +3,8 @@ package graphsim_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -57,24 +59,88 @@ func TestFaultRate(t *testing.T) {
 	}
 }
 
-func TestSlowResponseStillTakesEffect(t *testing.T) {
-	e := newEnv(t, graphsim.Config{Knobs: graphsim.Knobs{SlowRate: 1, SlowDelay: time.Second}})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.ts.URL+"/v1.0/users", jsonBody(t, newUser("slow")))
+// slowRequest sends a POST /v1.0/users for alias with ctx and reports its
+// outcome on the returned channel.
+func (e *env) slowRequest(t *testing.T, ctx context.Context, alias string) <-chan error {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.ts.URL+"/v1.0/users", jsonBody(t, newUser(alias)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+e.graphToken)
-	if _, err = e.ts.Client().Do(req); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want the client's deadline", err)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := e.ts.Client().Do(req)
+		if err == nil {
+			// Read to the end: the request is logged by then.
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != http.StatusCreated {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		done <- err
+	}()
+	return done
+}
+
+// heldBack waits until the simulator holds n responses back on e's clock.
+func (e *env) heldBack(t *testing.T, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.clock.BlockUntil(ctx, n); err != nil {
+		t.Fatalf("%d responses never held back: %v", n, err)
 	}
-	found := false
+}
+
+func (e *env) hasUser(upn string) bool {
 	for _, u := range e.sim.State().Users {
-		found = found || u.UserPrincipalName == "slow@contoso.com"
+		if u.UserPrincipalName == upn {
+			return true
+		}
 	}
-	if !found {
-		t.Error("the timed-out request did not create the user")
+	return false
+}
+
+func TestSlowResponseStillTakesEffect(t *testing.T) {
+	e := newClockEnv(t, graphsim.Config{Knobs: graphsim.Knobs{SlowRate: 1, SlowDelay: time.Second}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := e.slowRequest(t, ctx, "slow")
+	e.heldBack(t, 1) // served, and its response held back
+	cancel()         // the client gives up
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the client's cancellation", err)
+	}
+	if !e.hasUser("slow@contoso.com") {
+		t.Error("the abandoned request did not create the user")
+	}
+}
+
+func TestSlowResponseHeldForSlowDelay(t *testing.T) {
+	const delay = 2 * time.Second
+	e := newClockEnv(t, graphsim.Config{Knobs: graphsim.Knobs{SlowRate: 1, SlowDelay: delay}})
+	done := e.slowRequest(t, context.Background(), "held")
+	e.heldBack(t, 1)
+	if !e.hasUser("held@contoso.com") {
+		t.Error("the user is not created while its response is held back")
+	}
+	e.clock.Advance(delay - time.Nanosecond)
+	if n := e.clock.Timers(); n != 1 {
+		t.Fatalf("1 ns before the delay, %d responses held back, want 1", n)
+	}
+	e.clock.Advance(time.Nanosecond)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no response once the delay had passed")
+	}
+	if c := e.sim.Counts()["POST /v1.0/users"]; c.Total != 1 || c.ByStatus[201] != 1 {
+		t.Errorf("counts = %+v", c)
 	}
 }
 

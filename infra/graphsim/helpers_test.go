@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raprov/raprov/infra/graphsim"
 )
@@ -20,6 +21,25 @@ type env struct {
 	sim        *graphsim.Server
 	ts         *httptest.Server
 	graphToken string
+	// clock is the simulator's clock when the env was made by
+	// newClockEnv; nil on the real clock.
+	clock *graphsim.FakeClock
+}
+
+// t0 is where the tests' FakeClock starts: a whole second, so that token
+// expiry (whole seconds in a JWT) falls exactly on the lifetime.
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+// newClockEnv is newEnv on a FakeClock showing t0: time moves only when
+// the test calls e.clock.Advance, so timing rules can be checked exactly
+// on any machine. The HTTP server, TLS and the client are real.
+func newClockEnv(t *testing.T, cfg graphsim.Config) *env {
+	t.Helper()
+	clock := graphsim.NewFakeClock(t0)
+	cfg.Clock = clock
+	e := newEnv(t, cfg)
+	e.clock = clock
+	return e
 }
 
 func newEnv(t *testing.T, cfg graphsim.Config) *env {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -73,7 +72,7 @@ func (s *Server) assignLicense(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	now := time.Now()
+	now := s.now()
 	if s.usageLocationPending(r.PathValue("id"), add, remove, now) {
 		invalidUsageLocation().write(w, r)
 		return
@@ -100,7 +99,7 @@ func invalidParameter(name string) *graphError {
 // listLicenseDetails serves GET /v1.0/users/{id}/licenseDetails.
 func (s *Server) listLicenseDetails(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("id")
-	details, gerr := s.dir.licenseDetails(key, time.Now())
+	details, gerr := s.dir.licenseDetails(key, s.now())
 	if gerr != nil {
 		gerr.write(w, r)
 		return

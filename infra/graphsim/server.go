@@ -26,6 +26,7 @@ import (
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
+	clock    Clock
 	dir      *directory
 	teams    *teamssim.Sim
 	mux      *http.ServeMux
@@ -102,9 +103,14 @@ func New(cfg Config) (*Server, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("graphsim: token key: %w", err)
 	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = realClock{}
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      log,
+		clock:    clock,
 		throttle: newThrottler(),
 		tokenKey: key,
 		knobs:    cfg.Knobs,
@@ -116,12 +122,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Grants != nil {
 		s.grants = cfg.Grants.clone()
 	}
-	s.dir = newDirectory(cfg.TenantID, cfg.Seed, func() time.Duration { return s.Knobs().ReplicationDelay }, time.Now())
+	s.dir = newDirectory(cfg.TenantID, cfg.Seed, func() time.Duration { return s.Knobs().ReplicationDelay }, clock.Now)
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.mountTeams()
 	return s, nil
 }
+
+// now is the time on the simulator's clock.
+func (s *Server) now() time.Time { return s.clock.Now() }
 
 func (s *Server) routes() {
 	m := s.mux
@@ -308,7 +317,8 @@ func isTeamsBackEnd(path string) bool {
 // throttling, faults, slow responses, then the route; every request is
 // logged.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := s.now()
+	r = r.WithContext(odata.NewClockContext(r.Context(), s.clock.Now))
 	reqID := uuid.NewString()
 	clientReqID := r.Header.Get("client-request-id")
 	if clientReqID == "" {
@@ -334,7 +344,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		rec.Status = sw.status()
-		rec.Duration = time.Since(start)
+		rec.Duration = s.now().Sub(start)
 		rec.ClientID, rec.Scope, rec.Credential = info.clientID, info.scope, info.credential
 		s.record(rec)
 	}()
@@ -488,18 +498,20 @@ func faultBody(status int) (code, message string) {
 	return strings.ReplaceAll(http.StatusText(status), " ", ""), http.StatusText(status) + "."
 }
 
-// serveSlow serves r, then holds the response back for delay. A client that
-// gives up meanwhile gets nothing, although the request took effect.
+// serveSlow serves r, then holds the response back for delay on the
+// simulator's clock. A client that gives up meanwhile gets nothing, although
+// the request took effect.
 func (s *Server) serveSlow(w *statusWriter, r *http.Request, delay time.Duration) {
 	buf := &bufferedWriter{header: http.Header{}}
 	for k, v := range w.Header() {
 		buf.header[k] = v
 	}
 	s.mux.ServeHTTP(buf, r)
-	t := time.NewTimer(delay)
-	defer t.Stop()
+	elapsed := make(chan struct{})
+	stop := s.clock.AfterFunc(delay, func() { close(elapsed) })
+	defer stop()
 	select {
-	case <-t.C:
+	case <-elapsed:
 	case <-r.Context().Done():
 		w.code = buf.statusOr200() // for the record only: the client has gone
 		return

@@ -1,8 +1,6 @@
 package graphsim
 
 import (
-	"time"
-
 	"github.com/raprov/raprov/infra/graphsim/teamssim"
 )
 
@@ -17,7 +15,7 @@ func (s *Server) mountTeams() {
 		Directory:          s.dir,
 		Seed:               s.cfg.Seed.Teams,
 		OperationStepDelay: s.cfg.Knobs.OperationStepDelay,
-		Now:                time.Now,
+		Now:                s.clock.Now,
 		// Read on every use, so PUT /_sim/knobs and SetKnobs apply at once.
 		KnobsFunc: func() teamssim.Knobs {
 			k := s.Knobs()

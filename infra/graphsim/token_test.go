@@ -123,10 +123,16 @@ func testCert(t *testing.T) (*x509.Certificate, *rsa.PrivateKey) {
 // standard base64).
 func assertion(t *testing.T, cert *x509.Certificate, key *rsa.PrivateKey, aud string, exp time.Time) string {
 	t.Helper()
+	return assertionFor(t, cert, key, aud, time.Now(), exp)
+}
+
+// assertionFor is assertion valid from nbf.
+func assertionFor(t *testing.T, cert *x509.Certificate, key *rsa.PrivateKey, aud string, nbf, exp time.Time) string {
+	t.Helper()
 	thumb := sha256.Sum256(cert.Raw)
 	tok := jwt.NewWithClaims(jwt.SigningMethodPS256, jwt.MapClaims{
 		"aud": aud, "iss": graphsim.DefaultClientID, "sub": graphsim.DefaultClientID,
-		"jti": "1", "nbf": time.Now().Unix(), "exp": exp.Unix(),
+		"jti": "1", "nbf": nbf.Unix(), "exp": exp.Unix(),
 	})
 	tok.Header = map[string]any{"alg": "PS256", "typ": "JWT", "x5t#S256": base64.StdEncoding.EncodeToString(thumb[:])}
 	s, err := tok.SignedString(key)
@@ -171,6 +177,46 @@ func TestTokenClientAssertion(t *testing.T) {
 				t.Errorf("error_codes = %v, want [%d]: %s", got.ErrorCodes, tt.aadsts, got.Description)
 			}
 		})
+	}
+}
+
+// TestClientAssertionOnTheClock: an assertion's validity period is checked
+// against the simulator's clock, with the identity platform's 5 min skew.
+func TestClientAssertionOnTheClock(t *testing.T) {
+	cert, key := testCert(t)
+	e := newClockEnv(t, graphsim.Config{ClientCertificate: cert})
+	endpoint := e.ts.URL + "/" + graphsim.DefaultTenantID + "/oauth2/v2.0/token"
+	a := assertionFor(t, cert, key, endpoint, t0.Add(10*time.Minute), t0.Add(20*time.Minute))
+	request := func() (*http.Response, []byte) {
+		return e.tokenRequest(t, graphsim.DefaultTenantID, url.Values{
+			"grant_type":            {"client_credentials"},
+			"client_id":             {graphsim.DefaultClientID},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion":      {a},
+			"scope":                 {graphsim.GraphScope},
+		})
+	}
+	// Valid from nbf − 5 min to exp + 5 min (exclusive), i.e. t0+5m to t0+25m.
+	steps := []struct {
+		at     time.Duration // since t0
+		status int
+	}{
+		{5*time.Minute - time.Nanosecond, 401},
+		{5 * time.Minute, 200},
+		{25*time.Minute - time.Nanosecond, 200},
+		{25 * time.Minute, 401},
+	}
+	for _, s := range steps {
+		e.clock.Advance(t0.Add(s.at).Sub(e.clock.Now()))
+		resp, b := request()
+		if resp.StatusCode != s.status {
+			t.Fatalf("at t0+%v: status = %d, want %d: %s", s.at, resp.StatusCode, s.status, b)
+		}
+		if s.status == 401 {
+			if got := decode[tokenResponse](t, b); len(got.ErrorCodes) != 1 || got.ErrorCodes[0] != 700024 {
+				t.Errorf("at t0+%v: error_codes = %v, want [700024]", s.at, got.ErrorCodes)
+			}
+		}
 	}
 }
 
@@ -260,17 +306,29 @@ func pemCert(cert *x509.Certificate) []byte {
 }
 
 // TestVerifiedTokenExpires checks that a token accepted once (and then no
-// longer parsed on every request) is still refused once it expires.
+// longer parsed on every request) is still refused once it expires, and that
+// a token first shown after its expiry is refused too, both exactly at the
+// lifetime on the simulator's clock.
 func TestVerifiedTokenExpires(t *testing.T) {
-	// Token expiry has whole-second precision: this token lives 0.5–1.5 s.
-	e := newEnv(t, graphsim.Config{TokenLifetime: 1500 * time.Millisecond})
-	for range 2 {
-		resp, b := e.doWith(t, e.graphToken, http.MethodGet, "/v1.0/subscribedSkus", nil, nil)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("fresh token: status %d, body %s", resp.StatusCode, b)
-		}
+	const lifetime = time.Hour
+	e := newClockEnv(t, graphsim.Config{TokenLifetime: lifetime})
+	unused := e.token(t, graphsim.GraphScope) // issued at t0, first shown after expiry
+	get := func(token string) (*http.Response, []byte) {
+		return e.doWith(t, token, http.MethodGet, "/v1.0/subscribedSkus", nil, nil)
 	}
-	time.Sleep(1600 * time.Millisecond)
-	resp, b := e.doWith(t, e.graphToken, http.MethodGet, "/v1.0/subscribedSkus", nil, nil)
-	wantError(t, resp, b, http.StatusUnauthorized, "InvalidAuthenticationToken", "token is expired")
+	for range 2 {
+		resp, b := get(e.graphToken)
+		wantStatus(t, resp, b, http.StatusOK)
+	}
+	e.clock.Advance(lifetime - time.Nanosecond)
+	resp, b := get(e.graphToken)
+	wantStatus(t, resp, b, http.StatusOK)
+	e.clock.Advance(time.Nanosecond)
+	for _, tok := range []string{e.graphToken, unused} {
+		resp, b = get(tok)
+		wantError(t, resp, b, http.StatusUnauthorized, "InvalidAuthenticationToken", "token is expired")
+	}
+	// A new token is good for another lifetime.
+	resp, b = get(e.token(t, graphsim.GraphScope))
+	wantStatus(t, resp, b, http.StatusOK)
 }

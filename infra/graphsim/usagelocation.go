@@ -48,13 +48,13 @@ func (l *usageLocations) changedWithin(userID string, delay time.Duration, now t
 func (s *Server) trackUsageLocation(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("id")
-		before, gerr := s.dir.get(key, time.Now())
+		before, gerr := s.dir.get(key, s.now())
 		sw := &statusWriter{ResponseWriter: w}
 		next(sw, r)
 		if gerr != nil || sw.status() >= 300 {
 			return
 		}
-		now := time.Now()
+		now := s.now()
 		after, gerr := s.dir.get(key, now)
 		if gerr == nil && after.UsageLocation != "" && !strings.EqualFold(after.UsageLocation, before.UsageLocation) {
 			s.usageLocations.record(after.ID, now)

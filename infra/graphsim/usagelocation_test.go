@@ -10,7 +10,7 @@ import (
 
 func TestUsageLocationDelay(t *testing.T) {
 	const delay = 400 * time.Millisecond
-	e := newEnv(t, graphsim.Config{Knobs: graphsim.Knobs{UsageLocationDelay: delay}})
+	e := newClockEnv(t, graphsim.Config{Knobs: graphsim.Knobs{UsageLocationDelay: delay}})
 	noLocation := newUser("justset")
 	delete(noLocation, "usageLocation")
 	id := e.createUser(t, noLocation)
@@ -23,13 +23,9 @@ func TestUsageLocationDelay(t *testing.T) {
 	resp, b := assign(withLocation, assignBody(vu))
 	wantStatus(t, resp, b, http.StatusOK)
 
-	start := time.Now()
 	resp, b = e.do(t, http.MethodPatch, "/v1.0/users/"+id, map[string]any{"usageLocation": "GB"})
 	wantStatus(t, resp, b, http.StatusNoContent)
 	resp, b = assign(id, assignBody(vu))
-	if time.Since(start) >= delay {
-		t.Skip("machine too slow for the delay")
-	}
 	wantError(t, resp, b, http.StatusBadRequest, "Request_BadRequest", "License assignment cannot be done for user with invalid usage location.")
 	// The directory shows the new usage location meanwhile.
 	resp, b = e.do(t, http.MethodGet, "/v1.0/users/"+id+"?$select=usageLocation,assignedLicenses", nil)
@@ -44,8 +40,12 @@ func TestUsageLocationDelay(t *testing.T) {
 	resp, b = assign("00000000-0000-0000-0000-00000000dead", assignBody(vu))
 	wantError(t, resp, b, http.StatusNotFound, "Request_ResourceNotFound", "")
 
+	// Refused until exactly the delay has passed.
+	e.clock.Advance(delay - time.Nanosecond)
+	resp, b = assign(id, assignBody(vu))
+	wantError(t, resp, b, http.StatusBadRequest, "Request_BadRequest", "invalid usage location")
+	e.clock.Advance(time.Nanosecond)
 	// Setting the same value again does not restart the delay.
-	time.Sleep(time.Until(start.Add(delay)))
 	resp, b = e.do(t, http.MethodPatch, "/v1.0/users/"+id, map[string]any{"usageLocation": "GB"})
 	wantStatus(t, resp, b, http.StatusNoContent)
 	resp, b = assign(id, assignBody(vu))
@@ -54,6 +54,7 @@ func TestUsageLocationDelay(t *testing.T) {
 	// Changing it does, and a negative delay turns the rule off.
 	resp, b = e.do(t, http.MethodPatch, "/v1.0/users/"+id, map[string]any{"usageLocation": "US"})
 	wantStatus(t, resp, b, http.StatusNoContent)
+	e.clock.Advance(delay - time.Nanosecond)
 	resp, b = assign(id, assignBody(graphsim.EnterprisePackSkuID))
 	wantError(t, resp, b, http.StatusBadRequest, "Request_BadRequest", "invalid usage location")
 	e.sim.SetKnobs(graphsim.Knobs{UsageLocationDelay: -1})
@@ -65,12 +66,21 @@ func TestUsageLocationDelayDefault(t *testing.T) {
 	if graphsim.DefaultUsageLocationDelay <= 0 {
 		t.Fatal("the rule is off by default")
 	}
-	e := newEnv(t, graphsim.Config{})
+	e := newClockEnv(t, graphsim.Config{})
 	noLocation := newUser("defaultdelay")
 	delete(noLocation, "usageLocation")
 	id := e.createUser(t, noLocation)
 	resp, b := e.do(t, http.MethodPatch, "/v1.0/users/"+id, map[string]any{"usageLocation": "DE"})
 	wantStatus(t, resp, b, http.StatusNoContent)
-	resp, b = e.do(t, http.MethodPost, "/v1.0/users/"+id+"/assignLicense", assignBody(graphsim.VirtualUserSkuID))
+	assign := func() (*http.Response, []byte) {
+		return e.do(t, http.MethodPost, "/v1.0/users/"+id+"/assignLicense", assignBody(graphsim.VirtualUserSkuID))
+	}
+	resp, b = assign()
 	wantError(t, resp, b, http.StatusBadRequest, "Request_BadRequest", "invalid usage location")
+	e.clock.Advance(graphsim.DefaultUsageLocationDelay - time.Nanosecond)
+	resp, b = assign()
+	wantError(t, resp, b, http.StatusBadRequest, "Request_BadRequest", "invalid usage location")
+	e.clock.Advance(time.Nanosecond)
+	resp, b = assign()
+	wantStatus(t, resp, b, http.StatusOK)
 }

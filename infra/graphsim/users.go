@@ -394,7 +394,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		UsageLocation:     strings.ToUpper(in.strings["usageLocation"]),
 		Department:        in.strings["department"],
 		AssignedLicenses:  []AssignedLicense{},
-		CreatedDateTime:   time.Now().UTC(),
+		CreatedDateTime:   s.now().UTC(),
 	}
 	if len(in.other) > 0 {
 		u.Other = in.other
@@ -417,7 +417,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 		gerr.write(w, r)
 		return
 	}
-	u, gerr := s.dir.get(r.PathValue("id"), time.Now())
+	u, gerr := s.dir.get(r.PathValue("id"), s.now())
 	if gerr != nil {
 		gerr.write(w, r)
 		return
@@ -497,9 +497,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	var users []User
 	if pinned != nil {
-		users = s.dir.listPinned(time.Now(), strings.EqualFold(pinned.Property, "id"), pinned.Value, match)
+		users = s.dir.listPinned(s.now(), strings.EqualFold(pinned.Property, "id"), pinned.Value, match)
 	} else {
-		users = s.dir.list(time.Now(), match)
+		users = s.dir.list(s.now(), match)
 	}
 	page := odata.Collection[map[string]any]{
 		Context: contextURL(r, "users"+selectSuffix(r)),
@@ -539,7 +539,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		gerr.write(w, r)
 		return
 	}
-	_, gerr = s.dir.update(r.PathValue("id"), time.Now(), func(u *User) *graphError {
+	_, gerr = s.dir.update(r.PathValue("id"), s.now(), func(u *User) *graphError {
 		for name, v := range in.strings {
 			switch name {
 			case "displayName":
@@ -581,7 +581,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 // deleteUser serves DELETE /v1.0/users/{id | userPrincipalName}: 204, and
 // the user's licenses are freed.
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
-	if gerr := s.dir.remove(r.PathValue("id"), time.Now()); gerr != nil {
+	if gerr := s.dir.remove(r.PathValue("id"), s.now()); gerr != nil {
 		gerr.write(w, r)
 		return
 	}

@@ -235,10 +235,8 @@ func TestDeleteUserFreesLicenses(t *testing.T) {
 
 func TestReplicationDelay(t *testing.T) {
 	const delay = 300 * time.Millisecond
-	e := newEnv(t, graphsim.Config{Knobs: graphsim.Knobs{ReplicationDelay: delay}})
-	start := time.Now()
-	id := e.createUser(t, newUser("fresh"))
-	created := time.Now() // the user's createdDateTime is between start and created
+	e := newClockEnv(t, graphsim.Config{Knobs: graphsim.Knobs{ReplicationDelay: delay}})
+	id := e.createUser(t, newUser("fresh")) // created at t0
 	upn := "fresh@contoso.com"
 	checks := []struct {
 		method, path string
@@ -250,27 +248,43 @@ func TestReplicationDelay(t *testing.T) {
 		{http.MethodPost, "/v1.0/users/" + id + "/assignLicense", assignBody(graphsim.VirtualUserSkuID)},
 		{http.MethodGet, "/v1.0/users/" + id + "/licenseDetails", nil},
 	}
-	for _, c := range checks {
-		resp, b := e.do(t, c.method, c.path, c.body)
-		if time.Since(start) >= delay {
-			t.Skip("machine too slow for the replication window")
+	filter := "/v1.0/users?$filter=" + url.QueryEscape("userPrincipalName eq '"+upn+"'")
+	// Not found at creation and until 1 ns before the delay has passed.
+	for _, wait := range []time.Duration{0, delay - time.Nanosecond} {
+		e.clock.Advance(wait)
+		for _, c := range checks {
+			resp, b := e.do(t, c.method, c.path, c.body)
+			key := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(c.path, "/v1.0/users/"), "/assignLicense"), "/licenseDetails")
+			g := wantError(t, resp, b, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist")
+			if want := e.clock.Now().UTC().Format("2006-01-02T15:04:05"); g.Error.InnerError.Date != want {
+				t.Errorf("innerError.date = %q, want the clock's %q", g.Error.InnerError.Date, want)
+			}
 		}
-		key := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(c.path, "/v1.0/users/"), "/assignLicense"), "/licenseDetails")
-		wantError(t, resp, b, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+key+"' does not exist")
+		resp, b := e.do(t, http.MethodGet, filter, nil)
+		wantStatus(t, resp, b, http.StatusOK)
+		if n := len(decode[userPage](t, b).Value); n != 0 {
+			t.Errorf("$filter found %d users %v after creation", n, wait)
+		}
 	}
-	resp, b := e.do(t, http.MethodGet, "/v1.0/users?$filter="+url.QueryEscape("userPrincipalName eq '"+upn+"'"), nil)
-	wantStatus(t, resp, b, http.StatusOK)
-	if n := len(decode[userPage](t, b).Value); n != 0 && time.Since(start) < delay {
-		t.Errorf("$filter found %d users before replication", n)
-	}
-	resp, b = e.do(t, http.MethodPost, "/v1.0/users", newUser("fresh"))
+	resp, b := e.do(t, http.MethodPost, "/v1.0/users", newUser("fresh"))
 	wantError(t, resp, b, http.StatusBadRequest, "Request_BadRequest", "Another object with the same value")
 
-	time.Sleep(time.Until(created.Add(delay)))
+	// Found exactly at the delay.
+	e.clock.Advance(time.Nanosecond)
 	for _, c := range checks {
 		resp, b := e.do(t, c.method, c.path, c.body)
 		if resp.StatusCode >= 300 {
 			t.Errorf("%s %s after replication: %d %s", c.method, c.path, resp.StatusCode, b)
+		}
+	}
+	resp, b = e.do(t, http.MethodGet, filter, nil)
+	wantStatus(t, resp, b, http.StatusOK)
+	if n := len(decode[userPage](t, b).Value); n != 1 {
+		t.Errorf("$filter found %d users after replication, want 1", n)
+	}
+	for _, u := range e.sim.State().Users {
+		if u.ID == id && !u.CreatedDateTime.Equal(t0) {
+			t.Errorf("createdDateTime = %v, want the clock's %v", u.CreatedDateTime, t0)
 		}
 	}
 }

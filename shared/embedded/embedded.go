@@ -178,6 +178,9 @@ func publishRequests(ctx context.Context, store *local.Store, traceParent string
 	subs := make([]local.Submission, len(reqs))
 	out := make([]Submitted, len(reqs))
 	for i, r := range reqs {
+		// The id is trimmed once, here, as intake would: every event and
+		// ledger line of the request then names the same id.
+		r.RequestID = strings.TrimSpace(r.RequestID)
 		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
 		ev.TraceParent = traceParent
 		body, err := events.Encode(ev)
@@ -186,7 +189,7 @@ func publishRequests(ctx context.Context, store *local.Store, traceParent string
 		}
 		out[i].Event = ev
 		subs[i] = local.Submission{EventID: ev.ID, Message: transport.Message{Body: body}}
-		if id := strings.TrimSpace(r.RequestID); id != "" {
+		if r.RequestID != "" {
 			// Intake claims with the normalised request's fingerprint;
 			// this claim must name the same request the same way.
 			norm, _ := validate.Normalize(r, validate.Options{})

@@ -30,17 +30,69 @@ const EnvPrefix = "RAPROV_GRAPH"
 // The cloud named by RAPROV_CLOUD (package cloud; public when unset)
 // supplies the authority host, base URL and scope; RAPROV_GRAPH_AUTHORITY_HOST,
 // RAPROV_GRAPH_BASE_URL and RAPROV_GRAPH_SCOPE, when set, win over it.
+// RAPROV_GRAPH_TENANT_ID and RAPROV_GRAPH_CLIENT_ID are required.
 func ConfigFromEnv() (Config, error) {
 	cl, err := cloud.FromEnv()
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	c, err := processEnv()
+	if err != nil {
+		return Config{}, err
+	}
+	for _, key := range []string{"TENANT_ID", "CLIENT_ID"} {
+		if _, ok := os.LookupEnv(EnvPrefix + "_" + key); !ok {
+			// envconfig's wording, from when the tags said required.
+			return Config{}, fmt.Errorf("config: required key %s_%s missing value", EnvPrefix, key)
+		}
+	}
+	return c.withCloud(cl, envSet), nil
+}
+
+// ConfigFromEnvAt reads RAPROV_GRAPH_* as ConfigFromEnv does, for a stand-in
+// for Microsoft such as a simulator, described by at:
+//
+//   - at's AuthorityHost, BaseURL and DisableInstanceDiscovery are used
+//     whatever the variables say (RAPROV_CLOUD is not read);
+//   - at's Scope serves unless RAPROV_GRAPH_SCOPE is set;
+//   - at's TenantID and ClientID serve unless RAPROV_GRAPH_TENANT_ID or
+//     RAPROV_GRAPH_CLIENT_ID is set, and its ClientSecret unless a client
+//     secret or a certificate path is: a configured credential is used as
+//     given, so a wrong one is refused by the stand-in's token endpoint;
+//   - every other field (headroom, time scale, retries, waits, timeout,
+//     owner attribute…) is the variables' or their default.
+func ConfigFromEnvAt(at Config) (Config, error) {
+	c, err := processEnv()
+	if err != nil {
+		return Config{}, err
+	}
+	c.AuthorityHost, c.BaseURL, c.DisableInstanceDiscovery = at.AuthorityHost, at.BaseURL, at.DisableInstanceDiscovery
+	if !envSet("SCOPE") {
+		c.Scope = at.Scope
+	}
+	if c.TenantID == "" {
+		c.TenantID = at.TenantID
+	}
+	if c.ClientID == "" {
+		c.ClientID = at.ClientID
+	}
+	if c.ClientSecret == "" && c.CertificatePath == "" {
+		c.ClientSecret = at.ClientSecret
+	}
+	return c, nil
+}
+
+// processEnv reads the RAPROV_GRAPH_* variables into a Config.
+func processEnv() (Config, error) {
 	var c Config
 	if err := envconfig.Process(EnvPrefix, &c); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	return c.withCloud(cl, func(key string) bool { return os.Getenv(EnvPrefix+"_"+key) != "" }), nil
+	return c, nil
 }
+
+// envSet reports whether RAPROV_GRAPH_KEY is set to a value.
+func envSet(key string) bool { return os.Getenv(EnvPrefix+"_"+key) != "" }
 
 // withCloud replaces the endpoints not set explicitly (set reports whether
 // the variable KEY, without prefix, is set) with cl's.
@@ -60,11 +112,13 @@ func (c Config) withCloud(cl cloud.Cloud, set func(key string) bool) Config {
 // Config configures a Client. Field tags name environment variables without
 // a prefix; the caller chooses one, e.g. envconfig.Process("RAPROV_GRAPH", &c)
 // reads RAPROV_GRAPH_TENANT_ID. Zero values mean the documented defaults.
+// TenantID and ClientID are required by New and ConfigFromEnv, not by their
+// tags: ConfigFromEnvAt lets a stand-in supply them.
 type Config struct {
 	// TenantID is the Entra tenant (directory) id.
-	TenantID string `envconfig:"TENANT_ID" required:"true"`
+	TenantID string `envconfig:"TENANT_ID"`
 	// ClientID is the application (client) id of the app registration.
-	ClientID string `envconfig:"CLIENT_ID" required:"true"`
+	ClientID string `envconfig:"CLIENT_ID"`
 	// ClientSecret authenticates the app. Set it or CertificatePath.
 	ClientSecret Secret `envconfig:"CLIENT_SECRET"`
 	// CertificatePath is a PEM or PKCS#12 (PFX) file holding the app's

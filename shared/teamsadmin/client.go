@@ -15,6 +15,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/cenkalti/backoff/v5"
 	"github.com/google/uuid"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/retryafter"
 	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/teamsauth"
 )
 
 var _ steps.TeamsAdmin = (*Client)(nil)
@@ -285,19 +287,53 @@ func truncate(s string) string {
 	return s
 }
 
-// tokenError classifies a token acquisition failure. Credentials mark
-// failures that retrying cannot fix (rejected secret, missing consent) with
-// a NonRetriable method, having retried transient ones already: those are
-// Forbidden. Anything else (network, timeout) is Unavailable. The
-// credential's error is dropped from a Forbidden one: it dumps the token
-// endpoint's response.
+// tokenError classifies a token acquisition failure, as shared/graph
+// classifies its own:
+//
+//	no response from the token endpoint     Unavailable (network, timeout)
+//	token endpoint 429                      Throttled, RetryAfter from its header
+//	token endpoint 408, 5xx                 Unavailable
+//	a delegated sign-in only "raprov login" Forbidden, permission_denied, with the
+//	can fix (*teamsauth.Error)              credential's message (never a token)
+//	any other refusal (NonRetriable)        Forbidden, permission_denied
+//	anything else                           Unavailable
+//
+// azidentity marks all of its failures NonRetriable, an unreachable
+// authority included, having retried transient ones already; only a
+// response from the token endpoint says the credentials were refused. The
+// error of a refusal is dropped: azidentity's dumps the token endpoint's
+// response.
 func tokenError(op string, err error) error {
+	prefix := "teams admin " + op + ": "
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) {
+		if afe.RawResponse == nil {
+			// azidentity could not reach the authority; its message
+			// names the URL and the network error, never the credential.
+			return &apperr.Error{Code: apperr.Unavailable, Message: prefix + "token request failed: no response", Err: err}
+		}
+		status := afe.RawResponse.StatusCode
+		msg := fmt.Sprintf("%stoken request failed: HTTP %d", prefix, status)
+		switch {
+		case status == http.StatusTooManyRequests:
+			return &apperr.Error{Code: apperr.Throttled, Message: msg, RetryAfter: retryafter.Header(afe.RawResponse.Header)}
+		case status == http.StatusRequestTimeout || status >= 500:
+			return &apperr.Error{Code: apperr.Unavailable, Message: msg, RetryAfter: retryafter.Header(afe.RawResponse.Header)}
+		}
+		return &apperr.Error{Code: apperr.Forbidden, Reason: events.ReasonPermissionDenied,
+			Message: msg + ": the token endpoint refused the app's credentials (check the tenant id, client id, credential and scope)"}
+	}
+	var se *teamsauth.Error
+	if errors.As(err, &se) {
+		// teamsauth's messages say what to do and never hold a token.
+		return &apperr.Error{Code: apperr.Forbidden, Reason: events.ReasonPermissionDenied, Message: prefix + se.Error()}
+	}
 	var nr interface{ NonRetriable() }
 	if errors.As(err, &nr) {
 		return &apperr.Error{Code: apperr.Forbidden, Reason: events.ReasonPermissionDenied,
-			Message: "teams admin " + op + ": the token endpoint refused the app's credentials"}
+			Message: prefix + "the credential cannot get a token (check the tenant id, client id, credential and scope)"}
 	}
-	return &apperr.Error{Code: apperr.Unavailable, Message: "teams admin " + op + ": acquire token", Err: err}
+	return &apperr.Error{Code: apperr.Unavailable, Message: prefix + "acquire token", Err: err}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -3,6 +3,7 @@
 package odata
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -55,11 +56,27 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, code, messag
 		w.Header().Set("request-id", reqID)
 	}
 	b.Error.InnerError = innerError{
-		Date:            time.Now().UTC().Format("2006-01-02T15:04:05"),
+		Date:            Now(r.Context()).UTC().Format("2006-01-02T15:04:05"),
 		RequestID:       reqID,
 		ClientRequestID: r.Header.Get("client-request-id"),
 	}
 	WriteJSON(w, status, b)
+}
+
+type clockKey struct{}
+
+// NewClockContext returns ctx carrying now, the clock whose time error
+// bodies are dated with (the simulator's Config.Clock).
+func NewClockContext(ctx context.Context, now func() time.Time) context.Context {
+	return context.WithValue(ctx, clockKey{}, now)
+}
+
+// Now is the time on ctx's clock, or the real time when ctx carries none.
+func Now(ctx context.Context) time.Time {
+	if now, ok := ctx.Value(clockKey{}).(func() time.Time); ok {
+		return now()
+	}
+	return time.Now()
 }
 
 // Collection is Graph's collection response shape.

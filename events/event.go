@@ -100,7 +100,8 @@ type Progress struct {
 	ApplicationID  string `json:"applicationId,omitempty"`  // Teams application id the account is bound to
 
 	// assign-license
-	LicenseReused bool `json:"licenseReused,omitempty"` // the SKU was already assigned
+	LicenseReused    bool `json:"licenseReused,omitempty"`    // the SKU was already assigned
+	UsageLocationSet bool `json:"usageLocationSet,omitempty"` // assign-license set the usage location of a reused account
 
 	// Teams sync: create-account, assign-number and associate park while
 	// Teams does not know the new or newly licensed account yet.

@@ -232,7 +232,7 @@ func chainSteps(m *microsoft, claims steps.Claims, notifier steps.Notifier, cfg 
 	raw := map[string]steps.Step{
 		events.StepIntake:        steps.Intake(claims, cfg),
 		events.StepCheckLicense:  steps.CheckLicense(licenses, m.graph, m.graph, cfg),
-		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, cfg),
+		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, m.graph, cfg),
 		events.StepAssignLicense: steps.AssignLicense(m.graph, licenses, cfg),
 		events.StepAssignNumber:  steps.AssignNumber(m.graph, cfg),
 		events.StepAssociate:     steps.Associate(m.teams, cfg),

@@ -352,7 +352,10 @@ func TestNotifyAllowedHosts(t *testing.T) {
 }
 
 // A proxy from the environment would connect for the Client, past its
-// checks: callbacks never use one.
+// checks: callbacks never use one. net/http reads the proxy environment
+// once per process, so this test only catches a transport that uses it
+// when it is the first to ask (go test -run this test alone);
+// TestClientTransportDialsThroughGuard checks the field itself.
 func TestNotifyIgnoresProxyEnvironment(t *testing.T) {
 	var proxied atomic.Int32
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,11 @@
 package callback
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+)
 
 // checkDialled is the net.Dialer's last word on the socket's address.
 func TestCheckDialled(t *testing.T) {
@@ -21,5 +26,50 @@ func TestCheckDialled(t *testing.T) {
 		if err := checkDialled("tcp", tt.address, nil); (err == nil) != tt.ok {
 			t.Errorf("checkDialled(%s) = %v, want ok %t", tt.address, err, tt.ok)
 		}
+	}
+}
+
+// The Client's transport must dial through the guard alone. Proxy is
+// checked as a field, not by setting HTTPS_PROXY: net/http reads the proxy
+// environment once per process, so a test that sets it cannot see a
+// transport that uses http.ProxyFromEnvironment once any earlier request in
+// the process has read an empty environment.
+func TestClientTransportDialsThroughGuard(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		hooks TestHooks
+	}{
+		{"New", TestHooks{}},
+		{"NewForTests", TestHooks{AllowPrivate: true, AllowHTTP: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := newClient("secret", Options{}, tt.hooks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, ok := c.http.Transport.(*http.Transport)
+			if !ok {
+				t.Fatalf("transport is %T, want *http.Transport", c.http.Transport)
+			}
+			if tr.Proxy != nil {
+				t.Error("transport.Proxy is set: a proxy would connect for the Client, past the guard")
+			}
+			// Every other way to a connection would skip DialContext.
+			if tr.Dial != nil || tr.DialTLS != nil || tr.DialTLSContext != nil || tr.OnProxyConnectResponse != nil {
+				t.Error("transport has a dialler besides DialContext")
+			}
+			if tr.DialContext == nil {
+				t.Fatal("transport.DialContext is nil: the standard dialler has no guard")
+			}
+			if tt.hooks.AllowPrivate {
+				return
+			}
+			// DialContext is the guard's: it refuses a loopback address
+			// without dialling.
+			var r *refusal
+			if _, err := tr.DialContext(context.Background(), "tcp", "127.0.0.1:443"); !errors.As(err, &r) {
+				t.Errorf("DialContext(127.0.0.1:443) = %v, want a refusal", err)
+			}
+		})
 	}
 }

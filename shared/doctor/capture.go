@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -196,11 +197,16 @@ type capturedRequest struct {
 
 const captureNote = "Written by raprov doctor for a bug report. Request headers and bodies are not recorded; " +
 	"tokens and secrets in answers are [REDACTED]; ids, names, addresses and telephone numbers are replaced by " +
-	"pseudonyms (~ and 12 hex digits), the same value by the same pseudonym within this file."
+	"pseudonyms (~ and 12 hex digits), the same value by the same pseudonym within this file; in answers that are " +
+	"not JSON or were cut (bodyTruncated), so is anything shaped like an address, a GUID or a long number."
 
 // WriteCapture writes every exchange so far, the setup and the report as
 // one JSON document. Tokens and secrets are redacted; ids, names and
-// numbers are pseudonymised (see captureNote).
+// numbers are pseudonymised (see captureNote). An answer that is not JSON
+// (an HTML error page) or was cut is written as text of at most 4 KiB, in
+// which anything shaped like an e-mail address or UPN, a GUID or a run of
+// seven or more digits is pseudonymised as well (opaqueRE), and so are the
+// values of personal keys that cut JSON still shows.
 func (r *Recorder) WriteCapture(w io.Writer, s Setup, rep Report) error {
 	r.mu.Lock()
 	exchanges := append([]exchange(nil), r.exchanges...)
@@ -213,7 +219,9 @@ func (r *Recorder) WriteCapture(w io.Writer, s Setup, rep Report) error {
 	// Decode the bodies and learn every personal value before rewriting
 	// anything, so that a value is replaced wherever it appears.
 	bodies := make([]any, len(exchanges))
+	cut := make([]bool, len(exchanges))
 	for i, ex := range exchanges {
+		cut[i] = ex.cut
 		if len(ex.body) == 0 {
 			continue
 		}
@@ -222,7 +230,10 @@ func (r *Recorder) WriteCapture(w io.Writer, s Setup, rep Report) error {
 			p.collect(v, "")
 			bodies[i] = v
 		} else {
-			bodies[i] = string(truncateUTF8(ex.body, 4<<10))
+			var b string
+			b, cut[i] = clipBody(ex.body, ex.cut)
+			p.collectText(b)
+			bodies[i] = b
 		}
 	}
 
@@ -252,14 +263,14 @@ func (r *Recorder) WriteCapture(w io.Writer, s Setup, rep Report) error {
 	for i, ex := range exchanges {
 		cr := capturedRequest{
 			Time: ex.start.UTC(), DurationMS: ex.duration.Milliseconds(), Method: ex.method,
-			URL: p.url(ex.url), Refused: ex.refused, Status: ex.status, BodyCut: ex.cut, Error: p.text(ex.err),
+			URL: p.url(ex.url), Refused: ex.refused, Status: ex.status, BodyCut: cut[i], Error: p.text(ex.err),
 		}
 		if len(ex.header) > 0 {
 			cr.Header = ex.header
 		}
 		switch b := bodies[i].(type) {
 		case string:
-			cr.Body = p.text(b)
+			cr.Body = p.opaque(b)
 		case nil:
 		default:
 			cr.Body = p.rewrite(b, "")
@@ -440,6 +451,80 @@ func (p *pseudonyms) url(u url.URL) string {
 	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	u.Fragment, u.RawFragment = "", ""
 	return p.text(u.String())
+}
+
+// maxOpaqueBody bounds a body written as text (not JSON, or cut), before
+// and after redaction.
+const maxOpaqueBody = 4 << 10
+
+// clipBody returns the start of a body that is written as text: at most
+// maxOpaqueBody bytes. When the body is cut, here or by the Recorder, the
+// partial word at its end is dropped too: it may be the start of an
+// address or number too short to be recognised (five digits of a number).
+// It reports whether the body was cut.
+func clipBody(b []byte, cut bool) (string, bool) {
+	if len(b) > maxOpaqueBody {
+		b, cut = truncateUTF8(b, maxOpaqueBody), true
+	}
+	if cut {
+		b = bytes.TrimRightFunc(b, func(r rune) bool {
+			return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._%+'@-", r)
+		})
+	}
+	return string(b), cut
+}
+
+// opaqueRE matches, in a body that is not JSON or was cut, what may name a
+// person, an account or a tenant: an e-mail address or UPN, a GUID, or a
+// run of seven or more digits (an E.164 number with its '+', an employee
+// id). Its first alternative is a pseudonym already written, which is kept
+// (its hex digits may run to seven).
+var opaqueRE = regexp.MustCompile(`~[0-9a-f]{12}` +
+	`|[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+` +
+	`|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}` +
+	`|\+?[0-9]{7,}`)
+
+// jsonPairRE matches a "key": "string" pair in JSON text that may be cut
+// (the last string may be unclosed), as it appears in the text.
+var jsonPairRE = regexp.MustCompile(`"([A-Za-z0-9_@.$-]+)"\s*:\s*"((?:[^"\\]|\\.)*)(?:"|\z)`)
+
+// collectText registers the personal values of a body that is written as
+// text: what opaqueRE finds, and the values of personal keys if it is cut
+// JSON (a display name has no shape to find).
+func (p *pseudonyms) collectText(s string) {
+	for _, m := range jsonPairRE.FindAllStringSubmatch(s, -1) {
+		if personal(m[1]) && !secretKey(m[1]) {
+			p.remember(m[2])
+		}
+	}
+	for _, m := range opaqueRE.FindAllString(s, -1) {
+		if !strings.HasPrefix(m, "~") {
+			p.remember(m)
+		}
+	}
+}
+
+// opaque returns a body that is not JSON, or was cut, fit for the capture:
+// the values of secret keys redacted, known values and JWTs replaced as in
+// text, then anything opaqueRE finds pseudonymised, and the result cut to
+// maxOpaqueBody bytes again (pseudonyms are longer than the shortest
+// addresses; cutting redacted text can only lose text).
+func (p *pseudonyms) opaque(s string) string {
+	s = jsonPairRE.ReplaceAllStringFunc(s, func(pair string) string {
+		m := jsonPairRE.FindStringSubmatch(pair)
+		if secretKey(m[1]) {
+			return `"` + m[1] + `":"` + redactedValue + `"`
+		}
+		return pair
+	})
+	s = p.text(s)
+	s = opaqueRE.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "~") {
+			return m
+		}
+		return p.of(m)
+	})
+	return string(truncateUTF8([]byte(s), maxOpaqueBody))
 }
 
 // truncateUTF8 cuts b to at most n bytes without splitting a character.

@@ -21,7 +21,9 @@
 //   - Recorder.WriteCapture writes every request made, its status and its
 //     answer as JSON for a bug report: tokens and secrets redacted, the ids,
 //     names and numbers in Microsoft's answers replaced by stable pseudonyms
-//     (the same value gets the same pseudonym within one capture).
+//     (the same value gets the same pseudonym within one capture); in
+//     answers that are not JSON or were cut, anything shaped like an
+//     address, a GUID or a long number too.
 //
 // Which routes each check reads is listed in docs/teams-admin.md ("Checking
 // a tenant: raprov doctor").

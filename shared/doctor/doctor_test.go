@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -442,5 +443,107 @@ func TestCaptureRedacts(t *testing.T) {
 	}
 	if !strings.Contains(out, `"access_token": "[REDACTED]"`) {
 		t.Errorf("access_token not redacted:\n%s", out)
+	}
+}
+
+// Bodies that are not JSON, or were cut, cannot be walked key by key: what
+// looks like an address, a GUID or a long number is pseudonymised in them
+// (with the pseudonym it gets elsewhere in the file), and they stay short.
+func TestCaptureRedactsTextBodies(t *testing.T) {
+	const (
+		upn    = "ra-reception@contoso.com"
+		number = "+12065550100"
+		guid   = "0F8FAD5B-D9CB-469F-A165-70867728950E"
+	)
+	// A listing longer than the Recorder keeps: it is cut mid-entry.
+	var big strings.Builder
+	big.WriteString(`{"value":[`)
+	for i := 0; big.Len() < 300<<10; i++ {
+		fmt.Fprintf(&big, `{"id":"%08x-0000-4000-8000-%012x","userPrincipalName":"user%c%c@contoso.com","businessPhones":["+1206555%04d"],"displayName":"Jane %c%c Doe"},`,
+			i, i, 'a'+i%26, 'a'+i/26%26, i%10000, 'a'+i%26, 'a'+i/26%26)
+	}
+	// Cut at maxCaptureBody... or here, at 4 KiB, six digits into a number.
+	pad := 4<<10 - len("<html><body>") - len("+120655")
+	answers := map[string]string{
+		"/html": `<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>` +
+			`<p>No account ` + upn + ` (object ` + guid + `) for ` + number + `; tenant ` + strings.ToLower(tenantID) +
+			`.</p><p>Correlation 2024-05-06T07:08:09Z</p></body></html>`,
+		"/truncated": `{"value":[{"id":"` + strings.ToLower(guid) + `","userPrincipalName":"` + upn + `","telephoneNumber":"` + number +
+			`","displayName":"Sales Queue","mobilePhone":"0049 171 23`,
+		"/json": `{"userPrincipalName":"` + upn + `"}`,
+		"/big":  big.String(),
+		"/edge": "<html><body>" + strings.Repeat(" ", pad) + "+12065550177 and more",
+		"/many": strings.Repeat("a@b.cd ", 1000),
+	}
+	rec := doctor.NewRecorder(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return respond(502, answers[r.URL.Path]), nil
+	}))
+	hc := &http.Client{Transport: rec}
+	for path := range answers {
+		resp, err := hc.Get("https://example.test" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := io.ReadAll(resp.Body); string(got) != answers[path] {
+			t.Errorf("%s: the caller did not get the whole answer", path)
+		}
+		resp.Body.Close()
+	}
+	var b bytes.Buffer
+	if err := rec.WriteCapture(&b, doctor.Setup{TenantID: tenantID, ClientID: clientID}, doctor.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, leak := range []string{upn, "@contoso.com", number, "2065550", guid, strings.ToLower(guid), tenantID,
+		"Sales Queue", "0049", "Jane", "120655"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("capture holds %q", leak)
+		}
+	}
+	var doc struct {
+		Requests []struct {
+			URL           string
+			Body          json.RawMessage
+			BodyTruncated bool
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("capture is not JSON: %v\n%s", err, out)
+	}
+	ps := regexp.MustCompile(`~[0-9a-f]{12}`)
+	bodies := map[string]string{}
+	for _, q := range doc.Requests {
+		path := strings.TrimPrefix(q.URL, "https://example.test")
+		var body string
+		if err := json.Unmarshal(q.Body, &body); err != nil && path != "/json" {
+			t.Errorf("%s: body %s is not text", path, q.Body)
+		}
+		bodies[path] = body
+		if len(body) > 4<<10 {
+			t.Errorf("%s: body of %d bytes, want at most 4 KiB", path, len(body))
+		}
+		if want := path == "/big" || path == "/edge" || path == "/many"; q.BodyTruncated != want {
+			t.Errorf("%s: bodyTruncated %v, want %v", path, q.BodyTruncated, want)
+		}
+		// No digit outside a pseudonym: no number, or piece of one, is left.
+		if path == "/big" || path == "/edge" {
+			if rest := ps.ReplaceAllString(body, ""); strings.ContainsAny(rest, "0123456789") {
+				t.Errorf("%s: digits left in %q", path, rest)
+			}
+		}
+	}
+	// One value, one pseudonym, whichever body names it.
+	var jsonBody struct{ UserPrincipalName string }
+	for _, q := range doc.Requests {
+		if strings.HasSuffix(q.URL, "/json") {
+			_ = json.Unmarshal(q.Body, &jsonBody)
+		}
+	}
+	upnPs := jsonBody.UserPrincipalName
+	if !ps.MatchString(upnPs) || !strings.Contains(bodies["/html"], upnPs) || !strings.Contains(bodies["/truncated"], upnPs) {
+		t.Errorf("UPN pseudonym %q not used in the text bodies:\n%s", upnPs, out)
+	}
+	if !strings.Contains(bodies["/html"], "Correlation 2024-05-06T07:08:09Z") || !strings.Contains(bodies["/html"], "502 Bad Gateway") {
+		t.Errorf("html body lost what is not personal: %q", bodies["/html"])
 	}
 }

@@ -304,13 +304,21 @@ func (c *Chain) handler(name string) local.Handler {
 	}
 }
 
-// exhausted fails the request of a message the sweep dead-letters: one
+// exhausted ends the request of a message the sweep dead-letters: one
 // whose deliveries all ended without an acknowledgement (the process died
 // during the step, every time), so that no handler saw its last delivery.
-// The request ends failed with retries_exhausted in the ledger and the
-// results, in the same transaction as the move; a replay of the dead letter
-// can still complete it. An undecodable body fails nothing (it has no
-// request to speak of).
+// In the same transaction as the move:
+//   - on a step's queue, the request fails with retries_exhausted in the
+//     ledger and the results (a replay of the dead letter can still
+//     complete it);
+//   - on complete's queue, the outcome the input already carries is
+//     recorded and published (a provisioned account is not reported as
+//     failed), without its callback: a replay posts it;
+//   - on intake's queue, only when the request id is this event's claim (or
+//     unclaimed): a duplicate or conflicting submission must not end the
+//     request that holds the id.
+//
+// An undecodable body ends nothing (it has no request to speak of).
 func (c *Chain) exhausted(name string) func(body []byte, received int) local.Hop {
 	source := events.Source(name)
 	return func(body []byte, received int) local.Hop {
@@ -318,19 +326,31 @@ func (c *Chain) exhausted(name string) func(body []byte, received int) local.Hop
 		if err != nil || in.Subject == "" {
 			return local.Hop{}
 		}
-		failed := in.Fail(source, events.Failure{
-			Reason:  events.ReasonRetriesExhausted,
-			Message: fmt.Sprintf("%s was interrupted on each of %d deliveries; the input is in the dead-letter queue", name, received),
-		})
-		send, err := route([]events.Event{failed})
+		if name == events.StepIntake {
+			holder, _, err := c.store.Claims().Holder(context.Background(), in.Subject)
+			if err != nil || holder != "" && holder != in.ID {
+				return local.Hop{}
+			}
+		}
+		var final events.Event
+		if name == events.StepComplete {
+			final = steps.FinalEvent(in)
+		} else {
+			final = in.Fail(source, events.Failure{
+				Reason:  events.ReasonRetriesExhausted,
+				Message: fmt.Sprintf("%s was interrupted on each of %d deliveries; the input is in the dead-letter queue", name, received),
+			})
+		}
+		send, err := route([]events.Event{final})
 		if err != nil {
-			c.log.Error("failing an exhausted request", "queue", name, "request_id", in.Subject, "error", err.Error())
+			c.log.Error("ending an exhausted request", "queue", name, "request_id", in.Subject, "error", err.Error())
 			return local.Hop{}
 		}
-		c.log.Error("step never finished; request failed and input dead-lettered", "queue", name, "request_id", in.Subject, "received", received)
-		e := entry(name, failed)
+		c.log.Error("step never finished; request ended and input dead-lettered", "queue", name, "request_id", in.Subject, "received", received, "outcome", final.Type)
+		e := entry(name, final)
 		if name == events.StepComplete {
-			e.EventID = failed.ID + "/" + in.ID
+			e.EventID = final.ID + "/" + in.ID
+			e.Detail = "the callback, if any, was not sent: replay the dead letter to post it"
 		}
 		return local.Hop{Send: send, Record: []ledger.Entry{e}}
 	}

@@ -303,3 +303,29 @@ func TestDeadLetterErrorPublishesAndParks(t *testing.T) {
 		t.Fatalf("dead letter %+v", d)
 	}
 }
+
+// An interrupted complete step does not turn a provisioned account into a
+// failure: the outcome the input carries is recorded.
+func TestInterruptedCompleteKeepsTheOutcome(t *testing.T) {
+	ctx := context.Background()
+	const visibility = 100 * time.Millisecond
+	f := open(t, fakeSteps(nil), embedded.Options{Visibility: visibility, MaxReceive: 2})
+	associated := events.New(events.TypeAccountAssociated, events.Source(events.StepAssociate), events.Data{Request: events.Request{RequestID: "R8"}})
+	if err := f.chain.SubmitEvents(ctx, associated); err != nil {
+		t.Fatal(err)
+	}
+	q := f.chain.Queue(events.StepComplete)
+	for i := range 2 {
+		if d, err := q.Receive(ctx); err != nil || d == nil {
+			t.Fatalf("receive %d: %v, %v", i+1, d, err)
+		}
+		time.Sleep(visibility + 20*time.Millisecond)
+	}
+	f.run(t)
+	if st := f.outcome(t, "R8"); st.Outcome != ledger.Completed {
+		t.Fatalf("R8: %+v, want completed", st)
+	}
+	if dls := f.deadLetters(t, 1); dls[0].Queue != events.StepComplete {
+		t.Fatalf("dead letter %+v, want complete's input kept for the callback", dls[0])
+	}
+}

@@ -256,7 +256,7 @@ func TestRequestShapes(t *testing.T) {
 		// The quote is doubled by the adapter (the SDK does not), then
 		// percent-encoded; kiota decodes "%24" back to "$". Bodies are not
 		// compressed.
-		"GET /v1.0/users?$filter=userPrincipalName%20eq%20%27o%27%27brien%40contoso.com%27&$select=id,userPrincipalName,displayName,department,usageLocation,accountEnabled,assignedLicenses,onPremisesExtensionAttributes&$top=1  ",
+		"GET /v1.0/users?$filter=userPrincipalName%20eq%20%27o%27%27brien%40contoso.com%27&$select=id,userPrincipalName,displayName,department,usageLocation,accountEnabled,assignedLicenses,onPremisesExtensionAttributes,onPremisesSyncEnabled&$top=1  ",
 		`POST /v1.0/users/obj-1/assignLicense?  {"addLicenses":[{"disabledPlans":[],"skuId":"440eaaa8-b3e0-484b-a8be-62870b9ba70a"}],"removeLicenses":[]}`,
 		"GET /v1.0/admin/teams/telephoneNumberManagement/numberAssignments?$filter=telephoneNumber%20eq%20%27%2B12065550143%27  ",
 	}

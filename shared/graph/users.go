@@ -21,6 +21,7 @@ import (
 var userFields = []string{
 	"id", "userPrincipalName", "displayName", "department",
 	"usageLocation", "accountEnabled", "assignedLicenses", "onPremisesExtensionAttributes",
+	"onPremisesSyncEnabled",
 }
 
 // FindByUPN returns the user with the given userPrincipalName, or nil.
@@ -142,6 +143,7 @@ func (c *Client) account(u models.Userable) steps.Account {
 		UsageLocation:     deref(u.GetUsageLocation()),
 		AccountEnabled:    deref(u.GetAccountEnabled()),
 		OwnerMark:         c.owner.ownerMark(u),
+		OnPremisesSynced:  deref(u.GetOnPremisesSyncEnabled()),
 	}
 	for _, l := range u.GetAssignedLicenses() {
 		if id := l.GetSkuId(); id != nil {

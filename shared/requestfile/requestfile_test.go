@@ -424,6 +424,70 @@ func TestParseTrimsRequestID(t *testing.T) {
 	}
 }
 
+// Two rows asking for one phone number would both pass the pre-flight and
+// both create and license an account, the second then failing number_in_use
+// with its license held: the later row is refused, comparing numbers by
+// their digits and leading '+'. A national-format number is not matched
+// with its E.164 form (that needs a phone library; assign-number catches
+// it).
+func TestParseRepeatedPhoneNumber(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  string
+		lines []int // rows read
+		errs  []rowErr
+	}{
+		{
+			name: "csv",
+			data: "upn,phoneNumber\n" +
+				"a@contoso.com,+14255550100\n" +
+				"b@contoso.com,+14255550101\n" +
+				"c@contoso.com,+1 (425) 555-0100\n" +
+				"d@contoso.com,\n" +
+				"e@contoso.com,\n" +
+				"f@contoso.com,+1.425.555.0101\n" +
+				"g@contoso.com,(425) 555-0100\n" + // national: not matched here
+				"h@contoso.com,425-555-0100\n", // but matches the national one above
+			lines: []int{2, 3, 5, 6, 8},
+			errs: []rowErr{
+				{4, `phoneNumber "+1 (425) 555-0100" is already requested on line 2`},
+				{7, `phoneNumber "+1.425.555.0101" is already requested on line 3`},
+				{9, `phoneNumber "425-555-0100" is already requested on line 8`},
+			},
+		},
+		{
+			name: "json lines",
+			data: `{"upn":"a@contoso.com","phoneNumber":"+49 30 1234567"}` + "\n" +
+				`{"upn":"b@contoso.com","TelephoneNumber":"+4930-123 45 67"}` + "\n" +
+				`{"upn":"c@contoso.com","phoneNumber":"4930 1234567"}` + "\n", // no '+': another key
+			lines: []int{1, 3},
+			errs:  []rowErr{{2, `phoneNumber "+4930-123 45 67" is already requested on line 1`}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, errs, err := requestfile.Parse(strings.NewReader(tt.data))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			var lines []int
+			for _, r := range rows {
+				lines = append(lines, r.Line)
+			}
+			if diff := cmp.Diff(tt.lines, lines); diff != "" {
+				t.Errorf("rows read (-want +got):\n%s", diff)
+			}
+			var got []rowErr
+			for _, e := range errs {
+				got = append(got, rowErr{e.Line, e.Err.Error()})
+			}
+			if diff := cmp.Diff(tt.errs, got); diff != "" {
+				t.Errorf("row errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // Parse reads as the file streams: rows far beyond any buffer and a read
 // error after them are both seen.
 func TestParseStreams(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 // location set only when missing, and the assignment skipped when the SKU is
 // already there. A 404 right after creation is replication lag and is
 // retried, and so is a refusal for the usage location
-// (ErrUsageLocationRejected): licensing learns of a usage location just set
-// a while after the directory. Both count against cfg.MaxAttempts. When the
+// (ErrUsageLocationRejected) after this step set it: licensing learns of a
+// usage location just set a while after the directory. Both count against cfg.MaxAttempts. When the
 // seats ran out since check-license, the request goes back to waiting for a
 // license.
 func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
@@ -41,6 +41,8 @@ func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
 				if err := accounts.SetUsageLocation(ctx, p.ObjectID, in.Data.Request.UsageLocation); err != nil {
 					return nil, notFoundRetryable(err)
 				}
+				p.UsageLocationSet = true
+				out.Data.Progress.UsageLocationSet = true
 			}
 		}
 
@@ -48,10 +50,12 @@ func AssignLicense(accounts Accounts, licenses Licenses, cfg Config) Step {
 		switch {
 		case err == nil:
 			return []events.Event{out}, nil
-		case errors.Is(err, ErrUsageLocationRejected):
-			// The account got its usage location in the create call or
-			// from the PATCH above: wait for licensing to see it.
-			return nil, retryable(err)
+		case errors.Is(err, ErrUsageLocationRejected) && p.UsageLocationSet:
+			// The PATCH above (in this attempt or an earlier one) set the
+			// usage location: wait for licensing to see it. Without one,
+			// the refusal is the country's (the SKU is not sold there) and
+			// final: retrying would only spend the attempts.
+			return nil, retryableWith(err, p)
 		case apperr.ReasonOf(err) == events.ReasonNoLicense:
 			// Paced like check-license's own re-checks and bounded by the
 			// same LicenseWait, counted from the first shortage: a tenant

@@ -69,18 +69,29 @@ func TestAssignLicenseUsageLocationJustSet(t *testing.T) {
 }
 
 // TestAssignLicenseUsageLocationBounded: the retries stop at the step's
-// retry limit, like any transient failure.
+// retry limit, like any transient failure; and an account whose usage
+// location raprov did not just set (it came with the create call) fails at
+// once: its country is refused, and retrying would only spend attempts.
 func TestAssignLicenseUsageLocationBounded(t *testing.T) {
 	now := t0
 	cfg := testConfig(&now) // MaxAttempts 3
 	lic := &mock.Licenses{AssignLicenseFn: func(context.Context, string, string) error { return usageLocationRejected() }}
-	step := steps.AssignLicense(&mock.Accounts{}, lic, cfg) // a fresh account: no read, no patch
+	acc := &steps.Account{ID: "obj-1"}
+	accounts := &mock.Accounts{
+		GetFn: func(context.Context, string) (steps.Account, error) { return *acc, nil },
+		SetUsageLocationFn: func(_ context.Context, _, loc string) error {
+			acc.UsageLocation = loc
+			return nil
+		},
+	}
+	step := steps.AssignLicense(accounts, lic, cfg)
 	ev := request()
 	ev.Type = events.TypeAccountCreated
+	ev.Data.Progress.AccountReused = true
 	for attempt := 1; attempt < cfg.MaxAttempts; attempt++ {
 		ev = runOne(t, events.StepAssignLicense, step, cfg, ev, events.TypeAccountCreated)
-		if ev.Attempt != attempt {
-			t.Fatalf("attempt %d, want %d", ev.Attempt, attempt)
+		if ev.Attempt != attempt || !ev.Data.Progress.UsageLocationSet {
+			t.Fatalf("attempt %d (progress %+v), want %d with the usage location recorded as set", ev.Attempt, ev.Data.Progress, attempt)
 		}
 	}
 	out, err := run(t, events.StepAssignLicense, step, cfg, ev)
@@ -91,6 +102,11 @@ func TestAssignLicenseUsageLocationBounded(t *testing.T) {
 	if len(dl.Emit) != 1 || dl.Emit[0].Data.Failure == nil || dl.Emit[0].Data.Failure.Reason != events.ReasonRetriesExhausted {
 		t.Fatalf("dead letter emits %+v, want one failure with reason %s", dl.Emit, events.ReasonRetriesExhausted)
 	}
+
+	fresh := request() // created with its usage location: no read, no patch
+	fresh.Type = events.TypeAccountCreated
+	out, err = run(t, events.StepAssignLicense, steps.AssignLicense(&mock.Accounts{}, lic, cfg), cfg, fresh)
+	wantFailure(t, out, err, events.ReasonRejected)
 }
 
 // TestAssignLicenseOtherBadRequestsFail: no other 400 is retried.

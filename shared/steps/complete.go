@@ -24,6 +24,23 @@ func finalID(final events.Event) string {
 	return uuid.NewSHA1(finalNamespace, []byte(key)).String()
 }
 
+// FinalEvent is the final event the complete step publishes for its input
+// in: provisioning.completed, or provisioning.failed carrying in's failure.
+// The same outcome always has the same id, across retries, re-deliveries
+// and DLQ replays of the input, so callback receivers and results consumers
+// can deduplicate.
+func FinalEvent(in events.Event) events.Event {
+	source := events.Source(events.StepComplete)
+	var final events.Event
+	if in.Type == events.TypeProvisioningFailed && in.Data.Failure != nil {
+		final = in.Fail(source, *in.Data.Failure)
+	} else {
+		final = in.Next(events.TypeProvisioningCompleted, source)
+	}
+	final.ID = finalID(final)
+	return final
+}
+
 // Notifier delivers a request's final result to its callbackUrl.
 type Notifier interface {
 	// Notify POSTs the final event to url, signed. Errors are
@@ -39,18 +56,8 @@ type Notifier interface {
 // dead-lettered with reason callback_failed so the callback can be replayed.
 func Complete(notifier Notifier, cfg Config) Step {
 	cfg = cfg.withDefaults()
-	source := events.Source(events.StepComplete)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
-		var final events.Event
-		if in.Type == events.TypeProvisioningFailed && in.Data.Failure != nil {
-			final = in.Fail(source, *in.Data.Failure)
-		} else {
-			final = in.Next(events.TypeProvisioningCompleted, source)
-		}
-		// The same outcome always has the same id, across retries,
-		// re-deliveries and DLQ replays of the input, so callback receivers
-		// and results consumers can deduplicate.
-		final.ID = finalID(final)
+		final := FinalEvent(in)
 		url := in.Data.Request.CallbackURL
 		if url == "" || notifier == nil {
 			return []events.Event{final}, nil

@@ -16,6 +16,10 @@ type Config struct {
 	// accepts (exact names or *.example.com patterns); the callback client
 	// enforces the same list when it dials (RAPROV_CALLBACK_ALLOWED_HOSTS).
 	CallbackAllowedHosts []string `envconfig:"CALLBACK_ALLOWED_HOSTS"`
+	// AllowAdopt lets requests adopt existing resource accounts raprov did
+	// not create (request.adopt); off, intake refuses such requests, so one
+	// row of a file cannot take over a production line.
+	AllowAdopt bool `envconfig:"ALLOW_ADOPT"`
 	// SkuCacheTTL is how long one read of the tenant's license counts serves
 	// check-license (see shared/skucache); 0 reads Graph for every request.
 	SkuCacheTTL time.Duration `envconfig:"SKU_CACHE_TTL" default:"10s"`

@@ -21,19 +21,25 @@ func ApplicationID(accountType string) string {
 }
 
 // CreateAccount creates the resource account and binds its Teams application
-// instance. It creates the user with usageLocation, department and the
-// ownership mark (OwnerMark) in one call, looking the UPN up only when the
-// create finds it taken. A taken UPN is continued only when the account
-// carries this request's mark (an earlier delivery of the same request
-// created it) or when the request adopts it (request.adopt) and it is a
-// resource account of the same type; anything else — a normal user, someone
-// else's resource account, an account of the other type — fails the request
-// with upn_conflict, and raprov changes nothing of it.
+// instance. Before its first write it asks the Teams back end whether it
+// accepts raprov (TeamsAdmin.Ready), so a refusal leaves no user behind. It
+// creates the user with usageLocation, department and the ownership mark
+// (OwnerMark) in one call, looking the UPN up only when the create finds it
+// taken. A taken UPN is continued only when the account carries this
+// request's mark and is a sign-in-blocked cloud resource account (an earlier
+// delivery of the same request created it), or when the request adopts it
+// (request.adopt, allowed by the operator) and it is already a resource
+// account of the requested type — raprov binds only accounts it created, and
+// an adopted account is checked before anything is written: its usage
+// location matches and it holds no other number. Anything else — a normal
+// user, someone else's resource account, an account of the other type, a
+// synced one — fails the request with upn_conflict, and raprov changes
+// nothing of it.
 //
 // A bind that Teams answers "not found" (the new user has not reached Teams
 // yet) parks the request with growing delays up to cfg.TeamsSyncWait, then
 // fails it with teams_not_ready.
-func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
+func CreateAccount(accounts Accounts, teams TeamsAdmin, numbers Numbers, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepCreateAccount)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
@@ -43,9 +49,17 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 
 		learned := in.Data.Progress
 		if learned.ObjectID == "" {
+			if err := teams.Ready(ctx); err != nil {
+				return nil, err
+			}
 			acc, adopted, err := createOrFind(ctx, accounts, req, mark)
 			if err != nil {
 				return nil, err
+			}
+			if adopted {
+				if err := checkAdoptable(ctx, numbers, req, acc.Account); err != nil {
+					return nil, err
+				}
 			}
 			learned.ObjectID = acc.ID
 			learned.AccountReused = acc.reused
@@ -67,6 +81,10 @@ func CreateAccount(accounts Accounts, teams TeamsAdmin, cfg Config) Step {
 		switch {
 		case inst != nil && inst.ApplicationID != "" && !sameID(inst.ApplicationID, appID):
 			return nil, fail(events.ReasonUPNConflict, "%s is a resource account of another type (application id %s)", req.UserPrincipalName, inst.ApplicationID)
+		case learned.AccountAdopted && (inst == nil || inst.ApplicationID == ""):
+			// Binding would turn whatever the account is into a resource
+			// account: raprov binds only the accounts it creates.
+			return nil, fail(events.ReasonUPNConflict, "%s is not a Teams resource account yet; raprov adopts only existing resource accounts of the requested type", req.UserPrincipalName)
 		case inst == nil || inst.ApplicationID == "":
 			err := teams.Bind(ctx, learned.ObjectID, appID)
 			if apperr.CodeOf(err) == apperr.NotFound {
@@ -98,8 +116,8 @@ type foundAccount struct {
 
 // createOrFind creates the request's account, or finds the existing one with
 // its UPN and decides whether the request may continue it: when it carries
-// the request's ownership mark, or when the request adopts it and it looks
-// like a resource account (its Teams binding is checked by the caller).
+// the request's ownership mark, or when the request adopts it; either way
+// only a sign-in-blocked cloud resource account.
 func createOrFind(ctx context.Context, accounts Accounts, req events.Request, mark string) (foundAccount, bool, error) {
 	// Create first: a fresh UPN, the common case, costs one call. A taken
 	// one (a redelivery after a crash, a replay, someone else's user) is
@@ -130,10 +148,12 @@ func createOrFind(ctx context.Context, accounts Accounts, req events.Request, ma
 		return foundAccount{}, false, retryable(err)
 	case found == nil:
 		return foundAccount{}, false, err
+	case !isResourceAccount(*found):
+		// A mark alone proves nothing: on a synced account it is written
+		// on premises, and anyone who edits user attributes can copy it.
+		return foundAccount{}, false, fail(events.ReasonUPNConflict, "%s belongs to a user that is not a sign-in-blocked cloud resource account", req.UserPrincipalName)
 	case found.OwnerMark == mark:
 		return foundAccount{Account: *found, reused: true}, false, nil
-	case !strings.EqualFold(found.Department, ResourceAccountDepartment):
-		return foundAccount{}, false, fail(events.ReasonUPNConflict, "%s belongs to a user that is not a resource account", req.UserPrincipalName)
 	case !req.Adopt && strings.HasPrefix(found.OwnerMark, ownerMarkPrefix):
 		return foundAccount{}, false, fail(events.ReasonUPNConflict, "%s is a resource account raprov created for another request; set adopt to take it over", req.UserPrincipalName)
 	case !req.Adopt:
@@ -141,6 +161,27 @@ func createOrFind(ctx context.Context, accounts Accounts, req events.Request, ma
 	}
 	LoggerFrom(ctx).InfoContext(ctx, "adopting an existing resource account", "object_id", found.ID)
 	return foundAccount{Account: *found, reused: true}, true, nil
+}
+
+// isResourceAccount reports whether a looks like a resource account raprov
+// may continue: Teams' resource-account department, sign-in blocked, and
+// made in the cloud (not synchronised from on-premises AD).
+func isResourceAccount(a Account) bool {
+	return strings.EqualFold(a.Department, ResourceAccountDepartment) && !a.AccountEnabled && !a.OnPremisesSynced
+}
+
+// checkAdoptable refuses, before anything is written, an adopted account
+// the request cannot finish on: another usage location (its number would be
+// of the wrong country) or another number already assigned to it (raprov
+// never gives an account a second number).
+func checkAdoptable(ctx context.Context, numbers Numbers, req events.Request, acc Account) error {
+	if acc.UsageLocation != "" && !strings.EqualFold(acc.UsageLocation, req.UsageLocation) {
+		return fail(events.ReasonUPNConflict, "the adopted account %s has usage location %s, the request %s", req.UserPrincipalName, acc.UsageLocation, req.UsageLocation)
+	}
+	if req.PhoneNumber == "" {
+		return nil
+	}
+	return checkAdopted(ctx, numbers, req, acc.ID)
 }
 
 // retryableOrPermanent keeps progress on a transient error's retry; a

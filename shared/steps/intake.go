@@ -27,6 +27,11 @@ func Intake(claims Claims, cfg Config) Step {
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
 		req, errs := validate.Normalize(in.Data.Request, validate.Options{VerifiedDomains: cfg.VerifiedDomains, CallbackAllowedHosts: cfg.CallbackAllowedHosts})
 		in.Data.Request = req // Normalize always returns a request id
+		in.Data.Progress = events.Progress{}
+		if req.Adopt && !cfg.AllowAdopt {
+			errs = append(errs, events.FieldError{Field: "adopt", Reason: events.ReasonInvalidRequest,
+				Message: "adopt is not enabled: taking over existing resource accounts needs the operator's RAPROV_ALLOW_ADOPT=true"})
+		}
 		fp := req.Fingerprint()
 		holder, holderFP, err := claims.Claim(ctx, req.RequestID, in.ID, fp)
 		if err != nil {
@@ -48,6 +53,9 @@ func Intake(claims Claims, cfg Config) Step {
 			return []events.Event{in.Fail(source, events.FailureOf(errs))}, nil
 		}
 		out := in.Next(events.TypeProvisioningAccepted, source)
+		// A submission carries a request, never progress (cleared above):
+		// whatever a sender put there (an object id, "number checked")
+		// would skip the checks of later steps.
 		out.Data.Progress.AcceptedAt = cfg.Now().UTC()
 		return []events.Event{out}, nil
 	}

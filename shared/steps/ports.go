@@ -49,7 +49,11 @@ type Account struct {
 	Department        string
 	UsageLocation     string
 	AccountEnabled    bool
-	AssignedSkuIDs    []string // skuIds of assignedLicenses
+	// OnPremisesSynced says the account is synchronised from on-premises
+	// Active Directory: its extension attributes (the ownership mark) are
+	// written there, not by raprov, so it is never continued or adopted.
+	OnPremisesSynced bool
+	AssignedSkuIDs   []string // skuIds of assignedLicenses
 	// OwnerMark is the ownership mark raprov wrote when it created the
 	// account (see OwnerMark); empty on accounts raprov did not create.
 	OwnerMark string
@@ -186,6 +190,11 @@ type ApplicationInstance struct {
 // TeamsAdmin manages application instances through the Teams admin back end
 // (no Graph API exists for these; see docs/teams-admin.md).
 type TeamsAdmin interface {
+	// Ready checks that the back end answers and accepts raprov's
+	// credential and roles, with a read the adapter may cache for a short
+	// while: create-account asks before its first write, so a refusal
+	// (apperr Forbidden) fails the request before a user exists.
+	Ready(ctx context.Context) error
 	// ApplicationInstance returns the application instance of the user with
 	// the given object id, or nil when the user is not one.
 	ApplicationInstance(ctx context.Context, objectID string) (*ApplicationInstance, error)

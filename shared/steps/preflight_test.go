@@ -165,3 +165,47 @@ func TestAssignNumberAdopted(t *testing.T) {
 		t.Fatalf("assigns = %d, want 1 for an adopted account without a number", assigns)
 	}
 }
+
+// A Teams back end that refuses raprov is found before the first write: no
+// user is created for a request that could not be bound.
+func TestCreateAccountAsksTeamsFirst(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	w := &accountWorld{}
+	acc, teams := w.ports()
+	teams.ReadyFn = func(context.Context) error {
+		return apperr.New(apperr.Forbidden, events.ReasonPermissionDenied, "teams admin: 403 Access Denied.")
+	}
+	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, available())
+	wantFailure(t, out, err, events.ReasonPermissionDenied)
+	if len(w.created) != 0 {
+		t.Fatalf("created %v although Teams refuses raprov", w.created)
+	}
+}
+
+// Intake starts every request from empty progress, and refuses adopt unless
+// the operator allows it.
+func TestIntakeDropsSubmittedProgress(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	claims := &mock.Claims{ClaimFn: func(_ context.Context, _, ev, fp string) (string, string, error) { return ev, fp, nil }}
+	req := events.Request{
+		RequestID: "HR-5", DisplayName: "Reception", UserPrincipalName: "reception@contoso.com",
+		AccountType: "AA", UsageLocation: "US", PhoneNumber: "+12065550100",
+	}
+	forged := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req,
+		Progress: events.Progress{ObjectID: "someone-else", NumberChecked: true, AccountReused: true, SkuID: "sku"}})
+	ev := call(t, steps.Intake(claims, cfg), forged, events.TypeProvisioningAccepted)
+	if p := ev.Data.Progress; p != (events.Progress{AcceptedAt: p.AcceptedAt}) {
+		t.Fatalf("accepted with progress %+v, want only acceptedAt", p)
+	}
+
+	req.RequestID, req.Adopt = "HR-6", true
+	ev = call(t, steps.Intake(claims, cfg), events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningFailed)
+	if f := ev.Data.Failure; f == nil || f.Field != "adopt" || f.Reason != events.ReasonInvalidRequest {
+		t.Fatalf("adopt without the operator's consent: %+v", ev.Data.Failure)
+	}
+	cfg.AllowAdopt = true
+	req.RequestID = "HR-7"
+	call(t, steps.Intake(claims, cfg), events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningAccepted)
+}

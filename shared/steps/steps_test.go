@@ -196,6 +196,7 @@ func TestCreateAccount(t *testing.T) {
 		wantReused  bool
 		adopt       bool
 		wantAdopted bool
+		held        []steps.NumberAssignment // numbers the existing account holds
 	}{
 		{name: "new account", wantCreated: 1, wantBound: []string{"new-1/" + steps.AutoAttendantAppID}},
 		{
@@ -234,6 +235,41 @@ func TestCreateAccount(t *testing.T) {
 			wantAdopted: true,
 		},
 		{
+			// A mark proves nothing on an account that is not a cloud
+			// resource account: anyone editing attributes can copy it.
+			name:       "marked person",
+			user:       &steps.Account{ID: "u-2", Department: "Sales", AccountEnabled: true, OwnerMark: steps.OwnerMark("REQ-1")},
+			wantReason: events.ReasonUPNConflict,
+		},
+		{
+			name:       "marked synced account",
+			user:       &steps.Account{ID: "s-1", Department: steps.ResourceAccountDepartment, OnPremisesSynced: true, OwnerMark: steps.OwnerMark("REQ-1")},
+			wantReason: events.ReasonUPNConflict,
+		},
+		{
+			// raprov binds only accounts it creates: an adopted account
+			// must be a resource account of the type already.
+			name:       "adopt an unbound account",
+			adopt:      true,
+			user:       &steps.Account{ID: "ub-1", Department: steps.ResourceAccountDepartment},
+			wantReason: events.ReasonUPNConflict,
+		},
+		{
+			name:       "adopt an account of another usage location",
+			adopt:      true,
+			user:       &steps.Account{ID: "de-1", Department: steps.ResourceAccountDepartment, UsageLocation: "DE"},
+			instance:   &steps.ApplicationInstance{ObjectID: "de-1", ApplicationID: steps.AutoAttendantAppID},
+			wantReason: events.ReasonUPNConflict,
+		},
+		{
+			name:       "adopt an account that holds another number",
+			adopt:      true,
+			user:       &steps.Account{ID: "held-1", Department: steps.ResourceAccountDepartment},
+			instance:   &steps.ApplicationInstance{ObjectID: "held-1", ApplicationID: steps.AutoAttendantAppID},
+			held:       []steps.NumberAssignment{{TelephoneNumber: "+12065550142", AssignmentTargetID: "held-1"}},
+			wantReason: events.ReasonUPNConflict,
+		},
+		{
 			name:       "call queue account",
 			adopt:      true,
 			user:       &steps.Account{ID: "cq-1", Department: steps.ResourceAccountDepartment},
@@ -247,7 +283,8 @@ func TestCreateAccount(t *testing.T) {
 			acc, teams := w.ports()
 			in := available()
 			in.Data.Request.Adopt = tt.adopt
-			out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, in)
+			nums := &mock.Numbers{AssignedToFn: func(context.Context, string) ([]steps.NumberAssignment, error) { return tt.held, nil }}
+			out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, nums, cfg), cfg, in)
 			if tt.wantReason != "" {
 				wantFailure(t, out, err, tt.wantReason)
 				if len(w.created)+len(w.bound) != 0 {
@@ -296,7 +333,7 @@ func TestCreateAccountReplication(t *testing.T) {
 	acc.CreateFn = func(context.Context, steps.NewAccount) (steps.Account, error) {
 		return steps.Account{}, apperr.New(apperr.Conflict, events.ReasonUPNConflict, "exists")
 	}
-	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
+	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, available())
 	if ev := one(t, out, err, events.TypeLicenseAvailable); ev.Attempt != 1 {
 		t.Fatalf("conflict on a UPN the directory did not list must be retried, got %+v", ev)
 	}
@@ -304,7 +341,7 @@ func TestCreateAccountReplication(t *testing.T) {
 	w = &accountWorld{}
 	acc, teams = w.ports()
 	teams.BindFn = func(context.Context, string, string) error { return apperr.New(apperr.NotFound, "", "unknown user") }
-	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
+	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, available())
 	retry := one(t, out, err, events.TypeLicenseAvailable)
 	if retry.Attempt != 0 || retry.Data.Progress.ObjectID != "new-1" || retry.Delay != cfg.TeamsSyncRecheck.Initial ||
 		!retry.Data.Progress.TeamsWaitSince.Equal(t0) || retry.Data.Progress.TeamsWaits != 1 {
@@ -314,19 +351,19 @@ func TestCreateAccountReplication(t *testing.T) {
 	park := retry
 	for i := 0; i < cfg.MaxAttempts+2; i++ {
 		now = now.Add(park.Delay)
-		park = runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, park, events.TypeLicenseAvailable)
+		park = runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, park, events.TypeLicenseAvailable)
 	}
 	if park.Delay <= cfg.TeamsSyncRecheck.Initial || len(w.created) != 1 {
 		t.Fatalf("after %d parks: delay %v, created %d", park.Data.Progress.TeamsWaits, park.Delay, len(w.created))
 	}
 	// ...but by TeamsSyncWait: then the request fails with a clear reason.
 	now = t0.Add(cfg.TeamsSyncWait)
-	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, park)
+	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, park)
 	wantParkedOut(t, out, err, events.ReasonTeamsNotReady)
 	// A replay of the dead letter waits afresh instead of failing at once.
 	replay := park
 	replay.ReplayCount++
-	if again := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, replay, events.TypeLicenseAvailable); !again.Data.Progress.TeamsWaitSince.Equal(now) || again.Data.Progress.TeamsWaits != 1 {
+	if again := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, replay, events.TypeLicenseAvailable); !again.Data.Progress.TeamsWaitSince.Equal(now) || again.Data.Progress.TeamsWaits != 1 {
 		t.Fatalf("replayed wait %+v, want a new one", again.Data.Progress)
 	}
 	now = t0
@@ -335,7 +372,7 @@ func TestCreateAccountReplication(t *testing.T) {
 	w2 := &accountWorld{}
 	acc2, teams2 := w2.ports()
 	teams2.BindFn = func(context.Context, string, string) error { return apperr.New(apperr.Unavailable, "", "503") }
-	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc2, teams2, cfg), cfg, available())
+	out, err = run(t, events.StepCreateAccount, steps.CreateAccount(acc2, teams2, &mock.Numbers{}, cfg), cfg, available())
 	if again := one(t, out, err, events.TypeLicenseAvailable); again.Attempt != 1 || again.Data.Progress.ObjectID != "new-1" {
 		t.Fatalf("transient bind failure must be retried keeping the new account's id, got %+v", again.Data.Progress)
 	}
@@ -345,7 +382,7 @@ func TestCreateAccountReplication(t *testing.T) {
 	acc.FindByUPNFn = nil
 	acc.CreateFn = nil
 	teams.BindFn = func(context.Context, string, string) error { return nil }
-	ev := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, retry, events.TypeAccountCreated)
+	ev := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, retry, events.TypeAccountCreated)
 	if ev.Data.Progress.ObjectID != "new-1" || ev.Data.Progress.AccountReused || ev.Data.Progress.TeamsWaits != 0 {
 		t.Fatalf("progress %+v", ev.Data.Progress)
 	}
@@ -739,7 +776,7 @@ func TestCreateAccountOtherConflict(t *testing.T) {
 	}
 	acc, teams := w.ports()
 	acc.CreateFn = func(context.Context, steps.NewAccount) (steps.Account, error) { return steps.Account{}, proxy }
-	ev := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available(), events.TypeAccountCreated)
+	ev := runOne(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, available(), events.TypeAccountCreated)
 	if ev.Data.Progress.ObjectID != "old-1" || !ev.Data.Progress.AccountReused || w.lookups != 1 {
 		t.Fatalf("progress %+v after %d lookups, want old-1 reused after one", ev.Data.Progress, w.lookups)
 	}
@@ -748,6 +785,6 @@ func TestCreateAccountOtherConflict(t *testing.T) {
 	w = &accountWorld{}
 	acc, teams = w.ports()
 	acc.CreateFn = func(context.Context, steps.NewAccount) (steps.Account, error) { return steps.Account{}, proxy }
-	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, cfg), cfg, available())
+	out, err := run(t, events.StepCreateAccount, steps.CreateAccount(acc, teams, &mock.Numbers{}, cfg), cfg, available())
 	wantFailure(t, out, err, events.ReasonRejected)
 }

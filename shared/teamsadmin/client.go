@@ -38,6 +38,8 @@ type Client struct {
 	cred azcore.TokenCredential
 	http *http.Client
 	log  *slog.Logger
+
+	ready readiness // the cached answer of Ready
 }
 
 // Option customises a Client.

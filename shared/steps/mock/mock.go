@@ -90,6 +90,8 @@ type TeamsAdmin struct {
 	ApplicationInstanceFn func(ctx context.Context, objectID string) (*steps.ApplicationInstance, error)
 	BindFn                func(ctx context.Context, objectID, applicationID string) error
 	AssociateFn           func(ctx context.Context, a steps.Association) error
+	// ReadyFn may be nil: the back end is ready.
+	ReadyFn func(ctx context.Context) error
 }
 
 func (m *TeamsAdmin) ApplicationInstance(ctx context.Context, objectID string) (*steps.ApplicationInstance, error) {
@@ -120,4 +122,11 @@ type Notifier struct {
 
 func (m *Notifier) Notify(ctx context.Context, url string, final events.Event) error {
 	return m.NotifyFn(ctx, url, final)
+}
+
+func (m *TeamsAdmin) Ready(ctx context.Context) error {
+	if m.ReadyFn == nil {
+		return nil
+	}
+	return m.ReadyFn(ctx)
 }

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -132,4 +133,17 @@ func (s *Store) SubmitClaimed(ctx context.Context, queue string, subs []Submissi
 		return nil, fmt.Errorf("local: submit: %w", err)
 	}
 	return holders, nil
+}
+
+// Holder returns the event holding requestID and its fingerprint, or empty
+// strings when nobody claimed it. It reads committed claims only.
+func (c *Claims) Holder(ctx context.Context, requestID string) (holder, holderFingerprint string, err error) {
+	err = c.s.r.QueryRowContext(ctx, queryClaimedBy, requestID).Scan(&holder, &holderFingerprint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("local: claim holder of %s: %w", requestID, err)
+	}
+	return holder, holderFingerprint, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/raprov/raprov/shared/callback"
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/graph"
+	"github.com/raprov/raprov/shared/numbercache"
 	"github.com/raprov/raprov/shared/skucache"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/teamsadmin"
@@ -231,7 +232,7 @@ func chainSteps(m *microsoft, claims steps.Claims, notifier steps.Notifier, cfg 
 	licenses := skucache.New(m.graph, cfg.SkuCacheTTL, cfg.Now)
 	raw := map[string]steps.Step{
 		events.StepIntake:        steps.Intake(claims, cfg),
-		events.StepCheckLicense:  steps.CheckLicense(licenses, m.graph, m.graph, cfg),
+		events.StepCheckLicense:  steps.CheckLicense(licenses, numbercache.New(m.graph, cfg.NumberCacheTTL, cfg.Now), m.graph, cfg),
 		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, m.graph, cfg),
 		events.StepAssignLicense: steps.AssignLicense(m.graph, licenses, cfg),
 		events.StepAssignNumber:  steps.AssignNumber(m.graph, cfg),

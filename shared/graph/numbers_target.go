@@ -45,6 +45,35 @@ func (c *Client) numberAssignments(ctx context.Context, op, filter string) ([]nu
 	return page.Value, nil
 }
 
+// maxInventoryPages stops an inventory walk whose next links never end.
+const maxInventoryPages = 1000
+
+// Inventory returns every number of the tenant's inventory, following
+// @odata.nextLink (GET …/numberAssignments, pages of up to 1,000).
+func (c *Client) Inventory(ctx context.Context) ([]steps.NumberAssignment, error) {
+	ri := c.request(abs.GET, numbersRoot+"/numberAssignments{?%24top}")
+	ri.QueryParameters["%24top"] = "1000"
+	var all []steps.NumberAssignment
+	for range maxInventoryPages {
+		var page struct {
+			Value    []numberAssignment `json:"value"`
+			NextLink string             `json:"@odata.nextLink"`
+		}
+		if err := c.sendJSON(ctx, "read the number inventory", ri, &page); err != nil {
+			return nil, err
+		}
+		for _, n := range page.Value {
+			all = append(all, n.port())
+		}
+		if page.NextLink == "" {
+			return all, nil
+		}
+		ri = c.request(abs.GET, numbersRoot+"/numberAssignments")
+		ri.PathParameters["request-raw-url"] = page.NextLink
+	}
+	return nil, apperr.New(apperr.Internal, "", "graph: read the number inventory: more than %d pages", maxInventoryPages)
+}
+
 // port converts a number assignment to the port's type.
 func (n numberAssignment) port() steps.NumberAssignment {
 	return steps.NumberAssignment{

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,5 +86,32 @@ func TestOwnerAttributeRange(t *testing.T) {
 		if _, err := graph.New(cfg); err == nil || !strings.Contains(err.Error(), "owner attribute") {
 			t.Errorf("OwnerAttribute %d: error %v, want a configuration error", n, err)
 		}
+	}
+}
+
+// Inventory reads every number, following nextLink past the first page.
+func TestInventory(t *testing.T) {
+	seed := graphsim.DefaultSeed()
+	base := len(seed.Teams.Numbers)
+	for i := range 1200 {
+		seed.Teams.Numbers = append(seed.Teams.Numbers, teamssim.Number{
+			TelephoneNumber: fmt.Sprintf("+1206555%04d", 2000+i),
+			NumberType:      teamssim.NumberTypeCallingPlan,
+			Capabilities:    []string{teamssim.CapabilityVoiceApplicationAssignment},
+			IsoCountryCode:  "US",
+		})
+	}
+	f := startSim(t, graphsim.Config{Seed: seed})
+	c := f.client(t, f.config())
+	f.sim.ResetLog()
+	all, err := c.Inventory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != base+1200 {
+		t.Fatalf("%d numbers, want %d", len(all), base+1200)
+	}
+	if n := f.sim.Counts()["GET /v1.0/admin/teams/telephoneNumberManagement/numberAssignments"].Total; n != 2 {
+		t.Errorf("%d reads, want 2 pages", n)
 	}
 }

@@ -5,7 +5,7 @@ import (
 )
 
 // Config tunes the steps. Zero values take the defaults of DefaultConfig,
-// except SkuCacheTTL, where zero turns the cache off.
+// except SkuCacheTTL and NumberCacheTTL, where zero turns the cache off.
 // Field tags are for envconfig with prefix RAPROV (e.g. RAPROV_LICENSE_WAIT).
 type Config struct {
 	// SkuPartNumber is the resource-account license SKU.
@@ -23,6 +23,10 @@ type Config struct {
 	// SkuCacheTTL is how long one read of the tenant's license counts serves
 	// check-license (see shared/skucache); 0 reads Graph for every request.
 	SkuCacheTTL time.Duration `envconfig:"SKU_CACHE_TTL" default:"10s"`
+	// NumberCacheTTL is how long one read of the tenant's number inventory
+	// serves check-license's pre-flight for free numbers (see
+	// shared/numbercache); 0 looks every number up.
+	NumberCacheTTL time.Duration `envconfig:"NUMBER_CACHE_TTL" default:"10s"`
 	// LicenseWait is how long a request waits for a free license before it
 	// fails with no_license.
 	LicenseWait time.Duration `envconfig:"LICENSE_WAIT" default:"24h"`

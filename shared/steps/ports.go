@@ -171,6 +171,8 @@ type Numbers interface {
 	// AssignedTo returns the numbers assigned to the user or resource
 	// account objectID (none: an empty slice).
 	AssignedTo(ctx context.Context, objectID string) ([]NumberAssignment, error)
+	// Inventory returns every number of the tenant's inventory (all pages).
+	Inventory(ctx context.Context) ([]NumberAssignment, error)
 }
 
 // Teams application ids of resource accounts.

@@ -64,6 +64,8 @@ type Numbers struct {
 	OperationFn func(ctx context.Context, id string) (steps.Operation, error)
 	// AssignedToFn may be nil: no numbers are assigned to anyone.
 	AssignedToFn func(ctx context.Context, objectID string) ([]steps.NumberAssignment, error)
+	// InventoryFn may be nil: the inventory is empty.
+	InventoryFn func(ctx context.Context) ([]steps.NumberAssignment, error)
 }
 
 func (m *Numbers) Lookup(ctx context.Context, e164 string) (*steps.NumberAssignment, error) {
@@ -129,4 +131,11 @@ func (m *TeamsAdmin) Ready(ctx context.Context) error {
 		return nil
 	}
 	return m.ReadyFn(ctx)
+}
+
+func (m *Numbers) Inventory(ctx context.Context) ([]steps.NumberAssignment, error) {
+	if m.InventoryFn == nil {
+		return nil, nil
+	}
+	return m.InventoryFn(ctx)
 }

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/raprov/raprov/shared/termsafe"
 )
 
 // labels are the status columns of the printed report.
@@ -39,34 +40,6 @@ func Render(w io.Writer, rep Report) error {
 	return err
 }
 
-// Escape returns s fit for a terminal, as cmd/raprov prints tenant data:
-// C0 and C1 controls and DEL (ESC among them, so no escape sequence can
-// clear the screen, move the cursor or retitle the window), the
-// bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
-// U+2066–U+2069) and the line and paragraph separators (U+2028, U+2029) are
-// written as Go escapes: \n, \r and \t, \x1b for other bytes below U+0080,
-// \u202e above; bytes that are not UTF-8 as \xff.
-func Escape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < utf8.RuneSelf && unicode.IsControl(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
+// Escape returns s fit for a terminal, as cmd/raprov prints tenant data
+// (termsafe.Escape).
+func Escape(s string) string { return termsafe.Escape(s) }

@@ -1,10 +1,12 @@
-package main
+package termsafe_test
 
 import (
 	"testing"
+
+	"github.com/raprov/raprov/shared/termsafe"
 )
 
-func TestTerminalSafe(t *testing.T) {
+func TestEscape(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"", ""},
 		{"Main Line, Reception", "Main Line, Reception"},
@@ -19,9 +21,10 @@ func TestTerminalSafe(t *testing.T) {
 		{"\u2066x\u2069 \u200e\u200f\u061c", `\u2066x\u2069 \u200e\u200f\u061c`}, // isolates, marks
 		{"bad\xffutf8", `bad\xffutf8`},
 		{"\u00a0nbsp", "\u00a0nbsp"},
+		{"line\u2028break\u2029", `line\u2028break\u2029`}, // line and paragraph separators
 	} {
-		if got := safe(tt.in); got != tt.want {
-			t.Errorf("safe(%q) = %q; want %q", tt.in, got, tt.want)
+		if got := termsafe.Escape(tt.in); got != tt.want {
+			t.Errorf("Escape(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
 }

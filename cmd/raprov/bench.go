@@ -369,7 +369,7 @@ func (b bencher) run(ctx context.Context, sc scenario) (runResult, error) {
 		return runResult{}, err
 	}
 	defer store.Close()
-	chain, err := embedded.New(store, chainSteps(m, store.Claims(), nil, benchTiming(m.domains), b.log),
+	chain, err := embedded.New(store, chainSteps(m, store.Claims(), store.NumberHolds(), nil, benchTiming(m.domains), b.log),
 		embedded.Options{Concurrency: sc.concurrency, Logger: b.log})
 	if err != nil {
 		return runResult{}, err

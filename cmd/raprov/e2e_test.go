@@ -146,7 +146,7 @@ func startE2E(t *testing.T, c e2eConfig) *e2eEnv {
 		c.steps(&cfg)
 	}
 	e := &e2eEnv{m: m, sim: m.sim.Server, store: store, base: m.sim.Server.State(), logs: logs, results: map[string][]events.Event{}}
-	fns := chainSteps(m, store.Claims(), nil, cfg, log)
+	fns := chainSteps(m, store.Claims(), store.NumberHolds(), nil, cfg, log)
 	for name, fn := range fns {
 		fn = e.record(name, fn)
 		if c.wrap != nil {
@@ -908,7 +908,7 @@ func e2eFailureScenarios() []e2eScenario {
 		{
 			name: "adopted account that holds another number", reason: events.ReasonUPNConflict, step: events.StepCreateAccount,
 			req: func() events.Request {
-				r := e2eReq("fail-adopt-second-number", "ra-reception", aa, "US", "+12125550178", "")
+				r := e2eReq("fail-adopt-second-number", "ra-reception", aa, "US", "+15125550131", "")
 				r.Adopt = true
 				return r
 			}(),
@@ -1901,4 +1901,36 @@ func TestE2EGraphAdapterConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestE2ENumberHeld: two requests for the same free number, submitted apart
+// (two files, two doors): one completes, the other is refused by the
+// pre-flight before it creates or licenses anything.
+func TestE2ENumberHeld(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t, e2eConfig{})
+	a := e2eReq("held-a", "e2e-held-a", aa, "US", "+12125550178", "")
+	b := e2eReq("held-b", "e2e-held-b", cq, "US", "+12125550178", "")
+	e.submit(t, a)
+	e.submit(t, b)
+	outs := e.await(t, a.RequestID, b.RequestID)
+	var done, refused []e2eOutcome
+	for _, o := range outs {
+		if o.Status.Outcome == ledger.Completed {
+			done = append(done, o)
+		} else {
+			refused = append(refused, o)
+		}
+	}
+	if len(done) != 1 || len(refused) != 1 {
+		t.Fatalf("%d completed, %d failed; want one each", len(done), len(refused))
+	}
+	mustFail(t, refused[0], events.ReasonNumberInUse, events.StepCheckLicense)
+	if u := usersWithUPN(e.sim.State(), refused[0].Final.Data.Request.UserPrincipalName); len(u) != 0 {
+		t.Errorf("the refused request made an account: %+v", u)
+	}
+	won := e2eAccount(t, e.sim.State(), done[0].Final.Data.Request)
+	if n, _ := numberOf(e.sim.State(), "+12125550178"); !strings.EqualFold(n.AssignmentTargetID, won.ID) {
+		t.Errorf("number held by %s, want the completed account %s", n.AssignmentTargetID, won.ID)
+	}
 }

@@ -226,18 +226,18 @@ func startSimulator(ctx context.Context, cfg graphsim.Config, log *slog.Logger) 
 }
 
 // chainSteps wraps each step function in the production middleware.
-func chainSteps(m *microsoft, claims steps.Claims, notifier steps.Notifier, cfg steps.Config, log *slog.Logger) map[string]steps.Step {
+func chainSteps(m *microsoft, claims steps.Claims, holds steps.NumberHolds, notifier steps.Notifier, cfg steps.Config, log *slog.Logger) map[string]steps.Step {
 	// One cache for both license steps: an assignment that finds no seat
 	// drops the counts check-license reads.
 	licenses := skucache.New(m.graph, cfg.SkuCacheTTL, cfg.Now)
 	raw := map[string]steps.Step{
 		events.StepIntake:        steps.Intake(claims, cfg),
-		events.StepCheckLicense:  steps.CheckLicense(licenses, numbercache.New(m.graph, cfg.NumberCacheTTL, cfg.Now), m.graph, cfg),
+		events.StepCheckLicense:  steps.CheckLicense(licenses, numbercache.New(m.graph, cfg.NumberCacheTTL, cfg.Now), m.graph, holds, cfg),
 		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, m.graph, cfg),
 		events.StepAssignLicense: steps.AssignLicense(m.graph, licenses, cfg),
 		events.StepAssignNumber:  steps.AssignNumber(m.graph, cfg),
 		events.StepAssociate:     steps.Associate(m.teams, cfg),
-		events.StepComplete:      steps.Complete(notifier, cfg),
+		events.StepComplete:      steps.Complete(notifier, holds, cfg),
 	}
 	out := make(map[string]steps.Step, len(raw))
 	for name, s := range raw {
@@ -262,6 +262,6 @@ func newChain(store *local.Store, m *microsoft, s settings, log *slog.Logger) (*
 	} else {
 		log.Warn("RAPROV_CALLBACK_SECRET is not set: results are not posted to callbackUrl (callbacks are always signed)")
 	}
-	fns := chainSteps(m, store.Claims(), notifier, cfg, log)
+	fns := chainSteps(m, store.Claims(), store.NumberHolds(), notifier, cfg, log)
 	return embedded.New(store, fns, embedded.Options{Concurrency: s.Concurrency, Visibility: s.Visibility, MaxReceive: s.MaxReceive, Logger: log})
 }

@@ -23,11 +23,11 @@ import (
 // way (buying the license adds it). LicenseWait bounds the total time a
 // request waits for licenses, counted from its first shortage, including
 // rounds sent back by assign-license when the seats ran out meanwhile.
-func CheckLicense(licenses Licenses, numbers Numbers, accounts Accounts, cfg Config) Step {
+func CheckLicense(licenses Licenses, numbers Numbers, accounts Accounts, holds NumberHolds, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepCheckLicense)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
-		if err := preflightNumber(ctx, numbers, accounts, in); err != nil {
+		if err := preflightNumber(ctx, numbers, accounts, holds, in); err != nil {
 			return nil, err
 		}
 		in.Data.Progress.NumberChecked = in.Data.Request.PhoneNumber != ""
@@ -65,8 +65,10 @@ func CheckLicense(licenses Licenses, numbers Numbers, accounts Accounts, cfg Con
 // preflightNumber checks the requested number once, before the first write
 // of the request. A number assigned to an account is accepted only when that
 // account is this request's own (it carries the request's ownership mark: a
-// redelivery after the chain assigned it) or the one it adopts.
-func preflightNumber(ctx context.Context, numbers Numbers, accounts Accounts, in events.Event) error {
+// redelivery after the chain assigned it) or the one it adopts. A number that
+// passes is held for the request until it ends (the complete step releases
+// it), so another request for it in the meantime is refused here too.
+func preflightNumber(ctx context.Context, numbers Numbers, accounts Accounts, holds NumberHolds, in events.Event) error {
 	req, p := in.Data.Request, in.Data.Progress
 	if req.PhoneNumber == "" || p.NumberChecked {
 		return nil
@@ -85,7 +87,20 @@ func preflightNumber(ctx context.Context, numbers Numbers, accounts Accounts, in
 			holder = n.AssignmentTargetID
 		}
 	}
-	return checkNumber(n, req, holder)
+	if err := checkNumber(n, req, holder); err != nil {
+		return err
+	}
+	if holds == nil {
+		return nil
+	}
+	by, err := holds.Hold(ctx, req.PhoneNumber, req.RequestID)
+	if err != nil {
+		return err
+	}
+	if by != req.RequestID {
+		return fail(events.ReasonNumberInUse, "%s is requested by another request still in progress (%s)", req.PhoneNumber, by)
+	}
+	return nil
 }
 
 // heldByRequest reports whether the account objectID belongs to req: created

@@ -48,16 +48,24 @@ type Notifier interface {
 	Notify(ctx context.Context, url string, final events.Event) error
 }
 
-// Complete ends a request: it turns account.associated into
+// Complete ends a request: it releases the request's hold on its phone
+// number (see NumberHolds), turns account.associated into
 // provisioning.completed (and passes provisioning.failed on), posts the
 // result to the request's callbackUrl when there is one, and publishes it to
 // the results destination. A callback that keeps failing does not change
 // the outcome: the result is still published and the input is
 // dead-lettered with reason callback_failed so the callback can be replayed.
-func Complete(notifier Notifier, cfg Config) Step {
+func Complete(notifier Notifier, holds NumberHolds, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
 		final := FinalEvent(in)
+		// The request has ended: its number is the inventory's to tell
+		// (assigned to the account, or free again) and no longer held.
+		if req := in.Data.Request; holds != nil && req.PhoneNumber != "" && req.RequestID != "" {
+			if err := holds.Release(ctx, req.PhoneNumber, req.RequestID); err != nil {
+				return nil, err
+			}
+		}
 		url := in.Data.Request.CallbackURL
 		if url == "" || notifier == nil {
 			return []events.Event{final}, nil

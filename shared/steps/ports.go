@@ -234,3 +234,16 @@ type Claims interface {
 	// A holder claimed before fingerprints were kept has an empty one.
 	Claim(ctx context.Context, requestID, eventID, fingerprint string) (holder, holderFingerprint string, err error)
 }
+
+// NumberHolds keeps a requested phone number for the one request in progress
+// that passed its pre-flight, so that two requests for the same free number
+// (two files, two doors) cannot both create and license an account for it.
+type NumberHolds interface {
+	// Hold records e164 as held by requestID unless another request holds
+	// it; it returns the holder (requestID when this call took it or held
+	// it already).
+	Hold(ctx context.Context, e164, requestID string) (holder string, err error)
+	// Release ends requestID's hold on e164; releasing a number the request
+	// does not hold changes nothing.
+	Release(ctx context.Context, e164, requestID string) error
+}

@@ -79,7 +79,7 @@ func TestCheckLicensePreflightNumber(t *testing.T) {
 			in.Type = events.TypeProvisioningAccepted
 			in.Data.Progress = events.Progress{}
 			in.Data.Request.Adopt = tt.adopt
-			out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, nums, accs, cfg), cfg, in)
+			out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, nums, accs, nil, cfg), cfg, in)
 			if tt.reason != "" {
 				wantFailure(t, out, err, tt.reason)
 				if skuReads != 0 {
@@ -111,7 +111,7 @@ func TestCheckLicensePreflightOnce(t *testing.T) {
 		lookups++
 		return inner(ctx, e164)
 	}
-	step := steps.CheckLicense(lic, nums, nil, cfg)
+	step := steps.CheckLicense(lic, nums, nil, nil, cfg)
 	in := request()
 	in.Type = events.TypeProvisioningAccepted
 	in.Data.Progress = events.Progress{}
@@ -208,4 +208,43 @@ func TestIntakeDropsSubmittedProgress(t *testing.T) {
 	cfg.AllowAdopt = true
 	req.RequestID = "HR-7"
 	call(t, steps.Intake(claims, cfg), events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningAccepted)
+}
+
+// Two requests for the same free number: the first to pass the pre-flight
+// holds it until it ends, so the second is refused before it creates or
+// licenses anything; once the first has ended, the inventory decides again.
+func TestCheckLicenseHoldsTheNumber(t *testing.T) {
+	now := t0
+	cfg := testConfig(&now)
+	lic := &mock.Licenses{SkuFn: func(_ context.Context, part string) (steps.Sku, error) {
+		return steps.Sku{ID: "sku-9", PartNumber: part, CapabilityStatus: "Enabled", Enabled: 10, Consumed: 1}, nil
+	}}
+	holds := &mock.NumberHolds{}
+	step := steps.CheckLicense(lic, freeNumber(), nil, holds, cfg)
+	first := request()
+	first.Type = events.TypeProvisioningAccepted
+	first.Data.Progress = events.Progress{}
+	runOne(t, events.StepCheckLicense, step, cfg, first, events.TypeLicenseAvailable)
+	if holds.Holder("+12065550100") != "REQ-1" {
+		t.Fatalf("holder %q, want REQ-1", holds.Holder("+12065550100"))
+	}
+	// A redelivery of the first request's event still passes.
+	runOne(t, events.StepCheckLicense, step, cfg, first, events.TypeLicenseAvailable)
+
+	second := first
+	second.Data.Request.RequestID, second.Subject = "REQ-2", "REQ-2"
+	out, err := run(t, events.StepCheckLicense, step, cfg, second)
+	ev := one(t, out, err, events.TypeProvisioningFailed)
+	if ev.Data.Failure.Reason != events.ReasonNumberInUse {
+		t.Fatalf("second request: %+v, want number_in_use", ev.Data.Failure)
+	}
+
+	// The first ends (either way): complete releases the number.
+	done := first
+	done.Type = events.TypeAccountAssociated
+	runOne(t, events.StepComplete, steps.Complete(nil, holds, cfg), cfg, done, events.TypeProvisioningCompleted)
+	if h := holds.Holder("+12065550100"); h != "" {
+		t.Fatalf("holder after completion %q, want none", h)
+	}
+	runOne(t, events.StepCheckLicense, step, cfg, second, events.TypeLicenseAvailable)
 }

@@ -88,7 +88,7 @@ func TestCheckLicense(t *testing.T) {
 		}
 		return steps.Sku{ID: "sku-9", PartNumber: part, CapabilityStatus: "Enabled", Enabled: 10, Consumed: 10 - seats}, nil
 	}}
-	step := steps.CheckLicense(lic, freeNumber(), nil, cfg)
+	step := steps.CheckLicense(lic, freeNumber(), nil, nil, cfg)
 	in := request()
 	in.Type = events.TypeProvisioningAccepted
 	in.Data.Progress = events.Progress{}
@@ -128,13 +128,13 @@ func TestCheckLicenseTransient(t *testing.T) {
 	}}
 	in := request()
 	in.Type = events.TypeProvisioningAccepted
-	out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, freeNumber(), nil, cfg), cfg, in)
+	out, err := run(t, events.StepCheckLicense, steps.CheckLicense(lic, freeNumber(), nil, nil, cfg), cfg, in)
 	retry := one(t, out, err, events.TypeProvisioningAccepted)
 	if retry.Attempt != 1 || retry.Delay != 7*time.Second {
 		t.Fatalf("retry attempt %d delay %v, want 1 and Retry-After 7s", retry.Attempt, retry.Delay)
 	}
 	retry.Attempt = cfg.MaxAttempts - 1
-	out, err = run(t, events.StepCheckLicense, steps.CheckLicense(lic, freeNumber(), nil, cfg), cfg, retry)
+	out, err = run(t, events.StepCheckLicense, steps.CheckLicense(lic, freeNumber(), nil, nil, cfg), cfg, retry)
 	dl, ok := steps.AsDeadLetter(err)
 	if !ok || dl.Reason != string(events.ReasonRetriesExhausted) || len(out) != 0 {
 		t.Fatalf("exhausted: out %v err %v", out, err)
@@ -677,7 +677,7 @@ func TestComplete(t *testing.T) {
 		notified = append(notified, final)
 		return notifyErr
 	}}
-	step := steps.Complete(n, cfg)
+	step := steps.Complete(n, nil, cfg)
 	in := request()
 	in.Type = events.TypeAccountAssociated
 	ev := runOne(t, events.StepComplete, step, cfg, in, events.TypeProvisioningCompleted)

@@ -5,6 +5,7 @@ package mock
 
 import (
 	"context"
+	"sync"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/steps"
@@ -138,4 +139,50 @@ func (m *Numbers) Inventory(ctx context.Context) ([]steps.NumberAssignment, erro
 		return nil, nil
 	}
 	return m.InventoryFn(ctx)
+}
+
+// NumberHolds is a steps.NumberHolds double keeping holds in a map; the zero
+// value is ready.
+type NumberHolds struct {
+	mu    sync.Mutex
+	holds map[string]string
+	// Err, when set, is returned by every call.
+	Err error
+}
+
+var _ steps.NumberHolds = (*NumberHolds)(nil)
+
+func (m *NumberHolds) Hold(_ context.Context, e164, requestID string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return "", m.Err
+	}
+	if m.holds == nil {
+		m.holds = map[string]string{}
+	}
+	if h, ok := m.holds[e164]; ok {
+		return h, nil
+	}
+	m.holds[e164] = requestID
+	return requestID, nil
+}
+
+func (m *NumberHolds) Release(_ context.Context, e164, requestID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
+	if m.holds[e164] == requestID {
+		delete(m.holds, e164)
+	}
+	return nil
+}
+
+// Holder returns who holds e164, or "".
+func (m *NumberHolds) Holder(e164 string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.holds[e164]
 }

@@ -147,3 +147,47 @@ func (c *Claims) Holder(ctx context.Context, requestID string) (holder, holderFi
 	}
 	return holder, holderFingerprint, nil
 }
+
+// NumberHolds records which request in progress holds each requested phone
+// number. It satisfies the steps.NumberHolds port of check-license and
+// complete (checked where it is wired).
+type NumberHolds struct{ s *Store }
+
+// NumberHolds returns the store's number holds.
+func (s *Store) NumberHolds() *NumberHolds { return &NumberHolds{s} }
+
+const (
+	queryHoldNumber    = `insert into number_holds (number, request_id, at) values (?, ?, ?) on conflict (number) do nothing`
+	queryNumberHolder  = `select request_id from number_holds where number = ?`
+	queryReleaseNumber = `delete from number_holds where number = ? and request_id = ?`
+)
+
+// Hold records number as held by requestID unless another request holds it,
+// and returns the holder.
+func (h *NumberHolds) Hold(ctx context.Context, number, requestID string) (holder string, err error) {
+	if number == "" || requestID == "" {
+		return "", apperr.New(apperr.Invalid, "", "local: a number hold needs a number and a request id")
+	}
+	err = h.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, queryHoldNumber, number, requestID, time.Now().UnixNano()); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, queryNumberHolder, number).Scan(&holder)
+	}, nil)
+	if err != nil {
+		return "", fmt.Errorf("local: hold number %s: %w", number, err)
+	}
+	return holder, nil
+}
+
+// Release ends requestID's hold on number; another request's hold stays.
+func (h *NumberHolds) Release(ctx context.Context, number, requestID string) error {
+	err := h.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, queryReleaseNumber, number, requestID)
+		return err
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("local: release number %s: %w", number, err)
+	}
+	return nil
+}

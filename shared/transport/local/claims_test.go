@@ -109,3 +109,34 @@ func TestClaimsRace(t *testing.T) {
 		t.Errorf("%d events claimed the request id, want 1", n)
 	}
 }
+
+// A number is held by one request at a time, survives a restart, and only
+// its holder releases it.
+func TestNumberHolds(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "raprov.db")
+	h := openStore(t, path).NumberHolds()
+	for _, tt := range []struct{ number, request, want string }{
+		{"+12065550100", "r1", "r1"},
+		{"+12065550100", "r1", "r1"},
+		{"+12065550100", "r2", "r1"},
+		{"+12065550101", "r2", "r2"},
+	} {
+		if got, err := h.Hold(ctx, tt.number, tt.request); err != nil || got != tt.want {
+			t.Fatalf("Hold(%s, %s) = %s, %v; want %s", tt.number, tt.request, got, err, tt.want)
+		}
+	}
+	h = openStore(t, path).NumberHolds()
+	if err := h.Release(ctx, "+12065550100", "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.Hold(ctx, "+12065550100", "r3"); got != "r1" {
+		t.Fatalf("after another request's release: holder %s, want r1", got)
+	}
+	if err := h.Release(ctx, "+12065550100", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.Hold(ctx, "+12065550100", "r3"); got != "r3" {
+		t.Fatalf("after the holder's release: holder %s, want r3", got)
+	}
+}

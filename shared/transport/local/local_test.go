@@ -137,7 +137,7 @@ func TestOpen(t *testing.T) {
 
 	// A database from an older version is migrated forward: here one at
 	// version 1, before the claims table.
-	if _, err := rawDB(t, path).Exec(`drop table claims; pragma user_version = 1`); err != nil {
+	if _, err := rawDB(t, path).Exec(`drop table claims; drop table number_holds; pragma user_version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	s = openStore(t, path)

@@ -95,6 +95,15 @@ drop trigger if exists goqite_updated_timestamp;
 	`
 alter table claims add column fingerprint text not null default '';
 `,
+	// 5: phone numbers held by the request in progress that passed its
+	// pre-flight (Store.NumberHolds). at is unix nanoseconds.
+	`
+create table number_holds (
+  number text primary key,
+  request_id text not null,
+  at integer not null
+) strict;
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/ctxsleep"
 	"github.com/raprov/raprov/shared/retryafter"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/teamsauth"
@@ -149,7 +150,7 @@ func (c *Client) do(ctx context.Context, cl call, allow404 bool) (response, erro
 		}
 		c.log.WarnContext(ctx, "teams admin call retrying", "op", cl.op, "method", cl.method, "path", cl.path,
 			"attempt", attempt+1, "wait", wait, "error", err)
-		if serr := sleepCtx(ctx, wait); serr != nil {
+		if serr := ctxsleep.Sleep(ctx, wait); serr != nil {
 			return response{}, err
 		}
 	}
@@ -336,17 +337,6 @@ func tokenError(op string, err error) error {
 			Message: prefix + "the credential cannot get a token (check the tenant id, client id, credential and scope)"}
 	}
 	return &apperr.Error{Code: apperr.Unavailable, Message: prefix + "acquire token", Err: err}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // expand substitutes objectID, a GUID (see checkGUID), into a path template.

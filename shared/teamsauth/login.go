@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/raprov/raprov/shared/ctxsleep"
 )
 
 // deviceCodeGrant is RFC 8628's grant type.
@@ -87,7 +89,7 @@ func Login(ctx context.Context, ep Endpoint, show func(DeviceCode) error, opts L
 	expired := &Error{Op: "login", Code: "expired_token",
 		Message: "the code expired before anyone signed in; run \"raprov login\" again"}
 	for {
-		if err := sleep(ctx, unit(interval)); err != nil {
+		if err := ctxsleep.Sleep(ctx, unit(interval)); err != nil {
 			return Token{}, err
 		}
 		if now().After(deadline) {
@@ -134,16 +136,5 @@ func Login(ctx context.Context, ep Endpoint, show func(DeviceCode) error, opts L
 			return Token{}, &Error{Op: "login", Code: tr.Error, AADSTS: tr.aadsts(),
 				Message: "the sign-in failed: " + tr.summary(dc.DeviceCode)}
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

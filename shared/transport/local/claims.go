@@ -79,23 +79,14 @@ type Holder struct {
 // id (another fingerprint) apart — in one step, with no window between the
 // check and the send.
 func (s *Store) SubmitClaimed(ctx context.Context, queue string, subs []Submission) ([]Holder, error) {
-	q, ok := s.queue(queue)
-	if !ok {
+	if _, ok := s.queue(queue); !ok {
 		return nil, apperr.New(apperr.Invalid, "", "unknown queue %q: open it with Store.Queue first", queue)
 	}
 	now := time.Now()
-	var msgs []transport.Message
-	for _, sub := range subs {
-		msgs = append(msgs, sub.Message)
-	}
-	if err := checkMessages(queue, msgs); err != nil {
-		return nil, err
-	}
 	holders := make([]Holder, len(subs))
-	var wake func()
+	var p prepared
 	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var send []transport.Message
-		var rec []ledger.Entry
+		var hop Hop
 		for i, sub := range subs {
 			holders[i] = Holder{EventID: sub.EventID, Fingerprint: sub.Fingerprint}
 			if sub.RequestID != "" {
@@ -108,27 +99,18 @@ func (s *Store) SubmitClaimed(ctx context.Context, queue string, subs []Submissi
 					continue
 				}
 			}
-			send = append(send, sub.Message)
-			for _, e := range sub.Record {
-				n, err := e.Normalize(now)
-				if err != nil {
-					return err
-				}
-				rec = append(rec, n)
+			if hop.Send == nil {
+				hop.Send = map[string][]transport.Message{}
 			}
+			hop.Send[queue] = append(hop.Send[queue], sub.Message)
+			hop.Record = append(hop.Record, sub.Record...)
 		}
-		wake = q.notifier(send)
-		if len(send) > 0 {
-			if err := s.sendTx(ctx, tx, queue, send); err != nil {
-				return err
-			}
+		var err error
+		if p, err = s.prepare(hop, now); err != nil {
+			return err
 		}
-		return s.recordTx(ctx, tx, rec)
-	}, func() {
-		if wake != nil {
-			wake()
-		}
-	})
+		return s.applyTx(ctx, tx, p)
+	}, func() { p.wakeUp() })
 	if err != nil {
 		return nil, fmt.Errorf("local: submit: %w", err)
 	}

@@ -57,32 +57,9 @@ func (s *Store) Publish(ctx context.Context, h Hop) error {
 }
 
 func (s *Store) commit(ctx context.Context, from *Queue, id string, h Hop) error {
-	names := slices.Sorted(maps.Keys(h.Send))
-	dests := make([]*Queue, len(names))
-	for i, name := range names {
-		q, ok := s.queue(name)
-		if !ok {
-			return apperr.New(apperr.Invalid, "", "unknown queue %q: open it with Store.Queue first", name)
-		}
-		if err := checkMessages(name, h.Send[name]); err != nil {
-			return err
-		}
-		dests[i] = q
-	}
-	now := time.Now()
-	entries := make([]ledger.Entry, len(h.Record))
-	for i, e := range h.Record {
-		var err error
-		if entries[i], err = e.Normalize(now); err != nil {
-			return err
-		}
-	}
-
-	var wake []func()
-	for i, q := range dests {
-		if f := q.notifier(h.Send[names[i]]); f != nil {
-			wake = append(wake, f)
-		}
+	p, err := s.prepare(h, time.Now())
+	if err != nil {
+		return err
 	}
 	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if from != nil {
@@ -90,50 +67,59 @@ func (s *Store) commit(ctx context.Context, from *Queue, id string, h Hop) error
 				return err
 			}
 		}
-		for i, q := range dests {
-			if err := s.sendTx(ctx, tx, q.name, h.Send[names[i]]); err != nil {
-				return err
-			}
-		}
-		return s.recordTx(ctx, tx, entries)
-	}, func() {
-		for _, f := range wake {
-			f()
-		}
-	})
+		return s.applyTx(ctx, tx, p)
+	}, p.wakeUp)
 }
 
-// applyTx sends and records h inside an open transaction (used where the
-// hop joins another change, as a sweep's failures do) and returns the
-// wake-ups to run after the commit. h.DeadLetter must be empty.
-func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, h Hop, now time.Time) ([]func(), error) {
-	if h.DeadLetter != "" {
-		return nil, apperr.New(apperr.Invalid, "", "local: a joined hop cannot dead-letter: there is no input")
-	}
-	var wake []func()
-	for _, name := range slices.Sorted(maps.Keys(h.Send)) {
+// prepared is a hop's sends and ledger entries, checked and ready to apply
+// in a transaction.
+type prepared struct {
+	names   []string // destination queues, sorted
+	send    map[string][]transport.Message
+	entries []ledger.Entry // normalised
+	wake    []func()       // the destinations' wake-ups, run after the commit
+}
+
+// prepare checks h's destinations and messages and normalises its ledger
+// entries (Time defaults to now). It touches no database.
+func (s *Store) prepare(h Hop, now time.Time) (prepared, error) {
+	p := prepared{names: slices.Sorted(maps.Keys(h.Send)), send: h.Send, entries: make([]ledger.Entry, len(h.Record))}
+	for _, name := range p.names {
 		q, ok := s.queue(name)
 		if !ok {
-			return nil, apperr.New(apperr.Invalid, "", "unknown queue %q: open it with Store.Queue first", name)
+			return prepared{}, apperr.New(apperr.Invalid, "", "unknown queue %q: open it with Store.Queue first", name)
 		}
 		if err := checkMessages(name, h.Send[name]); err != nil {
-			return nil, err
-		}
-		if err := s.sendTx(ctx, tx, name, h.Send[name]); err != nil {
-			return nil, err
+			return prepared{}, err
 		}
 		if f := q.notifier(h.Send[name]); f != nil {
-			wake = append(wake, f)
+			p.wake = append(p.wake, f)
 		}
 	}
-	entries := make([]ledger.Entry, len(h.Record))
 	for i, e := range h.Record {
 		var err error
-		if entries[i], err = e.Normalize(now); err != nil {
-			return nil, err
+		if p.entries[i], err = e.Normalize(now); err != nil {
+			return prepared{}, err
 		}
 	}
-	return wake, s.recordTx(ctx, tx, entries)
+	return p, nil
+}
+
+// applyTx sends and records p inside an open transaction.
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, p prepared) error {
+	for _, name := range p.names {
+		if err := s.sendTx(ctx, tx, name, p.send[name]); err != nil {
+			return err
+		}
+	}
+	return s.recordTx(ctx, tx, p.entries)
+}
+
+// wakeUp runs the wake-ups of p's destinations.
+func (p prepared) wakeUp() {
+	for _, f := range p.wake {
+		f()
+	}
 }
 
 const (

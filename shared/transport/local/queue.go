@@ -279,11 +279,17 @@ func (q *Queue) SweepExhausted(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, h := range hops {
-			f, err := q.s.applyTx(ctx, tx, h, now)
+			if h.DeadLetter != "" {
+				return apperr.New(apperr.Invalid, "", "local: an exhausted message's hop cannot dead-letter: the sweep does")
+			}
+			p, err := q.s.prepare(h, now)
 			if err != nil {
 				return err
 			}
-			wake = append(wake, f...)
+			if err := q.s.applyTx(ctx, tx, p); err != nil {
+				return err
+			}
+			wake = append(wake, p.wakeUp)
 		}
 		return nil
 	}, func() {

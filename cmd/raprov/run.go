@@ -214,8 +214,14 @@ func refuseConflicts(reqs []*tracked, subs []embedded.Submitted, file string, ou
 			Started: now, Updated: now,
 		}
 		r.done = true
-		fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", safe(file), r.row.Line, r.id)
+		reportConflict(out, file, r.row.Line, r.id)
 	}
+}
+
+// reportConflict prints the line of a request refused at submission because
+// its id was already used for a different request.
+func reportConflict(out io.Writer, file string, line int, requestID string) {
+	fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", safe(file), line, requestID)
 }
 
 // openInput opens the request file named by args ("-" for stdin), or the

@@ -47,7 +47,7 @@ func newSubmitCmd() *cobra.Command {
 				counts[o]++
 				switch o {
 				case embedded.Conflict:
-					fmt.Fprintf(out, "%s: line %d: requestId %q was already used for a different request: refused (request_conflict)\n", safe(name), rows[i].Line, r.RequestID)
+					reportConflict(out, name, rows[i].Line, r.RequestID)
 				case embedded.Duplicate:
 					fmt.Fprintf(out, "%s\talready submitted\n", safe(r.RequestID))
 				default:

@@ -281,15 +281,7 @@ func (c *Chain) handler(name string) local.Handler {
 		}
 		for _, ev := range out {
 			if ev.Subject != "" {
-				e := entry(name, ev)
-				if name == events.StepComplete {
-					// A final event's id is the same for every run of the
-					// same outcome (callbacks deduplicate on it); the
-					// ledger line is per input, so a late duplicate that
-					// ran the chain again ends the request again.
-					e.EventID = ev.ID + "/" + in.ID
-				}
-				hop.Record = append(hop.Record, e)
+				hop.Record = append(hop.Record, entry(name, in, ev))
 			}
 		}
 		err = q.Forward(ctx, d, hop)
@@ -347,18 +339,24 @@ func (c *Chain) exhausted(name string) func(body []byte, received int) local.Hop
 			return local.Hop{}
 		}
 		c.log.Error("step never finished; request ended and input dead-lettered", "queue", name, "request_id", in.Subject, "received", received, "outcome", final.Type)
-		e := entry(name, final)
+		e := entry(name, in, final)
 		if name == events.StepComplete {
-			e.EventID = final.ID + "/" + in.ID
 			e.Detail = "the callback, if any, was not sent: replay the dead letter to post it"
 		}
 		return local.Hop{Send: send, Record: []ledger.Entry{e}}
 	}
 }
 
-// entry is the ledger line for an emitted event.
-func entry(step string, ev events.Event) ledger.Entry {
+// entry is the ledger line for the event ev that step emitted for its input
+// in.
+func entry(step string, in, ev events.Event) ledger.Entry {
 	e := ledger.Entry{EventID: ev.ID, RequestID: ev.Subject, Type: ev.Type, Step: step, Time: ev.Time, Attempt: ev.Attempt}
+	if step == events.StepComplete {
+		// A final event's id is the same for every run of the same outcome
+		// (callbacks deduplicate on it); the ledger line is per input, so a
+		// late duplicate that ran the chain again ends the request again.
+		e.EventID = ev.ID + "/" + in.ID
+	}
 	if f := ev.Data.Failure; f != nil {
 		e.Reason, e.Detail = string(f.Reason), f.Message
 	}

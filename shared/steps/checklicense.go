@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
@@ -103,8 +102,8 @@ func preflightNumber(ctx context.Context, numbers Numbers, accounts Accounts, ho
 	return nil
 }
 
-// heldByRequest reports whether the account objectID belongs to req: created
-// for it (its ownership mark) or adopted by it (same UPN, adopt set).
+// heldByRequest reports whether the account objectID belongs to req (see
+// belongsTo).
 func heldByRequest(ctx context.Context, accounts Accounts, req events.Request, objectID string) (bool, error) {
 	acc, err := accounts.Get(ctx, objectID)
 	switch {
@@ -113,6 +112,5 @@ func heldByRequest(ctx context.Context, accounts Accounts, req events.Request, o
 	case err != nil:
 		return false, err
 	}
-	return acc.OwnerMark == OwnerMark(req.RequestID) ||
-		req.Adopt && strings.EqualFold(acc.UserPrincipalName, req.UserPrincipalName), nil
+	return belongsTo(acc, req), nil
 }

@@ -163,6 +163,14 @@ func createOrFind(ctx context.Context, accounts Accounts, req events.Request, ma
 	return foundAccount{Account: *found, reused: true}, true, nil
 }
 
+// belongsTo reports whether req may continue the existing account a, by the
+// rules createOrFind applies to a taken UPN: a sign-in-blocked cloud resource
+// account that carries req's ownership mark, or that req adopts (same UPN).
+func belongsTo(a Account, req events.Request) bool {
+	return isResourceAccount(a) && (a.OwnerMark == OwnerMark(req.RequestID) ||
+		req.Adopt && strings.EqualFold(a.UserPrincipalName, req.UserPrincipalName))
+}
+
 // isResourceAccount reports whether a looks like a resource account raprov
 // may continue: Teams' resource-account department, sign-in blocked, and
 // made in the cloud (not synchronised from on-premises AD).

@@ -25,9 +25,11 @@ func TestCheckLicensePreflightNumber(t *testing.T) {
 		}
 	}
 	users := map[string]steps.Account{
-		"ours-1":    {ID: "ours-1", UserPrincipalName: "main@contoso.com", OwnerMark: steps.OwnerMark("REQ-1")},
-		"foreign-1": {ID: "foreign-1", UserPrincipalName: "main@contoso.com"},
-		"other-1":   {ID: "other-1", UserPrincipalName: "other@contoso.com", OwnerMark: steps.OwnerMark("REQ-0")},
+		"ours-1":    {ID: "ours-1", UserPrincipalName: "main@contoso.com", Department: steps.ResourceAccountDepartment, OwnerMark: steps.OwnerMark("REQ-1")},
+		"foreign-1": {ID: "foreign-1", UserPrincipalName: "main@contoso.com", Department: steps.ResourceAccountDepartment},
+		"other-1":   {ID: "other-1", UserPrincipalName: "other@contoso.com", Department: steps.ResourceAccountDepartment, OwnerMark: steps.OwnerMark("REQ-0")},
+		// A person whose attributes someone stamped with the request's mark.
+		"person-1": {ID: "person-1", UserPrincipalName: "jane@contoso.com", Department: "Sales", AccountEnabled: true, OwnerMark: steps.OwnerMark("REQ-1")},
 	}
 	tests := []struct {
 		name   string
@@ -39,6 +41,7 @@ func TestCheckLicensePreflightNumber(t *testing.T) {
 		{name: "not in inventory", number: func() *steps.NumberAssignment { return nil }, reason: events.ReasonNumberNotFound},
 		{name: "held by a stranger", number: held("foreign-1"), reason: events.ReasonNumberInUse},
 		{name: "held by another request's account", number: held("other-1"), reason: events.ReasonNumberInUse},
+		{name: "held by a person carrying the request's mark", number: held("person-1"), reason: events.ReasonNumberInUse},
 		{name: "held by an unknown object", number: held("gone-1"), reason: events.ReasonNumberInUse},
 		{name: "held by this request's account (a redelivery)", number: held("ours-1")},
 		{name: "held by the account the request adopts", number: held("foreign-1"), adopt: true},

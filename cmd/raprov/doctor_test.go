@@ -21,8 +21,8 @@ import (
 	"github.com/raprov/raprov/shared/permissions"
 )
 
-// doctorSim starts a simulator for one test and writes its certificate.
-func doctorSim(t *testing.T, cfg graphsim.Config) (*graphsim.Running, string) {
+// startSim starts a simulator for one test and writes its certificate.
+func startSim(t *testing.T, cfg graphsim.Config) (*graphsim.Running, string) {
 	t.Helper()
 	run, err := graphsim.Start(context.Background(), cfg, "127.0.0.1:0")
 	if err != nil {
@@ -136,7 +136,7 @@ type captured struct {
 
 func TestDoctorAllOK(t *testing.T) {
 	t.Parallel()
-	run, ca := doctorSim(t, graphsim.Config{})
+	run, ca := startSim(t, graphsim.Config{})
 	r := runDoctorCmd(t, simArgs(run, ca)...)
 	if r.code != 0 {
 		t.Errorf("exit %d, want 0", r.code)
@@ -215,7 +215,7 @@ func TestDoctorMissingPermission(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			g := graphsim.LeastPrivilege().Without(tt.without)
-			run, ca := doctorSim(t, graphsim.Config{Grants: &g})
+			run, ca := startSim(t, graphsim.Config{Grants: &g})
 			r := runDoctorCmd(t, simArgs(run, ca)...)
 			if r.code != 1 {
 				t.Errorf("exit %d, want 1", r.code)
@@ -238,7 +238,7 @@ func TestDoctorBroadPermission(t *testing.T) {
 	g := graphsim.LeastPrivilege()
 	g.Permissions = append(g.Permissions, graphsim.PermDirectoryReadWriteAll)
 	g.Roles = append(g.Roles, graphsim.RoleGlobalAdministrator)
-	run, ca := doctorSim(t, graphsim.Config{Grants: &g})
+	run, ca := startSim(t, graphsim.Config{Grants: &g})
 	r := runDoctorCmd(t, simArgs(run, ca)...)
 	if r.code != 0 {
 		t.Errorf("exit %d, want 0 (warnings only)", r.code)
@@ -272,7 +272,7 @@ func TestDoctorForeignOwnerAttribute(t *testing.T) {
 		graphsim.SeedUser{UserPrincipalName: "person@contoso.com", DisplayName: "Person",
 			ExtensionAttributes: map[string]string{"extensionAttribute15": "employee 9"}},
 	)
-	run, ca := doctorSim(t, graphsim.Config{Seed: seed})
+	run, ca := startSim(t, graphsim.Config{Seed: seed})
 	r := runDoctorCmd(t, simArgs(run, ca)...)
 	if r.code != 0 {
 		t.Errorf("exit %d, want 0 (a warning)", r.code)
@@ -316,7 +316,7 @@ func TestDoctorNoTenant(t *testing.T) {
 
 func TestDoctorRefusedCredentials(t *testing.T) {
 	t.Parallel()
-	run, ca := doctorSim(t, graphsim.Config{ClientSecret: "another-secret-than-raprovs"})
+	run, ca := startSim(t, graphsim.Config{ClientSecret: "another-secret-than-raprovs"})
 	r := runDoctorCmd(t, simArgs(run, ca)...)
 	if r.code != 3 {
 		t.Errorf("exit %d, want 3", r.code)
@@ -334,7 +334,7 @@ func TestDoctorRefusedCredentials(t *testing.T) {
 
 func TestDoctorUnreachable(t *testing.T) {
 	t.Parallel()
-	run, ca := doctorSim(t, graphsim.Config{})
+	run, ca := startSim(t, graphsim.Config{})
 	url := run.URL
 	run.Close()
 	r := runDoctorCmd(t, "--graph-url", url, "--graph-ca", ca)

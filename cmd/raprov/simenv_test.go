@@ -6,7 +6,6 @@ package main
 // configured (issue 8, item 8).
 
 import (
-	"context"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -106,21 +105,6 @@ func (p *simProxy) requests() []seen {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]seen(nil), p.seen...)
-}
-
-// startSim starts a simulator for one test and writes its certificate.
-func startSim(t *testing.T, cfg graphsim.Config) (*graphsim.Running, string) {
-	t.Helper()
-	run, err := graphsim.Start(context.Background(), cfg, "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start simulator: %v", err)
-	}
-	t.Cleanup(run.Close)
-	ca := filepath.Join(t.TempDir(), "graphsim.pem")
-	if err := os.WriteFile(ca, run.CACertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return run, ca
 }
 
 // graphURLRun readies `raprov run --graph-url URL --graph-ca CA --demo-timing`

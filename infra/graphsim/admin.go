@@ -42,8 +42,7 @@ func (s *Server) adminLicenses(w http.ResponseWriter, r *http.Request) {
 		SkuPartNumber string `json:"skuPartNumber"`
 		Units         int    `json:"units"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		adminError(w, r, http.StatusBadRequest, "body: "+err.Error())
+	if !readAdminBody(w, r, &body) {
 		return
 	}
 	sku, err := s.dir.addLicenses(body.SkuPartNumber, body.Units)
@@ -62,8 +61,7 @@ func (s *Server) adminGetKnobs(w http.ResponseWriter, r *http.Request) {
 // adminPutKnobs serves PUT /_sim/knobs: fields left out keep their value.
 func (s *Server) adminPutKnobs(w http.ResponseWriter, r *http.Request) {
 	k := s.Knobs()
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&k); err != nil {
-		adminError(w, r, http.StatusBadRequest, "body: "+err.Error())
+	if !readAdminBody(w, r, &k) {
 		return
 	}
 	if err := k.Validate(); err != nil {
@@ -88,8 +86,7 @@ type faultJSON struct {
 // adminFaults serves POST /_sim/faults.
 func (s *Server) adminFaults(w http.ResponseWriter, r *http.Request) {
 	var f faultJSON
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&f); err != nil {
-		adminError(w, r, http.StatusBadRequest, "body: "+err.Error())
+	if !readAdminBody(w, r, &f) {
 		return
 	}
 	var ra time.Duration
@@ -106,4 +103,14 @@ func (s *Server) adminFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	s.InjectFault(Fault{Method: f.Method, PathPrefix: f.PathPrefix, Count: f.Count, Status: f.Status, RetryAfter: ra, Code: f.Code, Message: f.Message})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// readAdminBody decodes an admin request's JSON body (at most 64 KiB) into v;
+// on failure it answers 400 and returns false.
+func readAdminBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(v); err != nil {
+		adminError(w, r, http.StatusBadRequest, "body: "+err.Error())
+		return false
+	}
+	return true
 }

@@ -3,7 +3,6 @@ package graphsim
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -576,8 +575,7 @@ func (s *Server) adminApproveSignIn(w http.ResponseWriter, r *http.Request) {
 		UserCode string `json:"userCode"`
 		SignInUser
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		adminError(w, r, http.StatusBadRequest, "body: "+err.Error())
+	if !readAdminBody(w, r, &body) {
 		return
 	}
 	if err := s.ApproveSignIn(body.UserCode, body.SignInUser); err != nil {
@@ -592,8 +590,7 @@ func (s *Server) adminDenySignIn(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		UserCode string `json:"userCode"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		adminError(w, r, http.StatusBadRequest, "body: "+err.Error())
+	if !readAdminBody(w, r, &body) {
 		return
 	}
 	if err := s.DenySignIn(body.UserCode); err != nil {
@@ -608,8 +605,7 @@ func (s *Server) adminRevokeSignIns(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		UserPrincipalName string `json:"userPrincipalName"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		adminError(w, r, http.StatusBadRequest, "body: "+err.Error())
+	if !readAdminBody(w, r, &body) {
 		return
 	}
 	odata.WriteJSON(w, http.StatusOK, map[string]int{"revoked": s.RevokeSignIns(body.UserPrincipalName)})

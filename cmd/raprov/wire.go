@@ -13,6 +13,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/infra/graphsim"
 	"github.com/raprov/raprov/shared/callback"
 	"github.com/raprov/raprov/shared/embedded"
@@ -231,7 +232,7 @@ func chainSteps(m *microsoft, claims steps.Claims, holds steps.NumberHolds, noti
 	// drops the counts check-license reads.
 	licenses := skucache.New(m.graph, cfg.SkuCacheTTL, cfg.Now)
 	raw := map[string]steps.Step{
-		events.StepIntake:        steps.Intake(claims, cfg),
+		events.StepIntake:        steps.Intake(claims, validate.Normalizer(validate.Options{VerifiedDomains: cfg.VerifiedDomains, CallbackAllowedHosts: cfg.CallbackAllowedHosts}), cfg),
 		events.StepCheckLicense:  steps.CheckLicense(licenses, numbercache.New(m.graph, cfg.NumberCacheTTL, cfg.Now), m.graph, holds, cfg),
 		events.StepCreateAccount: steps.CreateAccount(m.graph, m.teams, m.graph, cfg),
 		events.StepAssignLicense: steps.AssignLicense(m.graph, licenses, cfg),

@@ -400,3 +400,8 @@ func describe(c rune) string {
 	}
 	return fmt.Sprintf("%U", c)
 }
+
+// Normalizer returns Normalize bound to opts, as the intake step takes it.
+func Normalizer(opts Options) func(events.Request) (events.Request, []events.FieldError) {
+	return func(r events.Request) (events.Request, []events.FieldError) { return Normalize(r, opts) }
+}

@@ -1,22 +1,12 @@
 // Package embedded runs the whole provisioning chain in one process on the
 // durable local queue (shared/transport/local): one queue per step, each
-// consumed by its step function, every hop — the step's output events, its
-// ledger entries and the acknowledgement of its input — committed in one
-// SQLite transaction. It is the embedded default of `raprov run`.
-//
-// Per delivery the runner
-//   - decodes the event; an undecodable one is poison and goes straight to
-//     the dead-letter queue with the decoder's reason, and one of a type
-//     routed to another step's queue with reason misrouted;
-//   - runs the step; a *steps.DeadLetterError publishes the events it
-//     carries and dead-letters the input with its reason; any other error
-//     leaves the input for redelivery after the visibility timeout (and the
-//     dead-letter queue after MaxReceive);
-//   - routes each output by events.Destination and commits the hop.
+// consumed by its step's runner (shared/runner), every hop — the step's
+// output events, its ledger entries and the acknowledgement of its input —
+// committed in one SQLite transaction. It is the embedded default of
+// `raprov run`.
 package embedded
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +19,7 @@ import (
 	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/runner"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
@@ -52,7 +43,7 @@ type Options struct {
 // Chain is the provisioning chain on a local store.
 type Chain struct {
 	store   *local.Store
-	steps   map[string]steps.Step
+	runners map[string]*runner.Runner
 	queues  map[string]*local.Queue
 	results *local.Queue
 	opts    Options
@@ -78,12 +69,17 @@ func New(store *local.Store, stepFns map[string]steps.Step, opts Options) (*Chai
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	c := &Chain{store: store, steps: stepFns, queues: map[string]*local.Queue{}, opts: opts, log: opts.Logger}
+	c := &Chain{store: store, runners: map[string]*runner.Runner{}, queues: map[string]*local.Queue{}, opts: opts, log: opts.Logger}
 	qo := local.QueueOptions{Visibility: opts.Visibility, MaxReceive: opts.MaxReceive}
+	holder := func(ctx context.Context, requestID string) (string, error) {
+		h, _, err := store.Claims().Holder(ctx, requestID)
+		return h, err
+	}
 	for _, name := range events.Steps {
 		if stepFns[name] == nil {
 			return nil, fmt.Errorf("embedded: no function for step %q", name)
 		}
+		c.runners[name] = runner.New(name, stepFns[name], runner.Options{MaxReceive: opts.MaxReceive, Holder: holder, Logger: opts.Logger})
 		sqo := qo
 		sqo.Exhausted = c.exhausted(name)
 		c.queues[name] = store.Queue(name, sqo)
@@ -217,74 +213,28 @@ func publishRequests(ctx context.Context, store *local.Store, traceParent string
 // SubmitEvents publishes already-built events (a DLQ replay, a bulk door)
 // to their destinations.
 func (c *Chain) SubmitEvents(ctx context.Context, evs ...events.Event) error {
-	send, err := route(evs)
+	send, err := runner.Route(evs)
 	if err != nil {
 		return err
 	}
 	return c.store.Publish(ctx, local.Hop{Send: send})
 }
 
-// route encodes events and groups them by destination queue
-// (events.Destination), each delayed by its Delay.
-func route(evs []events.Event) (map[string][]transport.Message, error) {
-	send := map[string][]transport.Message{}
-	for _, ev := range evs {
-		body, err := events.Encode(ev)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s: %w", ev.Type, err)
-		}
-		dest := events.Destination(ev)
-		send[dest] = append(send[dest], transport.Message{Body: body, Delay: ev.Delay})
-	}
-	return send, nil
-}
-
+// handler applies the runner's outcome of each delivery in one SQLite
+// transaction (local.Queue.Forward).
 func (c *Chain) handler(name string) local.Handler {
-	step := c.steps[name]
+	r := c.runners[name]
 	q := c.queues[name]
-	source := events.Source(name)
 	return func(ctx context.Context, d transport.Delivery) error {
-		in, err := events.Decode(d.Body)
-		if err != nil {
-			reason := "poison"
-			var p *events.PoisonError
-			if errors.As(err, &p) {
-				reason = p.Reason
-			}
-			c.log.Warn("poison message dead-lettered", "queue", name, "reason", reason, "error", err.Error())
-			return q.Forward(ctx, d, local.Hop{DeadLetter: reason, Detail: err.Error()})
+		o := r.Handle(ctx, runner.Delivery{Body: d.Body, Received: d.Received})
+		if o.Action == runner.Retry {
+			return o.Err // delivered again after the visibility timeout
 		}
-		if consumer := events.ConsumerOf(in.Type); consumer != name {
-			detail := fmt.Sprintf("%s events go to %s, not %s", in.Type, cmp.Or(consumer, events.Results), name)
-			c.log.Warn("misrouted event dead-lettered", "queue", name, "type", in.Type, "request_id", in.Subject)
-			return q.Forward(ctx, d, local.Hop{DeadLetter: transport.ReasonMisrouted, Detail: detail})
+		hop := local.Hop{Send: o.Send, Record: o.Record}
+		if o.Action == runner.DeadLetter {
+			hop.DeadLetter, hop.Detail = o.Reason, o.Detail
 		}
-		out, err := step(ctx, in)
-		hop := local.Hop{}
-		if dl, ok := steps.AsDeadLetter(err); ok {
-			out, hop.DeadLetter, hop.Detail = dl.Emit, dl.Reason, dl.Detail
-		} else if err != nil {
-			if d.Received < c.opts.MaxReceive {
-				return err // delivered again after the visibility timeout
-			}
-			// The last delivery: fail the request (so it reaches complete
-			// and the ledger) and park the input for replay.
-			c.log.Error("step keeps failing; request failed and input dead-lettered", "queue", name, "request_id", in.Subject, "error", err.Error())
-			out = []events.Event{in.Fail(source, events.Failure{
-				Reason:  events.ReasonRetriesExhausted,
-				Message: fmt.Sprintf("%s failed on %d deliveries", name, d.Received),
-			})}
-			hop.DeadLetter, hop.Detail = transport.ReasonMaxReceive, err.Error()
-		}
-		if hop.Send, err = route(out); err != nil {
-			return err
-		}
-		for _, ev := range out {
-			if ev.Subject != "" {
-				hop.Record = append(hop.Record, entry(name, in, ev))
-			}
-		}
-		err = q.Forward(ctx, d, hop)
+		err := q.Forward(ctx, d, hop)
 		if apperr.CodeOf(err) == apperr.NotFound {
 			// Another delivery of the same message was acknowledged first
 			// (its visibility timeout ran out while this one worked): its
@@ -296,80 +246,11 @@ func (c *Chain) handler(name string) local.Handler {
 	}
 }
 
-// exhausted ends the request of a message the sweep dead-letters: one
-// whose deliveries all ended without an acknowledgement (the process died
-// during the step, every time), so that no handler saw its last delivery.
-// In the same transaction as the move:
-//   - on a step's queue, the request fails with retries_exhausted in the
-//     ledger and the results (a replay of the dead letter can still
-//     complete it);
-//   - on complete's queue, the outcome the input already carries is
-//     recorded and published (a provisioned account is not reported as
-//     failed), without its callback: a replay posts it;
-//   - on intake's queue, only when the request id is this event's claim (or
-//     unclaimed): a duplicate or conflicting submission must not end the
-//     request that holds the id.
-//
-// An undecodable body ends nothing (it has no request to speak of).
+// exhausted ends the request of a message the sweep dead-letters
+// (runner.Runner.Exhausted), in the same transaction as the move.
 func (c *Chain) exhausted(name string) func(body []byte, received int) local.Hop {
-	source := events.Source(name)
 	return func(body []byte, received int) local.Hop {
-		in, err := events.Decode(body)
-		if err != nil || in.Subject == "" {
-			return local.Hop{}
-		}
-		if name == events.StepIntake {
-			holder, _, err := c.store.Claims().Holder(context.Background(), in.Subject)
-			if err != nil || holder != "" && holder != in.ID {
-				return local.Hop{}
-			}
-		}
-		var final events.Event
-		if name == events.StepComplete {
-			final = steps.FinalEvent(in)
-		} else {
-			final = in.Fail(source, events.Failure{
-				Reason:  events.ReasonRetriesExhausted,
-				Message: fmt.Sprintf("%s was interrupted on each of %d deliveries; the input is in the dead-letter queue", name, received),
-			})
-		}
-		send, err := route([]events.Event{final})
-		if err != nil {
-			c.log.Error("ending an exhausted request", "queue", name, "request_id", in.Subject, "error", err.Error())
-			return local.Hop{}
-		}
-		c.log.Error("step never finished; request ended and input dead-lettered", "queue", name, "request_id", in.Subject, "received", received, "outcome", final.Type)
-		e := entry(name, in, final)
-		if name == events.StepComplete {
-			e.Detail = "the callback, if any, was not sent: replay the dead letter to post it"
-		}
-		return local.Hop{Send: send, Record: []ledger.Entry{e}}
+		o := c.runners[name].Exhausted(context.Background(), body, received)
+		return local.Hop{Send: o.Send, Record: o.Record}
 	}
-}
-
-// entry is the ledger line for the event ev that step emitted for its input
-// in.
-func entry(step string, in, ev events.Event) ledger.Entry {
-	e := ledger.Entry{EventID: ev.ID, RequestID: ev.Subject, Type: ev.Type, Step: step, Time: ev.Time, Attempt: ev.Attempt}
-	if step == events.StepComplete {
-		// A final event's id is the same for every run of the same outcome
-		// (callbacks deduplicate on it); the ledger line is per input, so a
-		// late duplicate that ran the chain again ends the request again.
-		e.EventID = ev.ID + "/" + in.ID
-	}
-	if f := ev.Data.Failure; f != nil {
-		e.Reason, e.Detail = string(f.Reason), f.Message
-	}
-	if step == events.StepComplete {
-		switch ev.Type {
-		case events.TypeProvisioningCompleted:
-			e.Outcome = ledger.Completed
-		case events.TypeProvisioningFailed:
-			e.Outcome = ledger.Failed
-		}
-	}
-	if ev.Delay > 0 && e.Detail == "" {
-		e.Detail = fmt.Sprintf("scheduled in %s", ev.Delay.Round(time.Millisecond))
-	}
-	return e
 }

@@ -4,8 +4,13 @@ import (
 	"context"
 
 	"github.com/raprov/raprov/events"
-	"github.com/raprov/raprov/events/validate"
 )
+
+// Normalizer validates and normalises a submitted request (events/validate
+// with the tenant's options). It is a port so that only the intake function
+// links the validator and its phone-number library: every later step
+// trusts the request its event carries.
+type Normalizer func(events.Request) (events.Request, []events.FieldError)
 
 // DeadLetterRequestConflict is the dead-letter reason of a submission whose
 // request id was already used for a different request.
@@ -21,11 +26,11 @@ const DeadLetterRequestConflict = string(events.ReasonRequestConflict)
 // event would end the first request). Doors that submit synchronously
 // (raprov run and submit, HTTP intake) report the conflict to the sender
 // before anything is queued.
-func Intake(claims Claims, cfg Config) Step {
+func Intake(claims Claims, normalize Normalizer, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepIntake)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
-		req, errs := validate.Normalize(in.Data.Request, validate.Options{VerifiedDomains: cfg.VerifiedDomains, CallbackAllowedHosts: cfg.CallbackAllowedHosts})
+		req, errs := normalize(in.Data.Request)
 		in.Data.Request = req // Normalize always returns a request id
 		in.Data.Progress = events.Progress{}
 		if req.Adopt && !cfg.AllowAdopt {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/steps/mock"
 )
@@ -22,7 +23,7 @@ func TestIntake(t *testing.T) {
 		claimed[id] = claim{ev, fp}
 		return ev, fp, nil
 	}}
-	step := steps.Intake(claims, cfg)
+	step := steps.Intake(claims, intakeNormalizer(cfg), cfg)
 	submit := func(r events.Request) events.Event {
 		return events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
 	}
@@ -92,7 +93,7 @@ func TestIntakeCallbackAllowList(t *testing.T) {
 	cfg := testConfig(&now)
 	cfg.CallbackAllowedHosts = []string{"hooks.contoso.com"}
 	claims := &mock.Claims{ClaimFn: func(_ context.Context, _, ev, fp string) (string, string, error) { return ev, fp, nil }}
-	step := steps.Intake(claims, cfg)
+	step := steps.Intake(claims, intakeNormalizer(cfg), cfg)
 	req := events.Request{
 		RequestID: "HR-9", DisplayName: "Reception", UserPrincipalName: "reception@contoso.com",
 		AccountType: "AA", UsageLocation: "US", CallbackURL: "https://hooks.contoso.com/raprov",
@@ -103,4 +104,9 @@ func TestIntakeCallbackAllowList(t *testing.T) {
 	if f := ev.Data.Failure; f == nil || f.Reason != events.ReasonInvalidRequest || f.Field != "callbackUrl" {
 		t.Fatalf("failure %+v, want invalid_request on callbackUrl", ev.Data.Failure)
 	}
+}
+
+// intakeNormalizer is the validator production wires into intake for cfg.
+func intakeNormalizer(cfg steps.Config) steps.Normalizer {
+	return validate.Normalizer(validate.Options{VerifiedDomains: cfg.VerifiedDomains, CallbackAllowedHosts: cfg.CallbackAllowedHosts})
 }

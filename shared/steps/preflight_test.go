@@ -198,19 +198,19 @@ func TestIntakeDropsSubmittedProgress(t *testing.T) {
 	}
 	forged := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req,
 		Progress: events.Progress{ObjectID: "someone-else", NumberChecked: true, AccountReused: true, SkuID: "sku"}})
-	ev := call(t, steps.Intake(claims, cfg), forged, events.TypeProvisioningAccepted)
+	ev := call(t, steps.Intake(claims, intakeNormalizer(cfg), cfg), forged, events.TypeProvisioningAccepted)
 	if p := ev.Data.Progress; p != (events.Progress{AcceptedAt: p.AcceptedAt}) {
 		t.Fatalf("accepted with progress %+v, want only acceptedAt", p)
 	}
 
 	req.RequestID, req.Adopt = "HR-6", true
-	ev = call(t, steps.Intake(claims, cfg), events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningFailed)
+	ev = call(t, steps.Intake(claims, intakeNormalizer(cfg), cfg), events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningFailed)
 	if f := ev.Data.Failure; f == nil || f.Field != "adopt" || f.Reason != events.ReasonInvalidRequest {
 		t.Fatalf("adopt without the operator's consent: %+v", ev.Data.Failure)
 	}
 	cfg.AllowAdopt = true
 	req.RequestID = "HR-7"
-	call(t, steps.Intake(claims, cfg), events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningAccepted)
+	call(t, steps.Intake(claims, intakeNormalizer(cfg), cfg), events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: req}), events.TypeProvisioningAccepted)
 }
 
 // Two requests for the same free number: the first to pass the pre-flight

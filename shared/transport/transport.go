@@ -44,12 +44,14 @@ type Delivery struct {
 	Received int
 }
 
-// Queue is one named queue.
-type Queue interface {
-	// Name is the queue's name, as DeadLetters reports it.
-	Name() string
+// Sender sends to one queue.
+type Sender interface {
 	// Send enqueues messages. It returns only once they are stored durably.
 	Send(ctx context.Context, msgs ...Message) error
+}
+
+// Receiver receives and settles the messages of one queue.
+type Receiver interface {
 	// Receive returns the next visible message, hiding it for the queue's
 	// visibility timeout, or nil, nil when none is visible. It does not wait.
 	Receive(ctx context.Context) (*Delivery, error)
@@ -64,6 +66,16 @@ type Queue interface {
 	DeadLetter(ctx context.Context, d Delivery, reason, detail string) error
 }
 
+// Queue is one named queue a process both sends to and consumes (the
+// embedded default). Hosts whose platform consumes for them (SQS under
+// Lambda) only implement Sender.
+type Queue interface {
+	// Name is the queue's name, as DeadLetters reports it.
+	Name() string
+	Sender
+	Receiver
+}
+
 // DeadLetter is a message parked in a dead-letter queue.
 type DeadLetter struct {
 	ID       string
@@ -75,22 +87,31 @@ type DeadLetter struct {
 	At       time.Time // when it was dead-lettered
 }
 
-// DeadLetters inspects and replays dead-letter queues. Methods that name a
-// queue accept "" for every queue. Get and Requeue return an *apperr.Error
-// with code NotFound for an unknown id.
-type DeadLetters interface {
-	// List returns up to limit dead letters, oldest first.
+// DeadLetterQueues is what every host's dead-letter queues offer the
+// operator, including hosts that cannot address a dead letter by id without
+// scanning (SQS). Methods that name a queue accept "" for every queue.
+type DeadLetterQueues interface {
+	// List returns up to limit dead letters, oldest first where the host
+	// can tell.
 	List(ctx context.Context, queue string, limit int) ([]DeadLetter, error)
 	// Count returns how many dead letters there are.
 	Count(ctx context.Context, queue string) (int, error)
+	// Delete discards one dead letter; an unknown id is not an error.
+	Delete(ctx context.Context, id string) error
+	// Purge discards dead letters and returns how many (hosts that cannot
+	// count what they purge return the count they saw before).
+	Purge(ctx context.Context, queue string) (int, error)
+}
+
+// DeadLetters inspects and replays dead-letter queues that address each
+// dead letter by id (the embedded default). Get and Requeue return an
+// *apperr.Error with code NotFound for an unknown id.
+type DeadLetters interface {
+	DeadLetterQueues
 	// Get returns one dead letter.
 	Get(ctx context.Context, id string) (DeadLetter, error)
 	// Requeue sends a dead letter back to its queue as a new message
 	// (Received starts again at 1) and removes it from the dead-letter queue.
 	// A non-nil body replaces the original, e.g. to bump a replay count.
 	Requeue(ctx context.Context, id string, body []byte) error
-	// Delete discards one dead letter; an unknown id is not an error.
-	Delete(ctx context.Context, id string) error
-	// Purge discards dead letters and returns how many.
-	Purge(ctx context.Context, queue string) (int, error)
 }

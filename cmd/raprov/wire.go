@@ -242,7 +242,7 @@ func chainSteps(m *microsoft, claims steps.Claims, holds steps.NumberHolds, noti
 	}
 	out := make(map[string]steps.Step, len(raw))
 	for name, s := range raw {
-		out[name] = steps.Wrap(s, steps.Logging(log, name), steps.Recover(), steps.Retry(name, cfg))
+		out[name] = steps.Production(name, s, cfg, log)
 	}
 	return out
 }

@@ -139,6 +139,13 @@ func New(name string, step steps.Step, opts Options) *Runner {
 	return &Runner{name: name, step: step, source: events.Source(name), opts: opts, log: opts.Logger}
 }
 
+// MaxReceive is the delivery on which Handle gives up (Options.MaxReceive).
+// A host that counts deliveries itself hands a message received more often
+// than this — never acknowledged on its earlier deliveries — to Exhausted
+// instead of Handle; a queue that dead-letters on its own (SQS redrive)
+// must allow at least MaxReceive + 1 receives so that the host sees it.
+func (r *Runner) MaxReceive() int { return r.opts.MaxReceive }
+
 // Name is the step's name, which is also its queue's.
 func (r *Runner) Name() string { return r.name }
 

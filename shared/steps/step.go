@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/raprov/raprov/events"
 )
@@ -45,4 +46,11 @@ func AsDeadLetter(err error) (*DeadLetterError, bool) {
 	var d *DeadLetterError
 	ok := errors.As(err, &d)
 	return d, ok
+}
+
+// Production wraps the function of the step called name in the middleware
+// every host runs it with: a logger carrying the request id, panic
+// recovery, and the Retry table (see Retry).
+func Production(name string, s Step, cfg Config, log *slog.Logger) Step {
+	return Wrap(s, Logging(log, name), Recover(), Retry(name, cfg))
 }

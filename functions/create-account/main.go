@@ -1,0 +1,26 @@
+// Command create-account is the Lambda function of the create-account step:
+// it creates the resource account (marked as raprov's) or continues the one
+// this request created, and binds its Teams application instance (see
+// steps.CreateAccount).
+package main
+
+import (
+	"context"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/functions/internal/graphhost"
+	"github.com/raprov/raprov/functions/internal/host"
+	"github.com/raprov/raprov/shared/steps"
+)
+
+func main() {
+	h, err := host.Load()
+	if err != nil {
+		host.Exit(events.StepCreateAccount, err)
+	}
+	m, err := graphhost.Connect(context.Background(), h)
+	if err != nil {
+		host.Exit(events.StepCreateAccount, err)
+	}
+	h.Start(events.StepCreateAccount, steps.CreateAccount(m.Graph, m.Teams, m.Graph, h.Steps))
+}

@@ -1,0 +1,108 @@
+package functions_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/raprov/raprov/events"
+)
+
+// deps lists the packages pkg links (go list -deps), without tests.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func links(all []string, prefix string) bool {
+	return slices.ContainsFunc(all, func(p string) bool { return strings.HasPrefix(p, prefix) })
+}
+
+// Each function links only what its step needs: the functions that do not
+// call Graph (intake, complete) do not link msgraph-sdk-go or the adapters,
+// only intake links the validator and the phone-number library, and no
+// function links the embedded default's SQLite.
+func TestFunctionsLinkOnlyWhatTheirStepNeeds(t *testing.T) {
+	mains, err := filepath.Glob("*/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range mains {
+		names = append(names, filepath.Dir(m))
+	}
+	slices.Sort(names)
+	want := slices.Sorted(slices.Values(events.Steps))
+	if !slices.Equal(names, want) {
+		t.Fatalf("functions %v, want one per step %v", names, want)
+	}
+	graphFree := map[string]bool{events.StepIntake: true, events.StepComplete: true}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			all := deps(t, "github.com/raprov/raprov/functions/"+name)
+			for prefix, wantLinked := range map[string]bool{
+				"github.com/microsoftgraph/msgraph-sdk-go":        !graphFree[name],
+				"github.com/raprov/raprov/shared/graph":           !graphFree[name],
+				"github.com/raprov/raprov/shared/teamsadmin":      !graphFree[name],
+				"github.com/nyaruka/phonenumbers":                 name == events.StepIntake,
+				"github.com/raprov/raprov/events/validate":        name == events.StepIntake,
+				"modernc.org/sqlite":                              false,
+				"github.com/raprov/raprov/shared/transport/local": false,
+				"github.com/raprov/raprov/shared/embedded":        false,
+				"github.com/raprov/raprov/infra/":                 false,
+				"github.com/aws/aws-sdk-go-v2/config":             false,
+			} {
+				if got := links(all, prefix); got != wantLinked {
+					t.Errorf("%s links %s: %t, want %t", name, prefix, got, wantLinked)
+				}
+			}
+			if !links(all, "github.com/raprov/raprov/shared/transport/sqs") || !links(all, "github.com/aws/aws-lambda-go/lambda") {
+				t.Errorf("%s does not run on the SQS host under the Lambda runtime", name)
+			}
+		})
+	}
+}
+
+// The rules of the layout that never break: the runner and the steps link
+// no SDK, no transport links another, and only the SQS transport links
+// aws-lambda-go and the SQS SDK among the product's shared packages.
+func TestLayoutRules(t *testing.T) {
+	for _, pkg := range []string{"./../shared/steps", "./../shared/runner"} {
+		for _, p := range deps(t, pkg) {
+			for _, sdk := range []string{"msgraph", "kiota", "aws-sdk", "aws-lambda", "azure-sdk", "modernc.org/sqlite", "nyaruka/phonenumbers"} {
+				if strings.Contains(p, sdk) {
+					t.Errorf("%s links %s", pkg, p)
+				}
+			}
+		}
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/raprov/raprov/shared/...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg, imports := f[0], f[1:]
+		for _, imp := range imports {
+			if strings.HasPrefix(imp, "github.com/aws/aws-lambda-go") || imp == "github.com/aws/aws-sdk-go-v2/service/sqs" {
+				if !strings.HasPrefix(pkg, "github.com/raprov/raprov/shared/transport/sqs") {
+					t.Errorf("%s imports %s: only shared/transport/sqs may", pkg, imp)
+				}
+			}
+			const tr = "github.com/raprov/raprov/shared/transport/"
+			if strings.HasPrefix(pkg, tr) && strings.HasPrefix(imp, tr) {
+				from, to := strings.Split(strings.TrimPrefix(pkg, tr), "/")[0], strings.Split(strings.TrimPrefix(imp, tr), "/")[0]
+				if from != to && to != "queuetest" {
+					t.Errorf("transport %s imports transport %s (%s)", from, to, imp)
+				}
+			}
+		}
+	}
+}

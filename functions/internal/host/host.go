@@ -1,0 +1,176 @@
+// Package host is what every Lambda function of raprov shares: its
+// configuration from the environment (envconfig, prefix RAPROV), the AWS
+// clients built once at init, the DynamoDB status store, and the start of
+// the SQS handler around the step's runner. It links no Graph code: the
+// functions that call Graph add functions/internal/graphhost.
+//
+// The AWS configuration is read from the variables the Lambda runtime sets
+// (AWS_REGION and the execution role's AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) without the SDK's
+// configuration loader, which would add megabytes to every function; the
+// endpoint overrides AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL are
+// honoured as the SDK documents them (the local stand-ins use them).
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/raprov/raprov/shared/ledger/dynamoledger"
+	"github.com/raprov/raprov/shared/logctx"
+	"github.com/raprov/raprov/shared/runner"
+	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/transport/sqs"
+)
+
+// Settings are the variables every function reads (prefix RAPROV).
+type Settings struct {
+	// QueueURLPrefix + a queue's name is its URL (see sqs.Queues).
+	QueueURLPrefix string `envconfig:"SQS_QUEUE_URL_PREFIX" required:"true"`
+	// Table is the DynamoDB table of the ledger, claims and number holds.
+	Table string `envconfig:"DYNAMODB_TABLE" required:"true"`
+	// MaxReceive is the delivery on which the runner ends a request whose
+	// step keeps failing; the queue's redrive allows MaxReceive + 1.
+	MaxReceive int `envconfig:"MAX_RECEIVE" default:"5"`
+	// LogLevel of the JSON logs: debug, info, warn, error.
+	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
+}
+
+// Host is one function's process-wide state, built once at init.
+type Host struct {
+	Settings Settings
+	// Steps is the step tuning (RAPROV_LICENSE_WAIT, ...).
+	Steps steps.Config
+	// AWS is the SDK configuration the clients share.
+	AWS aws.Config
+	Log *slog.Logger
+
+	Ledger *dynamoledger.Ledger
+	Claims *dynamoledger.Claims
+	Holds  *dynamoledger.NumberHolds
+	Sender *sqs.Sender
+
+	sqs    sqs.API
+	getenv func(string) string
+}
+
+// Load reads the environment and builds the clients.
+func Load() (*Host, error) {
+	return load(os.Getenv, os.Stderr)
+}
+
+func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
+	h := &Host{getenv: getenv}
+	if err := envconfig.Process("RAPROV", &h.Settings); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	h.Steps = steps.DefaultConfig()
+	if err := envconfig.Process("RAPROV", &h.Steps); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(h.Settings.LogLevel)); err != nil {
+		return nil, fmt.Errorf("RAPROV_LOG_LEVEL: %w", err)
+	}
+	h.Log = slog.New(logctx.Handler(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})))
+	cfg, err := awsConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	h.AWS = cfg
+	queues, err := sqs.NewQueues(h.Settings.QueueURLPrefix)
+	if err != nil {
+		return nil, err
+	}
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(getenv, "DYNAMODB") })
+	h.Ledger = dynamoledger.New(ddb, h.Settings.Table, dynamoledger.Options{})
+	h.Claims = dynamoledger.NewClaims(ddb, h.Settings.Table)
+	h.Holds = dynamoledger.NewNumberHolds(ddb, h.Settings.Table)
+	sqsCfg := cfg.Copy()
+	sqsCfg.BaseEndpoint = endpoint(getenv, "SQS")
+	h.sqs = sqs.NewClient(sqsCfg)
+	h.Sender = sqs.NewSender(h.sqs, queues, sqs.SenderOptions{Ledger: h.Ledger, Logger: h.Log})
+	return h, nil
+}
+
+// Handler returns the SQS handler of the step called name running fn
+// wrapped in the production middleware (steps.Production).
+func (h *Host) Handler(name string, fn steps.Step) sqs.Handler {
+	r := runner.New(name, steps.Production(name, fn, h.Steps, h.Log), runner.Options{
+		MaxReceive: h.Settings.MaxReceive,
+		Holder: func(ctx context.Context, requestID string) (string, error) {
+			holder, _, err := h.Claims.Holder(ctx, requestID)
+			return holder, err
+		},
+		Logger: h.Log,
+	})
+	return sqs.NewHandler(r, h.Sender, sqs.HandlerOptions{Visibility: h.sqs, Backoff: RetryBackoff, Logger: h.Log})
+}
+
+// RetryBackoff is how long a record whose step failed unexpectedly stays
+// hidden before its next delivery: 10 s, 40 s, 90 s, ... at most 5 min,
+// instead of the queue's visibility timeout (six function timeouts).
+func RetryBackoff(received int) time.Duration {
+	return min(time.Duration(received*received)*10*time.Second, 5*time.Minute)
+}
+
+// Start serves the step called name with fn under the Lambda runtime; it
+// does not return.
+func (h *Host) Start(name string, fn steps.Step) {
+	h.Log.Info("function ready", "step", name)
+	sqs.Start(h.Handler(name, fn))
+}
+
+// Exit logs an init error and ends the process: Lambda reports the init as
+// failed and retries it on the next invocation.
+func Exit(step string, err error) {
+	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("function init failed", "step", step, "error", err.Error())
+	os.Exit(1)
+}
+
+// awsConfig builds the SDK configuration from the runtime's variables.
+func awsConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	if region == "" {
+		return aws.Config{}, errors.New("AWS_REGION is not set")
+	}
+	id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return aws.Config{}, errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (the Lambda runtime sets them from the execution role)")
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))),
+		BaseEndpoint: func() *string {
+			if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+				return &u
+			}
+			return nil
+		}(),
+	}, nil
+}
+
+// endpoint is AWS_ENDPOINT_URL_<service>, else AWS_ENDPOINT_URL, else nil
+// (the service's own endpoint).
+func endpoint(getenv func(string) string, service string) *string {
+	for _, name := range []string{"AWS_ENDPOINT_URL_" + strings.ToUpper(service), "AWS_ENDPOINT_URL"} {
+		if u := getenv(name); u != "" {
+			return &u
+		}
+	}
+	return nil
+}

@@ -1,0 +1,1278 @@
+package aws
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/raprov/raprov/events"
+)
+
+// repoRoot is the repository root, seen from this package's directory.
+const repoRoot = "../.."
+
+// graphSteps are the steps whose functions call Microsoft Graph or the Teams
+// admin back end with the app registration's credentials: every step between
+// intake and complete (DESIGN §2). Intake and complete never link
+// msgraph-sdk-go (DESIGN §9) and get no Graph secret. Once the functions
+// exist, TestGraphStepsFollowCode checks this table against what each
+// function links.
+var graphSteps = map[string]bool{
+	events.StepCheckLicense:  true,
+	events.StepCreateAccount: true,
+	events.StepAssignLicense: true,
+	events.StepAssignNumber:  true,
+	events.StepAssociate:     true,
+}
+
+// The functions' configuration contract: environment variables each kind of
+// function must get from the template.
+var (
+	envEveryFunction = []string{
+		"RAPROV_SQS_QUEUE_URL_PREFIX", "RAPROV_DYNAMODB_TABLE", "RAPROV_MAX_RECEIVE", "RAPROV_LOG_LEVEL",
+		"RAPROV_LICENSE_WAIT", "RAPROV_TEAMS_SYNC_WAIT", "RAPROV_MAX_ATTEMPTS", "RAPROV_SKU_PART_NUMBER",
+	}
+	envByStep = map[string][]string{
+		events.StepIntake:   {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT"},
+		events.StepComplete: {"RAPROV_CALLBACK_SECRET_ARN", "RAPROV_CALLBACK_ALLOWED_HOSTS"},
+	}
+	envGraph = []string{
+		"RAPROV_GRAPH_TENANT_ID", "RAPROV_GRAPH_CLIENT_ID", "RAPROV_GRAPH_CLIENT_SECRET_ARN", "RAPROV_GRAPH_SHARE",
+		"RAPROV_GRAPH_OWNER_ATTRIBUTE", "RAPROV_GRAPH_MAX_WAIT", "RAPROV_GRAPH_TIMEOUT",
+	}
+)
+
+// queueURLPrefix is RAPROV_SQS_QUEUE_URL_PREFIX: a queue's URL is this plus
+// its name, and every queue is named "${AWS::StackName}-<name>".
+const (
+	queueURLPrefix = "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${AWS::StackName}-"
+	queueNameSub   = "${AWS::StackName}-"
+)
+
+// dynamoDBActions are the item-level actions a function may hold on the
+// table: no Scan, no batch writes, no table management.
+var dynamoDBActions = []string{
+	"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+	"dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem",
+}
+
+// expectedSends returns the queues step may send to, derived from the routing
+// table:
+//   - each event type the step emits (events.Routes' Emitters) goes where
+//     events.Destination sends it: the consumer's queue, or results for
+//     everything complete emits;
+//   - steps.Retry re-emits the step's input with its type and source
+//     unchanged (and a delay), so it lands where the input came from: the
+//     step's own queue, for every step that consumes anything;
+//   - the runner dead-letters poison and exhausted inputs to the step's own
+//     DLQ itself (RAPROV_MAX_RECEIVE), before SQS's redrive would.
+func expectedSends(step string) []string {
+	set := map[string]bool{step + "-dlq": true}
+	for _, r := range events.Routes {
+		if slices.Contains(r.Emitters, step) {
+			set[events.Destination(events.Event{Type: r.Type, Source: events.Source(step)})] = true
+		}
+		if r.Consumer == step {
+			set[step] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+func TestExpectedSends(t *testing.T) {
+	// The derivation above, spelled out for two steps, so that a change of
+	// events.Routes that moves them shows here in plain words too.
+	for step, want := range map[string][]string{
+		events.StepAssignLicense: {"assign-license", "assign-license-dlq", "assign-number", "check-license", "complete"},
+		events.StepComplete:      {"complete", "complete-dlq", events.Results},
+	} {
+		if got := expectedSends(step); !slices.Equal(got, want) {
+			t.Errorf("expectedSends(%s) = %v, want %v", step, got, want)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- the tests
+
+// A check is one property template.yaml must have. It reports through t and
+// names the function, queue or resource and the property at fault.
+type check struct {
+	name string
+	run  func(testing.TB, *template)
+}
+
+var checks = []check{
+	{"FunctionsMatchSteps", checkFunctionsMatchSteps},
+	{"FunctionRuntime", checkFunctionRuntime},
+	{"GraphTimeouts", checkGraphTimeouts},
+	{"QueuesAndDeadLetters", checkQueuesAndDeadLetters},
+	{"EventSources", checkEventSources},
+	{"SendPermissions", checkSendPermissions},
+	{"Secrets", checkSecrets},
+	{"EnvironmentContract", checkEnvironmentContract},
+	{"DeadLetterAlarms", checkDeadLetterAlarms},
+	{"Table", checkTable},
+	{"PermissionsBoundary", checkPermissionsBoundary},
+	{"Outputs", checkOutputs},
+}
+
+func TestTemplate(t *testing.T) {
+	tp := loadTemplate(t)
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.run(t, tp) })
+	}
+}
+
+// TestChecksCatchMistakes breaks template.yaml in one place at a time and
+// expects the check responsible to say so, naming what is wrong; a few
+// rewrites that change nothing (long-form intrinsics) must pass.
+func TestChecksCatchMistakes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	const intakePolicies = "        - SQSSendMessagePolicy: { QueueName: !GetAtt IntakeQueue.QueueName }\n"
+	for _, m := range []struct {
+		name, old, new, check, want string // want "": the check must pass
+	}{
+		{"intake sends to results", intakePolicies,
+			"        - SQSSendMessagePolicy: { QueueName: !GetAtt ResultsQueue.QueueName }\n",
+			"SendPermissions", "intake (IntakeFunction) may send to [check-license complete intake-dlq results], want exactly [check-license complete intake intake-dlq]"},
+		{"assign-license cannot go back to waiting",
+			"        - SQSSendMessagePolicy: { QueueName: !GetAtt CheckLicenseQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt AssignLicenseQueue.QueueName }\n",
+			"        - SQSSendMessagePolicy: { QueueName: !GetAtt AssignLicenseQueue.QueueName }\n",
+			"SendPermissions", "missing [check-license]"},
+		{"managed policy", intakePolicies, "        - AmazonSQSFullAccess\n" + intakePolicies,
+			"SendPermissions", `managed policy "AmazonSQSFullAccess"`},
+		{"send by inline statement", intakePolicies,
+			"        - Statement:\n            - Effect: Allow\n              Action: sqs:SendMessage\n              Resource: !GetAtt IntakeQueue.Arn\n",
+			"SendPermissions", ""},
+		{"visibility of another queue", "              Resource: !GetAtt IntakeQueue.Arn\n", "              Resource: !GetAtt CompleteQueue.Arn\n",
+			"SendPermissions", "intake (IntakeFunction): sqs:ChangeMessageVisibility on something other than its own queue"},
+		{"table scan", "              Action: [dynamodb:GetItem", "              Action: [dynamodb:Scan, dynamodb:GetItem",
+			"SendPermissions", "dynamodb:Scan on the table"},
+		{"wildcard resource", "              Resource: !GetAtt Table.Arn\n", "              Resource: \"*\"\n",
+			"SendPermissions", `on Resource "*"`},
+		{"redrive off by one", `"5": { Count: 6 }`, `"5": { Count: 5 }`,
+			"QueuesAndDeadLetters", "Mappings.RedriveMaxReceiveCount.5.Count = \"5\", want 6"},
+		{"redrive literal", "maxReceiveCount: !FindInMap [RedriveMaxReceiveCount, !Ref MaxReceive, Count]", "maxReceiveCount: 6",
+			"QueuesAndDeadLetters", "maxReceiveCount is not !FindInMap"},
+		{"redrive to another DLQ", "deadLetterTargetArn: !GetAtt IntakeDeadLetterQueue.Arn", "deadLetterTargetArn: !GetAtt CompleteDeadLetterQueue.Arn",
+			"QueuesAndDeadLetters", "queue intake (IntakeQueue): RedrivePolicy.deadLetterTargetArn is CompleteDeadLetterQueue.Arn"},
+		{"visibility too short", "VisibilityTimeout: 720", "VisibilityTimeout: 600",
+			"QueuesAndDeadLetters", "VisibilityTimeout 600 s < 6 × function Timeout 120 s"},
+		{"DLQ keeps 4 days", "MessageRetentionPeriod: 1209600", "MessageRetentionPeriod: 345600",
+			"QueuesAndDeadLetters", "MessageRetentionPeriod = \"345600\", want 1209600"},
+		{"unencrypted DLQ", "      QueueName: !Sub \"${AWS::StackName}-intake-dlq\"\n      MessageRetentionPeriod: 1209600\n      SqsManagedSseEnabled: true\n",
+			"      QueueName: !Sub \"${AWS::StackName}-intake-dlq\"\n      MessageRetentionPeriod: 1209600\n",
+			"QueuesAndDeadLetters", "IntakeDeadLetterQueue: neither SqsManagedSseEnabled"},
+		{"no partial batch response", "FunctionResponseTypes: [ReportBatchItemFailures]", "FunctionResponseTypes: []",
+			"EventSources", "intake (IntakeFunction): FunctionResponseTypes [] lacks ReportBatchItemFailures"},
+		{"event on another queue", "Queue: !GetAtt AssociateQueue.Arn", "Queue: !GetAtt CompleteQueue.Arn",
+			"EventSources", "associate (AssociateFunction): event Queue is CompleteQueue.Arn"},
+		{"long-form GetAtt", "Queue: !GetAtt AssociateQueue.Arn", "Queue: {\"Fn::GetAtt\": [AssociateQueue, Arn]}",
+			"EventSources", ""},
+		{"long-form Ref", "MaximumConcurrency: !Ref AssociateMaxConcurrency", "MaximumConcurrency: {Ref: AssociateMaxConcurrency}",
+			"EventSources", ""},
+		{"literal concurrency", "MaximumConcurrency: !Ref AssociateMaxConcurrency", "MaximumConcurrency: 3",
+			"EventSources", "associate (AssociateFunction): ScalingConfig.MaximumConcurrency is not !Ref of a parameter"},
+		{"concurrency below 2", "  CheckLicenseMaxConcurrency:\n    Type: Number\n    Default: 2\n    MinValue: 2\n",
+			"  CheckLicenseMaxConcurrency:\n    Type: Number\n    Default: 2\n    MinValue: 1\n",
+			"EventSources", "parameter CheckLicenseMaxConcurrency MinValue = \"1\", want ≥ 2"},
+		{"share from another step", "RAPROV_GRAPH_SHARE: !Ref AssociateMaxConcurrency", "RAPROV_GRAPH_SHARE: !Ref CheckLicenseMaxConcurrency",
+			"EventSources", "associate (AssociateFunction): RAPROV_GRAPH_SHARE is !Ref \"CheckLicenseMaxConcurrency\", want !Ref AssociateMaxConcurrency"},
+		{"secret value in the environment", "          RAPROV_ALLOW_ADOPT: !Ref AllowAdopt\n",
+			"          RAPROV_ALLOW_ADOPT: !Ref AllowAdopt\n          RAPROV_GRAPH_CLIENT_SECRET: hunter2\n",
+			"Secrets", "intake (IntakeFunction): environment variable RAPROV_GRAPH_CLIENT_SECRET would hold a secret value"},
+		{"Graph secret for complete", "          RAPROV_CALLBACK_ALLOWED_HOSTS: !Ref CallbackAllowedHosts\n      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",
+			"          RAPROV_CALLBACK_ALLOWED_HOSTS: !Ref CallbackAllowedHosts\n          RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",
+			"Secrets", "complete (CompleteFunction): has RAPROV_GRAPH_CLIENT_SECRET_ARN = true, want false"},
+		{"callback secret for check-license", "              Resource: !Ref GraphClientSecretArn\n", "              Resource: !Ref CallbackSecretArn\n",
+			"Secrets", "check-license (CheckLicenseFunction) may read secrets [CallbackSecretArn], want exactly [GraphClientSecretArn]"},
+		{"secret value as a parameter", "\nParameters:\n", "\nParameters:\n  GraphClientSecret:\n    Type: String\n    NoEcho: true\n",
+			"Secrets", "parameter GraphClientSecret looks like a secret value"},
+		{"intake lacks a variable", "          RAPROV_ALLOW_ADOPT: !Ref AllowAdopt\n", "",
+			"EnvironmentContract", "intake (IntakeFunction): environment lacks RAPROV_ALLOW_ADOPT"},
+		{"wrong queue URL prefix", "/${AWS::AccountId}/${AWS::StackName}-\"\n        RAPROV_DYNAMODB_TABLE", "/${AWS::AccountId}/${AWS::StackName}/\"\n        RAPROV_DYNAMODB_TABLE",
+			"EnvironmentContract", "RAPROV_SQS_QUEUE_URL_PREFIX = !Sub"},
+		{"alarm on the wrong queue", "Value: !GetAtt IntakeDeadLetterQueue.QueueName", "Value: !GetAtt IntakeQueue.QueueName",
+			"DeadLetterAlarms", "DLQ intake-dlq (IntakeDeadLetterQueue) has no alarm"},
+		{"alarm threshold", "      Threshold: 0\n", "      Threshold: 5\n",
+			"DeadLetterAlarms", "GreaterThanThreshold 5, want > 0 messages"},
+		{"no TTL", "        AttributeName: ttl\n        Enabled: true", "        AttributeName: ttl\n        Enabled: false",
+			"Table", "TimeToLiveSpecification must enable attribute ttl"},
+		{"no PITR", "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false",
+			"Table", "point-in-time recovery is off"},
+		{"old runtime", "Runtime: provided.al2023", "Runtime: provided.al2",
+			"FunctionRuntime", "Runtime = \"provided.al2\", want \"provided.al2023\""},
+		{"x86 function", "      CodeUri: dist/intake.zip\n", "      CodeUri: dist/intake.zip\n      Architectures: [x86_64]\n",
+			"FunctionRuntime", "intake (IntakeFunction): Architectures = [x86_64], want [arm64]"},
+		{"CodeUri not the zip", "CodeUri: dist/associate.zip", "CodeUri: dist/associate/",
+			"FunctionsMatchSteps", "AssociateFunction: CodeUri \"dist/associate/\" is not dist/<step>.zip"},
+		{"timeout below Graph's", "    Timeout: 120\n", "    Timeout: 30\n",
+			"GraphTimeouts", "Timeout 30s does not outlast RAPROV_GRAPH_TIMEOUT = 1m0s"},
+		{"boundary on every queue", ":${AWS::StackName}-*\"", ":*\"",
+			"PermissionsBoundary", "want this stack's queues only"},
+		{"results URL output", "    Value: !Ref ResultsQueue\n", "    Value: !Ref IntakeQueue\n",
+			"Outputs", "output ResultsQueueUrl is !Ref \"IntakeQueue\", want !Ref ResultsQueue"},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			if !strings.Contains(text, m.old) {
+				t.Fatalf("template.yaml no longer contains %q; update this case", m.old)
+			}
+			tp, err := parseTemplate([]byte(strings.Replace(text, m.old, m.new, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every step, whatever functions/ holds today: the cases break
+			// the template for steps that may not have a directory yet.
+			tp.functionDirs = slices.Sorted(slices.Values(events.Steps))
+			i := slices.IndexFunc(checks, func(c check) bool { return c.name == m.check })
+			if i < 0 {
+				t.Fatalf("no check %q", m.check)
+			}
+			errs := record(t, tp, checks[i].run)
+			switch {
+			case m.want == "" && len(errs) > 0:
+				t.Errorf("check %s reported\n\t%s\nwant nothing", m.check, strings.Join(errs, "\n\t"))
+			case m.want != "" && !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, m.want) }):
+				t.Errorf("check %s reported\n\t%s\nwant a message containing %q", m.check, strings.Join(errs, "\n\t"), m.want)
+			}
+		})
+	}
+}
+
+// TestFunctionDirs checks how the expected functions are found: directories
+// of functions/ with a main.go and nothing else; once there are any, the
+// template must deploy exactly those.
+func TestFunctionDirs(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"doc.go", "intake/main.go", "complete/main.go", "complete/handler.go", "notes/README.md"} {
+		path := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("package main\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirs := functionDirs(t, root)
+	if want := []string{"complete", "intake"}; !slices.Equal(dirs, want) {
+		t.Fatalf("functionDirs = %v, want %v", dirs, want)
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := parseTemplate(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.functionDirs = dirs
+	errs := record(t, tp, checkFunctionsMatchSteps)
+	want := "want exactly [complete intake]"
+	if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, want) }) {
+		t.Errorf("checkFunctionsMatchSteps reported %q, want a message containing %q", errs, want)
+	}
+}
+
+// recorder is a testing.TB that collects what a check reports.
+type recorder struct {
+	testing.TB
+	errs []string
+}
+
+// errFatal unwinds a check that called Fatal on a recorder.
+type errFatal struct{}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Error(args ...any) {
+	r.errs = append(r.errs, fmt.Sprint(args...))
+}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Fatal(args ...any) { r.Error(args...); panic(errFatal{}) }
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	panic(errFatal{})
+}
+
+// record runs a check on tp and returns what it reported.
+func record(t *testing.T, tp *template, run func(testing.TB, *template)) (errs []string) {
+	r := &recorder{TB: t}
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(errFatal); !ok {
+				panic(v)
+			}
+		}
+		errs = r.errs
+	}()
+	run(r, tp)
+	return r.errs
+}
+
+func checkFunctionsMatchSteps(t testing.TB, tp *template) {
+	want := tp.expectedSteps(t)
+	got := slices.Sorted(maps.Keys(tp.functions))
+	if !slices.Equal(got, want) {
+		t.Errorf("template.yaml has functions for %v, want exactly %v (functions/<step>/main.go, or events.Steps until those exist)", got, want)
+	}
+	for _, id := range tp.idsOfType("AWS::Serverless::Function") {
+		if _, ok := tp.stepOf[id]; !ok {
+			t.Errorf("%s: CodeUri %q is not dist/<step>.zip", id, scalar(get(tp.res[id], "Properties", "CodeUri")))
+		}
+	}
+}
+
+func checkFunctionRuntime(t testing.TB, tp *template) {
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		for key, want := range map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap"} {
+			if got := scalar(f.prop(key)); got != want {
+				t.Errorf("%s: %s = %q, want %q", f, key, got, want)
+			}
+		}
+		if got := scalars(f.prop("Architectures")); !slices.Equal(got, []string{"arm64"}) {
+			t.Errorf("%s: Architectures = %v, want [arm64]", f, got)
+		}
+		if got, want := scalar(f.prop("CodeUri")), "dist/"+step+".zip"; got != want {
+			t.Errorf("%s: CodeUri = %q, want %q (make package writes it)", f, got, want)
+		}
+		if f.timeout(t) <= 0 {
+			t.Errorf("%s: no Timeout", f)
+		}
+	}
+}
+
+// checkGraphTimeouts checks that a Graph function outlasts its Graph calls:
+// the function timeout must exceed RAPROV_GRAPH_TIMEOUT (one call with its
+// retries) and RAPROV_GRAPH_MAX_WAIT (the longest in-process wait).
+func checkGraphTimeouts(t testing.TB, tp *template) {
+	for _, step := range tp.expectedSteps(t) {
+		if !graphSteps[step] {
+			continue
+		}
+		f := tp.function(t, step)
+		timeout := time.Duration(f.timeout(t)) * time.Second
+		env := f.env()
+		for _, name := range []string{"RAPROV_GRAPH_TIMEOUT", "RAPROV_GRAPH_MAX_WAIT"} {
+			v, ok := env[name]
+			if !ok {
+				t.Errorf("%s: %s is not set; set it so the function Timeout can be checked against it", f, name)
+				continue
+			}
+			d, err := time.ParseDuration(scalar(v))
+			if err != nil {
+				t.Errorf("%s: %s = %q: %v", f, name, scalar(v), err)
+				continue
+			}
+			if timeout <= d {
+				t.Errorf("%s: Timeout %v does not outlast %s = %v", f, timeout, name, d)
+			}
+		}
+	}
+}
+
+func checkQueuesAndDeadLetters(t testing.TB, tp *template) {
+	maxReceive := tp.maxReceiveParam(t)
+	for _, step := range tp.expectedSteps(t) {
+		func() {
+			q, dlq := tp.queue(t, step), tp.queue(t, step+"-dlq")
+			if q == "" || dlq == "" {
+				return
+			}
+			qp, dp := get(tp.res[q], "Properties"), get(tp.res[dlq], "Properties")
+			redrive := get(qp, "RedrivePolicy")
+			if redrive == nil {
+				t.Errorf("queue %s (%s) has no RedrivePolicy", step, q)
+				return
+			}
+			if res, attr := getAtt(get(redrive, "deadLetterTargetArn")); res != dlq || attr != "Arn" {
+				t.Errorf("queue %s (%s): RedrivePolicy.deadLetterTargetArn is %s.%s, want !GetAtt %s.Arn", step, q, res, attr, dlq)
+			}
+			tp.checkMaxReceiveCount(t, fmt.Sprintf("queue %s (%s)", step, q), get(redrive, "maxReceiveCount"), maxReceive)
+			if get(dp, "RedrivePolicy") != nil {
+				t.Errorf("DLQ %s (%s) has a RedrivePolicy of its own", step+"-dlq", dlq)
+			}
+			if got := scalar(get(dp, "MessageRetentionPeriod")); got != "1209600" {
+				t.Errorf("DLQ %s (%s): MessageRetentionPeriod = %q, want 1209600 (14 days)", step+"-dlq", dlq, got)
+			}
+			for name, props := range map[string]*yaml.Node{q: qp, dlq: dp} {
+				if !encrypted(props) {
+					t.Errorf("%s: neither SqsManagedSseEnabled: true nor KmsMasterKeyId", name)
+				}
+			}
+
+			f := tp.function(t, step)
+			vis, err := strconv.Atoi(scalar(get(qp, "VisibilityTimeout")))
+			if err != nil {
+				t.Errorf("queue %s (%s): VisibilityTimeout %q: want a number of seconds", step, q, scalar(get(qp, "VisibilityTimeout")))
+				return
+			}
+			if timeout := f.timeout(t); vis < 6*timeout {
+				t.Errorf("queue %s (%s): VisibilityTimeout %d s < 6 × function Timeout %d s (AWS guidance for SQS event sources)", step, q, vis, timeout)
+			}
+		}()
+	}
+	r := tp.queue(t, events.Results)
+	if r == "" {
+		return
+	}
+	if !encrypted(get(tp.res[r], "Properties")) {
+		t.Errorf("results queue %s is not encrypted", r)
+	}
+	for id := range tp.functionIDs() {
+		for _, ev := range mapValues(get(tp.res[id], "Properties", "Events")) {
+			if res, _ := getAtt(get(ev, "Properties", "Queue")); res == r {
+				t.Errorf("%s consumes the results queue; it is for subscribers", id)
+			}
+		}
+	}
+}
+
+func checkEventSources(t testing.TB, tp *template) {
+	seen := map[string]string{} // MaximumConcurrency parameter → step
+	for _, step := range tp.expectedSteps(t) {
+		func() {
+			f := tp.function(t, step)
+			evs := mapValues(get(f.props, "Events"))
+			if len(evs) != 1 {
+				// One trigger per function: MaximumConcurrency caps the
+				// function's instances only if nothing else invokes it.
+				t.Errorf("%s: %d events, want exactly one SQS event", f, len(evs))
+				return
+			}
+			ev := evs[0]
+			if typ := scalar(get(ev, "Type")); typ != "SQS" {
+				t.Errorf("%s: event Type %q, want SQS", f, typ)
+				return
+			}
+			p := get(ev, "Properties")
+			q := tp.queue(t, step)
+			if res, attr := getAtt(get(p, "Queue")); res != q || attr != "Arn" {
+				t.Errorf("%s: event Queue is %s.%s, want !GetAtt %s.Arn (its own queue)", f, res, attr, q)
+			}
+			if got := scalars(get(p, "FunctionResponseTypes")); !slices.Contains(got, "ReportBatchItemFailures") {
+				t.Errorf("%s: FunctionResponseTypes %v lacks ReportBatchItemFailures", f, got)
+			}
+			if bp := tp.paramRef(t, f, "BatchSize", get(p, "BatchSize")); bp != nil {
+				if maxV := scalar(get(bp, "MaxValue")); maxV == "" || atoi(maxV) > 10 {
+					t.Errorf("%s: BatchSize parameter allows %q, want MaxValue ≤ 10 (the timeout is sized for small batches)", f, maxV)
+				}
+			}
+			tp.paramRef(t, f, "MaximumBatchingWindowInSeconds", get(p, "MaximumBatchingWindowInSeconds"))
+			mc := get(p, "ScalingConfig", "MaximumConcurrency")
+			param := tp.paramRef(t, f, "ScalingConfig.MaximumConcurrency", mc)
+			if param == nil {
+				return
+			}
+			name := ref(mc)
+			if other, ok := seen[name]; ok {
+				t.Errorf("%s: MaximumConcurrency parameter %s is shared with %s; each function gets its own", f, name, other)
+			}
+			seen[name] = step
+			if minV := scalar(get(param, "MinValue")); minV == "" || atoi(minV) < 2 {
+				t.Errorf("%s: parameter %s MinValue = %q, want ≥ 2 (the SQS event source's minimum)", f, name, minV)
+			}
+			if maxV := scalar(get(param, "MaxValue")); maxV == "" || atoi(maxV) > 1000 {
+				t.Errorf("%s: parameter %s MaxValue = %q, want ≤ 1000 (the SQS event source's maximum)", f, name, maxV)
+			}
+			if d := scalar(get(param, "Default")); atoi(d) < 2 {
+				t.Errorf("%s: parameter %s Default = %q, want ≥ 2", f, name, d)
+			}
+			if graphSteps[step] {
+				// Each instance takes 1/share of the tenant's Graph budget.
+				if got := ref(f.env()["RAPROV_GRAPH_SHARE"]); got != name {
+					t.Errorf("%s: RAPROV_GRAPH_SHARE is !Ref %q, want !Ref %s (its MaximumConcurrency)", f, got, name)
+				}
+			}
+		}()
+	}
+}
+
+func checkSendPermissions(t testing.TB, tp *template) {
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		got := slices.Sorted(maps.Keys(tp.grants(t, f).sends))
+		want := expectedSends(step)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s may send to %v, want exactly %v (events.Routes); missing %v, not allowed %v",
+				f, got, want, minus(want, got), minus(got, want))
+		}
+	}
+}
+
+func checkSecrets(t testing.TB, tp *template) {
+	for name, p := range mapEntries(get(tp.root, "Parameters")) {
+		if strings.Contains(strings.ToUpper(name), "SECRET") && !strings.HasSuffix(name, "Arn") {
+			t.Errorf("parameter %s looks like a secret value; pass secrets as Secrets Manager ARNs (…Arn)", name)
+		}
+		if strings.HasSuffix(name, "SecretArn") && !strings.Contains(scalar(get(p, "AllowedPattern")), "secretsmanager") {
+			t.Errorf("parameter %s: AllowedPattern %q does not require a Secrets Manager ARN", name, scalar(get(p, "AllowedPattern")))
+		}
+	}
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		env := f.env()
+		wantSecrets := map[string]bool{}
+		for name, v := range env {
+			if strings.Contains(name, "SECRET") && !strings.HasSuffix(name, "_ARN") {
+				t.Errorf("%s: environment variable %s would hold a secret value; pass an ARN (…_SECRET_ARN)", f, name)
+			}
+			if !strings.HasSuffix(name, "_SECRET_ARN") {
+				continue
+			}
+			for _, b := range branches(v) {
+				p := ref(b)
+				if !strings.HasSuffix(p, "SecretArn") || get(tp.root, "Parameters", p) == nil {
+					t.Errorf("%s: %s is not !Ref of a …SecretArn parameter", f, name)
+					continue
+				}
+				wantSecrets[p] = true
+			}
+		}
+		_, hasGraph := env["RAPROV_GRAPH_CLIENT_SECRET_ARN"]
+		if hasGraph != graphSteps[step] {
+			t.Errorf("%s: has RAPROV_GRAPH_CLIENT_SECRET_ARN = %v, want %v (only Graph functions get the Graph secret)", f, hasGraph, graphSteps[step])
+		}
+		got := slices.Sorted(maps.Keys(tp.grants(t, f).secrets))
+		want := slices.Sorted(maps.Keys(wantSecrets))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s may read secrets %v, want exactly %v (those its *_SECRET_ARN variables name)", f, got, want)
+		}
+	}
+}
+
+func checkEnvironmentContract(t testing.TB, tp *template) {
+	table := tp.table(t)
+	maxReceive := tp.maxReceiveParam(t)
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		env := f.env()
+		want := slices.Concat(envEveryFunction, envByStep[step])
+		if graphSteps[step] {
+			want = append(want, envGraph...)
+		}
+		for _, name := range want {
+			if _, ok := env[name]; !ok {
+				t.Errorf("%s: environment lacks %s", f, name)
+			}
+		}
+		if !graphSteps[step] {
+			for name := range env {
+				if strings.HasPrefix(name, "RAPROV_GRAPH_") || strings.HasPrefix(name, "RAPROV_TEAMS_ADMIN_") {
+					t.Errorf("%s: %s set on a function that does not call Graph", f, name)
+				}
+			}
+		}
+		if got := sub(env["RAPROV_SQS_QUEUE_URL_PREFIX"]); got != queueURLPrefix {
+			t.Errorf("%s: RAPROV_SQS_QUEUE_URL_PREFIX = !Sub %q, want %q", f, got, queueURLPrefix)
+		}
+		if got := ref(env["RAPROV_DYNAMODB_TABLE"]); got != table {
+			t.Errorf("%s: RAPROV_DYNAMODB_TABLE = !Ref %q, want !Ref %s", f, got, table)
+		}
+		if got := ref(env["RAPROV_MAX_RECEIVE"]); got != maxReceive {
+			t.Errorf("%s: RAPROV_MAX_RECEIVE = !Ref %q, want !Ref %s (the parameter the redrive derives from)", f, got, maxReceive)
+		}
+	}
+}
+
+func checkDeadLetterAlarms(t testing.TB, tp *template) {
+	alarmed := map[string]bool{}
+	for _, id := range tp.idsOfType("AWS::CloudWatch::Alarm") {
+		p := get(tp.res[id], "Properties")
+		if scalar(get(p, "Namespace")) != "AWS/SQS" || scalar(get(p, "MetricName")) != "ApproximateNumberOfMessagesVisible" {
+			continue
+		}
+		op, threshold := scalar(get(p, "ComparisonOperator")), scalar(get(p, "Threshold"))
+		if !(op == "GreaterThanThreshold" && atoi(threshold) == 0) && !(op == "GreaterThanOrEqualToThreshold" && atoi(threshold) == 1) {
+			t.Errorf("alarm %s: %s %s, want > 0 messages", id, op, threshold)
+			continue
+		}
+		for _, d := range seq(get(p, "Dimensions")) {
+			if scalar(get(d, "Name")) == "QueueName" {
+				if res, attr := getAtt(get(d, "Value")); attr == "QueueName" {
+					alarmed[res] = true
+				}
+			}
+		}
+	}
+	for _, step := range tp.expectedSteps(t) {
+		if dlq := tp.queue(t, step+"-dlq"); dlq != "" && !alarmed[dlq] {
+			t.Errorf("DLQ %s (%s) has no alarm on ApproximateNumberOfMessagesVisible > 0", step+"-dlq", dlq)
+		}
+	}
+}
+
+func checkTable(t testing.TB, tp *template) {
+	table := tp.table(t)
+	p := get(tp.res[table], "Properties")
+	if got := scalar(get(p, "BillingMode")); got != "PAY_PER_REQUEST" {
+		t.Errorf("table %s: BillingMode %q, want PAY_PER_REQUEST", table, got)
+	}
+	keys := map[string]string{}
+	for _, k := range seq(get(p, "KeySchema")) {
+		keys[scalar(get(k, "KeyType"))] = scalar(get(k, "AttributeName"))
+	}
+	if keys["HASH"] != "pk" || keys["RANGE"] != "sk" || len(keys) != 2 {
+		t.Errorf("table %s: KeySchema %v, want pk HASH and sk RANGE", table, keys)
+	}
+	types := map[string]string{}
+	for _, a := range seq(get(p, "AttributeDefinitions")) {
+		types[scalar(get(a, "AttributeName"))] = scalar(get(a, "AttributeType"))
+	}
+	if types["pk"] != "S" || types["sk"] != "S" {
+		t.Errorf("table %s: AttributeDefinitions %v, want pk and sk of type S", table, types)
+	}
+	ttl := get(p, "TimeToLiveSpecification")
+	if scalar(get(ttl, "AttributeName")) != "ttl" || scalar(get(ttl, "Enabled")) != "true" {
+		t.Errorf("table %s: TimeToLiveSpecification must enable attribute ttl", table)
+	}
+	if scalar(get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")) != "true" {
+		t.Errorf("table %s: point-in-time recovery is off", table)
+	}
+}
+
+// checkPermissionsBoundary checks the boundary that caps what SAM's automatic
+// AWSLambdaSQSQueueExecutionRole (receive and delete on every queue) allows.
+func checkPermissionsBoundary(t testing.TB, tp *template) {
+	checked := map[string]bool{}
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		id := ref(f.prop("PermissionsBoundary"))
+		if id == "" || scalar(get(tp.res[id], "Type")) != "AWS::IAM::ManagedPolicy" {
+			t.Errorf("%s: PermissionsBoundary is not !Ref of a managed policy in the template", f)
+			continue
+		}
+		if checked[id] {
+			continue
+		}
+		checked[id] = true
+		for _, st := range seq(get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
+			for _, a := range scalars(get(st, "Action")) {
+				if a == "*" || strings.HasSuffix(a, ":*") {
+					t.Errorf("boundary %s: action %q", id, a)
+				}
+				if strings.HasPrefix(a, "sqs:") {
+					for _, r := range branches(get(st, "Resource")) {
+						if s := sub(r); !strings.HasSuffix(s, ":"+queueNameSub+"*") {
+							t.Errorf("boundary %s: %s on %q, want this stack's queues only (…:%s*)", id, a, s, queueNameSub)
+						}
+					}
+				}
+			}
+			for _, r := range branches(get(st, "Resource")) {
+				if scalar(r) == "*" {
+					t.Errorf("boundary %s: Resource \"*\"", id)
+				}
+			}
+		}
+	}
+}
+
+func checkOutputs(t testing.TB, tp *template) {
+	outputs := get(tp.root, "Outputs")
+	refs := map[string]bool{}
+	for _, o := range mapValues(outputs) {
+		refs[ref(get(o, "Value"))] = true
+	}
+	for name, res := range map[string]string{
+		"IntakeQueueUrl":  tp.queue(t, events.StepIntake),
+		"ResultsQueueUrl": tp.queue(t, events.Results),
+		"TableName":       tp.table(t),
+	} {
+		if got := ref(get(outputs, name, "Value")); got != res {
+			t.Errorf("output %s is !Ref %q, want !Ref %s", name, got, res)
+		}
+	}
+	for _, step := range tp.expectedSteps(t) {
+		if dlq := tp.queue(t, step+"-dlq"); dlq != "" && !refs[dlq] {
+			t.Errorf("no output gives the URL of DLQ %s (%s)", step+"-dlq", dlq)
+		}
+	}
+}
+
+// TestGraphStepsFollowCode checks graphSteps against the functions once they
+// exist: a function that links the Graph or Teams admin adapter needs the
+// app's credentials, and one that does not must not get them.
+func TestGraphStepsFollowCode(t *testing.T) {
+	dirs := functionDirs(t, filepath.Join(repoRoot, "functions"))
+	if len(dirs) == 0 {
+		t.Skip("no functions/<step>/main.go yet")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not found")
+	}
+	cmd := exec.Command(goBin, "list", "-tags", "lambda.norpc", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./functions/...")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list ./functions/...: %v", err)
+	}
+	const module = "github.com/raprov/raprov/"
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		step, ok := strings.CutPrefix(fields[0], module+"functions/")
+		if !ok || strings.Contains(step, "/") {
+			continue
+		}
+		links := slices.ContainsFunc(fields[1:], func(dep string) bool {
+			return dep == module+"shared/graph" || dep == module+"shared/teamsadmin"
+		})
+		if links != graphSteps[step] {
+			t.Errorf("functions/%s links the Graph or Teams admin adapter: %v; graphSteps says %v", step, links, graphSteps[step])
+		}
+	}
+}
+
+// ------------------------------------------------------ the template model
+
+type template struct {
+	root      *yaml.Node            // the top-level mapping
+	res       map[string]*yaml.Node // logical id → resource
+	globals   *yaml.Node            // Globals.Function
+	functions map[string]string     // step → logical id, by CodeUri dist/<step>.zip
+	stepOf    map[string]string     // logical id → step
+	queues    map[string]string     // queue name without the stack prefix → logical id
+
+	// functionDirs, when not nil, stands in for the function directories
+	// found under functions/ (tests of the checks themselves).
+	functionDirs []string
+}
+
+var (
+	parsed   *template
+	parseErr error
+)
+
+// loadTemplate parses ../../template.yaml once per test binary.
+func loadTemplate(t testing.TB) *template {
+	t.Helper()
+	if parsed == nil && parseErr == nil {
+		var b []byte
+		if b, parseErr = os.ReadFile(filepath.Join(repoRoot, "template.yaml")); parseErr == nil {
+			parsed, parseErr = parseTemplate(b)
+		}
+	}
+	if parseErr != nil {
+		t.Fatal(parseErr)
+	}
+	return parsed
+}
+
+// parseTemplate reads a SAM template. CloudFormation's short tags (!Ref,
+// !GetAtt, !Sub, !If, …) stay on the nodes and are read by intrinsic.
+func parseTemplate(b []byte) (*template, error) {
+	const path = "template.yaml"
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: not a YAML mapping", path)
+	}
+	tp := &template{
+		root:      doc.Content[0],
+		res:       map[string]*yaml.Node{},
+		functions: map[string]string{},
+		stepOf:    map[string]string{},
+		queues:    map[string]string{},
+	}
+	if got := scalar(get(tp.root, "Transform")); got != "AWS::Serverless-2016-10-31" {
+		return nil, fmt.Errorf("%s: Transform %q, want AWS::Serverless-2016-10-31", path, got)
+	}
+	tp.globals = get(tp.root, "Globals", "Function")
+	tp.res = mapEntries(get(tp.root, "Resources"))
+	for id, r := range tp.res {
+		p := get(r, "Properties")
+		switch scalar(get(r, "Type")) {
+		case "AWS::Serverless::Function":
+			uri := scalar(get(p, "CodeUri"))
+			if step, ok := strings.CutPrefix(strings.TrimSuffix(uri, ".zip"), "dist/"); ok && strings.HasSuffix(uri, ".zip") && !strings.Contains(step, "/") {
+				if other, dup := tp.functions[step]; dup {
+					return nil, fmt.Errorf("%s: %s and %s both deploy dist/%s.zip", path, other, id, step)
+				}
+				tp.functions[step], tp.stepOf[id] = id, step
+			}
+		case "AWS::SQS::Queue":
+			if name, ok := strings.CutPrefix(sub(get(p, "QueueName")), queueNameSub); ok {
+				tp.queues[name] = id
+			}
+		}
+	}
+	return tp, nil
+}
+
+func (tp *template) idsOfType(typ string) []string {
+	var ids []string
+	for id, r := range tp.res {
+		if scalar(get(r, "Type")) == typ {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (tp *template) functionIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, id := range tp.idsOfType("AWS::Serverless::Function") {
+		ids[id] = true
+	}
+	return ids
+}
+
+// queue returns the logical id of the queue named "${AWS::StackName}-<name>",
+// reporting an error when there is none.
+func (tp *template) queue(t testing.TB, name string) string {
+	t.Helper()
+	id, ok := tp.queues[name]
+	if !ok {
+		t.Errorf("no AWS::SQS::Queue with QueueName !Sub %q", queueNameSub+name)
+	}
+	return id
+}
+
+// table returns the logical id of the one DynamoDB table.
+func (tp *template) table(t testing.TB) string {
+	t.Helper()
+	ids := tp.idsOfType("AWS::DynamoDB::Table")
+	if len(ids) != 1 {
+		t.Fatalf("%d AWS::DynamoDB::Table resources, want one (ledger, claims and holds share it)", len(ids))
+	}
+	return ids[0]
+}
+
+// maxReceiveParam returns the parameter the functions' RAPROV_MAX_RECEIVE
+// names; every function must name the same one.
+func (tp *template) maxReceiveParam(t testing.TB) string {
+	t.Helper()
+	name := ref(get(tp.globals, "Environment", "Variables", "RAPROV_MAX_RECEIVE"))
+	if name == "" || get(tp.root, "Parameters", name) == nil {
+		t.Fatalf("Globals.Function.Environment.Variables.RAPROV_MAX_RECEIVE is not !Ref of a parameter")
+	}
+	return name
+}
+
+// checkMaxReceiveCount checks that n is !FindInMap [M, !Ref param, K] and
+// that M gives value+1 for every value param allows.
+func (tp *template) checkMaxReceiveCount(t testing.TB, what string, n *yaml.Node, param string) {
+	t.Helper()
+	fn, arg := intrinsic(n)
+	args := seq(arg)
+	if fn != "Fn::FindInMap" || len(args) != 3 || ref(args[1]) != param {
+		t.Errorf("%s: maxReceiveCount is not !FindInMap [map, !Ref %s, key] (MaxReceive + 1)", what, param)
+		return
+	}
+	allowed := scalars(get(tp.root, "Parameters", param, "AllowedValues"))
+	if len(allowed) == 0 {
+		t.Errorf("parameter %s has no AllowedValues, so the map cannot cover every value", param)
+	}
+	if d := scalar(get(tp.root, "Parameters", param, "Default")); !slices.Contains(allowed, d) {
+		t.Errorf("parameter %s: Default %q is not among AllowedValues %v", param, d, allowed)
+	}
+	m, key := scalar(args[0]), scalar(args[2])
+	for _, v := range allowed {
+		got := scalar(get(tp.root, "Mappings", m, v, key))
+		if want := strconv.Itoa(atoi(v) + 1); got != want {
+			t.Errorf("%s: Mappings.%s.%s.%s = %q, want %s (MaxReceive %s + 1)", what, m, v, key, got, want, v)
+		}
+	}
+}
+
+// paramRef checks that n is !Ref of a parameter and returns the parameter.
+func (tp *template) paramRef(t testing.TB, f fn, what string, n *yaml.Node) *yaml.Node {
+	t.Helper()
+	p := get(tp.root, "Parameters", ref(n))
+	if p == nil {
+		t.Errorf("%s: %s is not !Ref of a parameter", f, what)
+	}
+	return p
+}
+
+// fn is one function of the template.
+type fn struct {
+	step, id string
+	props    *yaml.Node
+	globals  *yaml.Node
+}
+
+func (f fn) String() string { return f.step + " (" + f.id + ")" }
+
+func (tp *template) function(t testing.TB, step string) fn {
+	t.Helper()
+	id, ok := tp.functions[step]
+	if !ok {
+		t.Fatalf("no AWS::Serverless::Function with CodeUri dist/%s.zip", step)
+	}
+	return fn{step: step, id: id, props: get(tp.res[id], "Properties"), globals: tp.globals}
+}
+
+// prop returns a property of the function, or the Globals' when it has none.
+func (f fn) prop(key string) *yaml.Node {
+	if n := get(f.props, key); n != nil {
+		return n
+	}
+	return get(f.globals, key)
+}
+
+// timeout returns the function's effective Timeout in seconds.
+func (f fn) timeout(t testing.TB) int {
+	t.Helper()
+	s := scalar(f.prop("Timeout"))
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%s: Timeout %q: want a number of seconds in the function or Globals", f, s)
+	}
+	return n
+}
+
+// env returns the function's environment: Globals' variables, overridden by
+// its own (SAM merges the two maps).
+func (f fn) env() map[string]*yaml.Node {
+	env := mapEntries(get(f.globals, "Environment", "Variables"))
+	maps.Copy(env, mapEntries(get(f.props, "Environment", "Variables")))
+	return env
+}
+
+// grant is what a function's policies allow.
+type grant struct {
+	sends   map[string]bool // queue names (without the stack prefix) it may send to
+	secrets map[string]bool // parameters naming the secrets it may read
+}
+
+// grants interprets the function's Policies. Anything it cannot vouch for — a
+// managed policy, an unknown policy template, an action outside SQS sends,
+// the table and secrets, a wildcard resource — is an error.
+func (tp *template) grants(t testing.TB, f fn) grant {
+	t.Helper()
+	g := grant{sends: map[string]bool{}, secrets: map[string]bool{}}
+	table := tp.table(t)
+	queueName := func(res string) string {
+		for name, id := range tp.queues {
+			if id == res {
+				return name
+			}
+		}
+		t.Errorf("%s: a policy names %q, which is not one of the stack's queues", f, res)
+		return ""
+	}
+	var policies []*yaml.Node
+	for _, p := range seq(get(f.props, "Policies")) {
+		policies = append(policies, branches(p)...)
+	}
+	for _, p := range policies {
+		if p.Kind != yaml.MappingNode {
+			t.Errorf("%s: managed policy %q; use statements or policy templates the test can check", f, scalar(p))
+			continue
+		}
+		if st := get(p, "Statement"); st != nil {
+			for _, s := range seq(st) {
+				tp.statement(t, f, s, table, queueName, g)
+			}
+			continue
+		}
+		for name, arg := range mapEntries(p) {
+			switch name {
+			case "SQSSendMessagePolicy":
+				res, attr := getAtt(get(arg, "QueueName"))
+				if attr != "QueueName" {
+					t.Errorf("%s: SQSSendMessagePolicy QueueName is not !GetAtt <queue>.QueueName", f)
+					continue
+				}
+				if q := queueName(res); q != "" {
+					g.sends[q] = true
+				}
+			case "DynamoDBCrudPolicy":
+				if ref(get(arg, "TableName")) != table {
+					t.Errorf("%s: DynamoDBCrudPolicy on %q, want !Ref %s", f, ref(get(arg, "TableName")), table)
+				}
+			default:
+				t.Errorf("%s: policy %s is not one this test knows", f, name)
+			}
+		}
+	}
+	return g
+}
+
+func (tp *template) statement(t testing.TB, f fn, s *yaml.Node, table string, queueName func(string) string, g grant) {
+	t.Helper()
+	if e := scalar(get(s, "Effect")); e != "Allow" {
+		return // Deny only narrows
+	}
+	resources := branches(get(s, "Resource"))
+	for _, r := range resources {
+		if scalar(r) == "*" {
+			t.Errorf("%s: statement %q on Resource \"*\"", f, scalar(get(s, "Sid")))
+		}
+	}
+	for _, a := range scalars(get(s, "Action")) {
+		switch {
+		case a == "sqs:SendMessage":
+			for _, r := range resources {
+				if res, attr := getAtt(r); attr == "Arn" {
+					if q := queueName(res); q != "" {
+						g.sends[q] = true
+					}
+				} else {
+					t.Errorf("%s: sqs:SendMessage on something other than !GetAtt <queue>.Arn", f)
+				}
+			}
+		case a == "sqs:ChangeMessageVisibility":
+			// The SQS host may hide a record it leaves for redelivery for a
+			// backoff instead of the whole visibility timeout: its own queue only.
+			for _, r := range resources {
+				if res, attr := getAtt(r); res != tp.queues[f.step] || attr != "Arn" {
+					t.Errorf("%s: %s on something other than its own queue (!GetAtt %s.Arn)", f, a, tp.queues[f.step])
+				}
+			}
+		case strings.HasPrefix(a, "dynamodb:"):
+			if !slices.Contains(dynamoDBActions, a) {
+				t.Errorf("%s: %s on the table; allowed: %v", f, a, dynamoDBActions)
+			}
+			for _, r := range resources {
+				if res, attr := getAtt(r); res != table || attr != "Arn" {
+					t.Errorf("%s: %s on something other than !GetAtt %s.Arn", f, a, table)
+				}
+			}
+		case a == "secretsmanager:GetSecretValue":
+			for _, r := range resources {
+				p := ref(r)
+				if get(tp.root, "Parameters", p) == nil {
+					t.Errorf("%s: %s on something other than !Ref of a secret ARN parameter", f, a)
+					continue
+				}
+				g.secrets[p] = true
+			}
+		default:
+			t.Errorf("%s: action %s; the test allows only sqs:SendMessage, sqs:ChangeMessageVisibility on its own queue, table items and secretsmanager:GetSecretValue", f, a)
+		}
+	}
+}
+
+// expectedSteps returns the steps the template must deploy: the directories
+// of functions/ that hold a main.go, or events.Steps until there are any.
+func (tp *template) expectedSteps(t testing.TB) []string {
+	t.Helper()
+	dirs := tp.functionDirs
+	if dirs == nil {
+		dirs = functionDirs(t, filepath.Join(repoRoot, "functions"))
+	}
+	if len(dirs) > 0 {
+		return dirs
+	}
+	return slices.Sorted(slices.Values(events.Steps))
+}
+
+// functionDirs returns the names of the directories under root that hold a
+// main.go, sorted.
+func functionDirs(t testing.TB, root string) []string {
+	t.Helper()
+	mains, err := filepath.Glob(filepath.Join(root, "*", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, m := range mains {
+		dirs = append(dirs, filepath.Base(filepath.Dir(m)))
+	}
+	slices.Sort(dirs)
+	return dirs
+}
+
+// ------------------------------------------------------------ YAML helpers
+
+// get walks mapping keys from n; nil when one is missing.
+func get(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// mapEntries returns a mapping's values by key.
+func mapEntries(n *yaml.Node) map[string]*yaml.Node {
+	m := map[string]*yaml.Node{}
+	if n != nil && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			m[n.Content[i].Value] = n.Content[i+1]
+		}
+	}
+	return m
+}
+
+func mapValues(n *yaml.Node) []*yaml.Node {
+	var vs []*yaml.Node
+	if n != nil && n.Kind == yaml.MappingNode {
+		for i := 1; i < len(n.Content); i += 2 {
+			vs = append(vs, n.Content[i])
+		}
+	}
+	return vs
+}
+
+// seq returns a sequence's items; a single node counts as a sequence of one.
+func seq(n *yaml.Node) []*yaml.Node {
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		return n.Content
+	default:
+		return []*yaml.Node{n}
+	}
+}
+
+// scalar returns the value of a plain scalar; "" for anything else,
+// including tagged nodes such as !Ref X.
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || isShortTag(n.Tag) {
+		return ""
+	}
+	return n.Value
+}
+
+// scalars returns the values of a sequence of scalars, or of one scalar.
+func scalars(n *yaml.Node) []string {
+	var out []string
+	for _, item := range seq(n) {
+		out = append(out, scalar(item))
+	}
+	return out
+}
+
+func isShortTag(tag string) bool { return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") }
+
+// intrinsic returns the CloudFormation function n applies, in its long name
+// ("Ref", "Condition", "Fn::GetAtt", "Fn::Sub", …), and its argument. Both
+// the short tags (!Ref X, !GetAtt X.Arn) and the long form ({Ref: X}) are
+// recognised; other nodes give "".
+func intrinsic(n *yaml.Node) (string, *yaml.Node) {
+	if n == nil {
+		return "", nil
+	}
+	if isShortTag(n.Tag) {
+		name := strings.TrimPrefix(n.Tag, "!")
+		if name != "Ref" && name != "Condition" {
+			name = "Fn::" + name
+		}
+		arg := *n
+		arg.Tag, arg.Style = "", 0
+		return name, &arg
+	}
+	if n.Kind == yaml.MappingNode && len(n.Content) == 2 {
+		if k := n.Content[0].Value; k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
+			return k, n.Content[1]
+		}
+	}
+	return "", nil
+}
+
+// ref returns the name n refers to with Ref, or "".
+func ref(n *yaml.Node) string {
+	if name, arg := intrinsic(n); name == "Ref" {
+		return scalar(arg)
+	}
+	return ""
+}
+
+// getAtt returns the resource and attribute of a Fn::GetAtt, in either the
+// "X.Arn" or the [X, Arn] form.
+func getAtt(n *yaml.Node) (resource, attribute string) {
+	name, arg := intrinsic(n)
+	if name != "Fn::GetAtt" {
+		return "", ""
+	}
+	if arg.Kind == yaml.SequenceNode && len(arg.Content) == 2 {
+		return scalar(arg.Content[0]), scalar(arg.Content[1])
+	}
+	res, attr, _ := strings.Cut(scalar(arg), ".")
+	return res, attr
+}
+
+// sub returns the string of a Fn::Sub (the first item of its list form), or
+// a plain scalar's value.
+func sub(n *yaml.Node) string {
+	name, arg := intrinsic(n)
+	switch {
+	case name == "Fn::Sub" && arg.Kind == yaml.SequenceNode && len(arg.Content) > 0:
+		return scalar(arg.Content[0])
+	case name == "Fn::Sub":
+		return scalar(arg)
+	default:
+		return scalar(n)
+	}
+}
+
+// branches returns what n may evaluate to: both branches of a Fn::If
+// (recursively), without AWS::NoValue; the items of a sequence; or n itself.
+func branches(n *yaml.Node) []*yaml.Node {
+	if n == nil || ref(n) == "AWS::NoValue" {
+		return nil
+	}
+	if name, arg := intrinsic(n); name == "Fn::If" {
+		items := seq(arg)
+		if len(items) != 3 {
+			return []*yaml.Node{n}
+		}
+		return append(branches(items[1]), branches(items[2])...)
+	}
+	if n.Kind == yaml.SequenceNode {
+		var out []*yaml.Node
+		for _, item := range n.Content {
+			out = append(out, branches(item)...)
+		}
+		return out
+	}
+	return []*yaml.Node{n}
+}
+
+func encrypted(props *yaml.Node) bool {
+	return scalar(get(props, "SqsManagedSseEnabled")) == "true" || get(props, "KmsMasterKeyId") != nil
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// minus returns the items of a not in b.
+func minus(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

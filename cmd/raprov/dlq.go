@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/events"
-	"github.com/raprov/raprov/shared/transport/local"
 )
 
 func newDLQCmd() *cobra.Command {
@@ -21,8 +20,8 @@ func newDLQCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List dead letters with their reasons",
-		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
-			dls, err := store.DeadLetters().List(cmd.Context(), queue, limit)
+		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
+			dls, err := ops.DeadLetters().List(cmd.Context(), queue, limit)
 			if err != nil {
 				return err
 			}
@@ -44,8 +43,8 @@ func newDLQCmd() *cobra.Command {
 		Use:   "replay ID...",
 		Short: "Send dead letters back to their queue (replaycount + 1, attempts reset); run them with `raprov run --serve`",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
-			dl := store.DeadLetters()
+		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
+			dl := ops.DeadLetters()
 			for _, id := range args {
 				d, err := dl.Get(cmd.Context(), id)
 				if err != nil {
@@ -55,7 +54,6 @@ func newDLQCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("%s: %w", id, err)
 				}
-				store.Queue(d.Queue, local.QueueOptions{})
 				if err := dl.Requeue(cmd.Context(), id, body); err != nil {
 					return err
 				}
@@ -69,8 +67,8 @@ func newDLQCmd() *cobra.Command {
 		Use:   "delete ID...",
 		Short: "Delete dead letters for good (asks first unless --yes)",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
-			dl := store.DeadLetters()
+		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
+			dl := ops.DeadLetters()
 			for _, id := range args {
 				if _, err := dl.Get(cmd.Context(), id); err != nil {
 					return err
@@ -92,8 +90,8 @@ func newDLQCmd() *cobra.Command {
 		Use:   "purge",
 		Short: "Delete every dead letter, or those of one queue (--queue); asks first unless --yes",
 		Args:  cobra.NoArgs,
-		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
-			dl := store.DeadLetters()
+		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
+			dl := ops.DeadLetters()
 			n, err := dl.Count(cmd.Context(), queue)
 			if err != nil {
 				return err
@@ -118,7 +116,7 @@ func newDLQCmd() *cobra.Command {
 		}),
 	}
 	for _, c := range []*cobra.Command{list, replay, del, purge} {
-		s.bindCommon(c)
+		s.bindOps(c)
 	}
 	for _, c := range []*cobra.Command{del, purge} {
 		c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")

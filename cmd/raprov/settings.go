@@ -14,7 +14,6 @@ import (
 
 	"github.com/raprov/raprov/shared/logctx"
 	"github.com/raprov/raprov/shared/steps"
-	"github.com/raprov/raprov/shared/transport/local"
 )
 
 // settings are raprov's own RAPROV_* variables; the Graph and Teams-admin
@@ -22,6 +21,15 @@ import (
 type settings struct {
 	// DB is the SQLite database of the embedded default (queues, DLQ, ledger).
 	DB string `envconfig:"DB" default:".raprov/raprov.db"`
+	// Transport selects the deployment submit, status and dlq work on:
+	// local (the embedded default's DB) or sqs (AWS: the queues at
+	// QueueURLPrefix and the DynamoDB Table, with the AWS SDK's usual
+	// configuration).
+	Transport string `envconfig:"TRANSPORT" default:"local"`
+	// QueueURLPrefix + a queue's name is its SQS URL (RAPROV_TRANSPORT=sqs).
+	QueueURLPrefix string `envconfig:"SQS_QUEUE_URL_PREFIX"`
+	// Table is the deployment's DynamoDB table (RAPROV_TRANSPORT=sqs).
+	Table string `envconfig:"DYNAMODB_TABLE"`
 	// GraphURL points at a running Graph simulator (raprov graphsim); empty
 	// means Microsoft when RAPROV_GRAPH_TENANT_ID is set, else an in-process
 	// simulator. Against either simulator RAPROV_GRAPH_* and
@@ -66,6 +74,13 @@ func loadSettings() (settings, error) {
 	}
 	s.Steps = sc
 	return s, nil
+}
+
+// bindOps adds the flags of the operator commands (submit, status, dlq):
+// the common ones and the deployment they work on.
+func (s *settings) bindOps(cmd *cobra.Command) {
+	s.bindCommon(cmd)
+	cmd.Flags().StringVar(&s.Transport, "transport", s.Transport, "deployment to work on: local (--db) or sqs (AWS; RAPROV_SQS_QUEUE_URL_PREFIX, RAPROV_DYNAMODB_TABLE) (RAPROV_TRANSPORT)")
 }
 
 // bindCommon adds the flags every command shares.
@@ -113,20 +128,4 @@ func demoTiming(c steps.Config) steps.Config {
 	c.TeamsSyncRecheck = steps.Backoff{Initial: 200 * time.Millisecond, Max: 2 * time.Second}
 	c.TeamsSyncWait = time.Minute
 	return c
-}
-
-// withStore adapts a command body that needs the local store: it reports a
-// configuration error, opens the database and closes it afterwards.
-func withStore(s *settings, cfgErr *error, run func(cmd *cobra.Command, args []string, store *local.Store) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		if *cfgErr != nil {
-			return *cfgErr
-		}
-		store, err := local.Open(cmd.Context(), s.DB, local.Options{})
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		return run(cmd, args, store)
-	}
 }

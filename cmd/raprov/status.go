@@ -14,7 +14,6 @@ import (
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/transport"
-	"github.com/raprov/raprov/shared/transport/local"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -29,8 +28,8 @@ waits in (or the dead-letter queue its latest event was moved to) and lists the
 most recently updated requests. With a request id it shows that request's
 history.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: withStore(&s, &err, func(cmd *cobra.Command, args []string, store *local.Store) error {
-			loc, err := newLocator(cmd.Context(), store)
+		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
+			loc, err := newLocator(cmd.Context(), ops)
 			if err != nil {
 				return err
 			}
@@ -41,7 +40,7 @@ history.`,
 			return showRequests(cmd.Context(), cmd.OutOrStdout(), loc, ledger.Filter{Outcome: ledger.Outcome(outcome), Limit: limit})
 		}),
 	}
-	s.bindCommon(cmd)
+	s.bindOps(cmd)
 	cmd.Flags().StringVar(&outcome, "outcome", "", "only requests with this outcome: in_progress, completed, failed")
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many requests")
 	return cmd
@@ -153,16 +152,16 @@ type deadLetter struct {
 	event events.Event
 }
 
-// newLocator reads the store's dead letters.
-func newLocator(ctx context.Context, store *local.Store) (*locator, error) {
+// newLocator reads the host's dead letters.
+func newLocator(ctx context.Context, ops opsHost) (*locator, error) {
 	// The store has no look-up of dead letters by request or event, so
 	// read them all: the dead-letter queue is short, or an operator's
 	// first concern.
-	dls, err := store.DeadLetters().List(ctx, "", 1<<30)
+	dls, err := ops.DeadLetters().List(ctx, "", 1<<30)
 	if err != nil {
 		return nil, err
 	}
-	loc := &locator{ledger: store.Ledger(), dead: map[string][]*deadLetter{}}
+	loc := &locator{ledger: ops.Ledger(), dead: map[string][]*deadLetter{}}
 	for _, d := range dls {
 		ev, err := events.Decode(d.Body)
 		if err != nil || ev.Subject == "" {

@@ -7,19 +7,15 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/embedded"
-	"github.com/raprov/raprov/shared/transport/local"
 )
 
 func newSubmitCmd() *cobra.Command {
 	s, err := loadSettings()
 	cmd := &cobra.Command{
 		Use:   "submit FILE",
-		Short: "Queue the requests of FILE (CSV or JSON lines; - for stdin) for `raprov run --serve`",
+		Short: "Queue the requests of FILE (CSV or JSON lines; - for stdin) for `raprov run --serve` or the AWS functions (--transport sqs)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err != nil {
-				return err
-			}
+		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
 			name, rows, bad, err := readRequests(args)
 			if err != nil {
 				return err
@@ -28,16 +24,11 @@ func newSubmitCmd() *cobra.Command {
 			for _, e := range bad {
 				fmt.Fprintf(out, "%s: %s\n", safe(name), safe(e.Error()))
 			}
-			store, err := local.Open(cmd.Context(), s.DB, local.Options{})
-			if err != nil {
-				return err
-			}
-			defer store.Close()
 			reqs := make([]events.Request, len(rows))
 			for i, r := range rows {
 				reqs[i] = r.Request
 			}
-			subs, err := embedded.Submit(cmd.Context(), store, "", reqs...)
+			subs, err := ops.Submit(cmd.Context(), reqs)
 			if err != nil {
 				return err
 			}
@@ -55,13 +46,13 @@ func newSubmitCmd() *cobra.Command {
 				}
 			}
 			fmt.Fprintf(out, "submitted %d requests to %s (%d already submitted, %d refused as request_conflict)\n",
-				counts[embedded.Sent], safe(s.DB), counts[embedded.Duplicate], counts[embedded.Conflict])
+				counts[embedded.Sent], safe(ops.Where()), counts[embedded.Duplicate], counts[embedded.Conflict])
 			if len(bad) > 0 || counts[embedded.Conflict] > 0 {
 				return exitCode(1)
 			}
 			return nil
-		},
+		}),
 	}
-	s.bindCommon(cmd)
+	s.bindOps(cmd)
 	return cmd
 }

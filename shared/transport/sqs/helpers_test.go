@@ -2,10 +2,7 @@ package sqs_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -22,83 +19,18 @@ import (
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/infra/awslocal"
 	"github.com/raprov/raprov/shared/transport/sqs"
+	"github.com/raprov/raprov/shared/transport/sqs/sqstest"
 )
 
 // mustClient returns an SQS client of the shared fauxqs.
-func mustClient(tb testing.TB) *awssqs.Client {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	s, err := awslocal.SharedSQS(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return awssqs.New(awssqs.Options{
-		Region:       awslocal.SQSRegion,
-		BaseEndpoint: aws.String(s.Endpoint),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}, nil
-		}),
-		RetryMaxAttempts: 1,
-	})
-}
+func mustClient(tb testing.TB) *awssqs.Client { return sqstest.Client(tb) }
 
 // queueConfig is how a test's queues are created.
-type queueConfig struct {
-	// Visibility is each queue's visibility timeout; default 30 s.
-	Visibility time.Duration
-	// MaxReceiveCount, when set, gives each step's queue a redrive policy
-	// to its dead-letter queue.
-	MaxReceiveCount int
-	// Skip names queues not to create (their URLs lead nowhere).
-	Skip []string
-}
+type queueConfig = sqstest.Config
 
-// mustQueues creates a fresh set of queues named after a unique prefix:
-// every queue of sqs.Names and each step's dead-letter queue.
+// mustQueues creates a fresh set of queues named after a unique prefix.
 func mustQueues(tb testing.TB, c *awssqs.Client, cfg queueConfig) sqs.Queues {
-	tb.Helper()
-	ctx := context.Background()
-	b := make([]byte, 5)
-	rand.Read(b)
-	name := "t" + hex.EncodeToString(b) + "-"
-	vis := fmt.Sprint(int(cmp.Or(cfg.Visibility, 30*time.Second) / time.Second))
-	var prefix string
-	create := func(q string, attrs map[string]string) string {
-		out, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(name + q), Attributes: attrs})
-		if err != nil {
-			tb.Fatalf("create queue %s: %v", q, err)
-		}
-		url := aws.ToString(out.QueueUrl)
-		prefix = strings.TrimSuffix(url, q)
-		return url
-	}
-	skip := map[string]bool{}
-	for _, s := range cfg.Skip {
-		skip[s] = true
-	}
-	for _, q := range sqs.Names() {
-		attrs := map[string]string{"VisibilityTimeout": vis}
-		if q != events.Results && !skip[q+sqs.DLQSuffix] {
-			dlq := create(q+sqs.DLQSuffix, nil)
-			if cfg.MaxReceiveCount > 0 {
-				a, err := c.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: &dlq, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
-				if err != nil {
-					tb.Fatal(err)
-				}
-				policy, _ := json.Marshal(map[string]any{"deadLetterTargetArn": a.Attributes["QueueArn"], "maxReceiveCount": cfg.MaxReceiveCount})
-				attrs["RedrivePolicy"] = string(policy)
-			}
-		}
-		if !skip[q] {
-			create(q, attrs)
-		}
-	}
-	qs, err := sqs.NewQueues(prefix)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return qs
+	return sqstest.Queues(tb, c, cfg)
 }
 
 // receive receives up to max messages of url at once, with every attribute,

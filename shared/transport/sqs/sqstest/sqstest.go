@@ -99,4 +99,3 @@ func Queues(tb testing.TB, c *awssqs.Client, cfg Config) sqs.Queues {
 	}
 	return qs
 }
-

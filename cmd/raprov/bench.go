@@ -293,7 +293,12 @@ func runBench(ctx context.Context, f benchFlags, out io.Writer) error {
 	rss, _ := peakRSS()
 	fmt.Fprintln(out)
 	rows := benchTable(f.scale, un, th, seq, rss)
-	if ok := printBenchTable(out, rows); !ok {
+	ok := printBenchTable(out, rows)
+	fleetOK, err := benchFleet(ctx, f, log, out) // bench_fleet.go
+	if err != nil {
+		return err
+	}
+	if !ok || !fleetOK {
 		return exitCode(1)
 	}
 	return nil

@@ -41,6 +41,14 @@ type Limits struct {
 	// TimeScale multiplies every window, as the simulator's knob of the same
 	// name does: 0.01 makes a 10 s window 100 ms. 0 means 1 (real time).
 	TimeScale float64
+	// StartEmpty makes a new budget's buckets start empty instead of full:
+	// it spends only what it earns at its sustained rate, so it adds nothing
+	// to a window in which other processes of the tenant — its siblings, or
+	// the process it replaces — already spent their share. However many
+	// processes start, stop and restart, no window then holds more than one
+	// burst plus the sustained rate of those running (see the package
+	// documentation). Share(n) sets it for n > 1.
+	StartEmpty bool
 }
 
 // DefaultLimits returns Graph's published limits for a tenant with the given
@@ -57,15 +65,30 @@ func DefaultLimits(tenantUsers int) Limits {
 
 // Share returns the limits divided among n processes that run in parallel
 // against the same tenant, each holding its own budget (for example one per
-// Lambda instance with a capped concurrency of n).
+// Lambda instance with a capped concurrency of n). Each process gets 1/n of
+// every quota, and so of its sustained rate and of its burst; and since
+// processes of a fleet come and go (scale-out, recycling, a crash loop), each
+// starts empty (StartEmpty): a new one earns its share at its rate instead
+// of bringing a fresh burst into a window its predecessor already used.
+// A quota of 0 stays unpaced; n ≤ 1 returns l unchanged.
 func (l Limits) Share(n int) Limits {
 	if n <= 1 {
 		return l
 	}
-	l.ResourceUnits = max(l.ResourceUnits/n, 1)
-	l.Writes = max(l.Writes/n, 1)
-	l.TeamsRequests = max(l.TeamsRequests/n, 1)
+	l.ResourceUnits = share(l.ResourceUnits, n)
+	l.Writes = share(l.Writes, n)
+	l.TeamsRequests = share(l.TeamsRequests, n)
+	l.StartEmpty = true
 	return l
+}
+
+// share returns 1/n of a quota, at least 1; an unpaced quota (0) stays
+// unpaced.
+func share(quota, n int) int {
+	if quota <= 0 {
+		return quota
+	}
+	return max(quota/n, 1)
 }
 
 func (l Limits) withDefaults() Limits {
@@ -124,6 +147,14 @@ func New(l Limits, opts ...Option) *Budget {
 	}
 	for _, o := range opts {
 		o(b)
+	}
+	if l.StartEmpty {
+		now := b.clock.Now()
+		for _, lim := range []*rate.Limiter{b.resourceUnits, b.writes, b.teams} {
+			if lim != nil {
+				lim.AllowN(now, lim.Burst()) // a new limiter is full: take it all
+			}
+		}
 	}
 	return b
 }

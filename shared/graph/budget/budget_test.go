@@ -3,7 +3,9 @@ package budget_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -302,10 +304,173 @@ func TestForTenantSharesOneBudget(t *testing.T) {
 
 func TestShare(t *testing.T) {
 	got := budget.DefaultLimits(10).Share(4)
-	if got.ResourceUnits != 875 || got.Writes != 750 || got.TeamsRequests != 3750 {
+	if got.ResourceUnits != 875 || got.Writes != 750 || got.TeamsRequests != 3750 || !got.StartEmpty {
 		t.Errorf("Share(4) = %+v", got)
+	}
+	if got := (budget.Limits{Writes: 3000}).Share(4); got.ResourceUnits != 0 || got.TeamsRequests != 0 {
+		t.Errorf("Share(4) of unpaced quotas = %+v, want them unpaced", got)
 	}
 	if got := budget.DefaultLimits(10).Share(0); got != budget.DefaultLimits(10) {
 		t.Errorf("Share(0) = %+v, want the limits unchanged", got)
+	}
+}
+
+func TestShareStartsEmpty(t *testing.T) {
+	tests := []struct {
+		name      string
+		limits    budget.Limits
+		cost      graphcost.Cost
+		firstWait time.Duration // wait of the first call, from Wait's rate
+	}{
+		{
+			// 3,000 writes per 150 s, headroom 0.9, 1/5 each: 3.6 writes/s.
+			name:   "share of 5: writes",
+			limits: budget.Limits{ResourceUnits: 1_000_000, Writes: 3000, Headroom: 0.9}.Share(5),
+			cost:   writeUser, firstWait: time.Second * 10 / 36,
+		},
+		{
+			// 3,500 RU per 10 s, headroom 0.9, 1/2 each: 157.5 RU/s, 2 RU.
+			name:   "share of 2: resource units",
+			limits: budget.Limits{ResourceUnits: 3500, Headroom: 0.9}.Share(2),
+			cost:   getUser, firstWait: time.Second * 4 / 315,
+		},
+		{
+			name:   "share of 10: teams",
+			limits: budget.Limits{TeamsRequests: 15000, Headroom: 0.9}.Share(10),
+			cost:   teamsCall, firstWait: time.Second / 135,
+		},
+		{
+			name:   "single process asking for it",
+			limits: budget.Limits{ResourceUnits: 1_000_000, Writes: 3000, Headroom: 0.9, StartEmpty: true},
+			cost:   writeUser, firstWait: time.Second / 18,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			b := budget.New(tt.limits, budget.WithClock(clk))
+			at := admit(t, b, clk, tt.cost, 3)
+			start := newFakeClock().Now()
+			// Not one call is admitted at once: each waits for what the
+			// budget earns at its rate, the first one included.
+			for i, a := range at {
+				want := time.Duration(i+1) * tt.firstWait
+				if d := a.Sub(start); d < want-time.Millisecond || d > want+time.Millisecond {
+					t.Errorf("call %d admitted after %v, want %v", i+1, d, want)
+				}
+			}
+		})
+	}
+}
+
+func TestSingleProcessStartsFull(t *testing.T) {
+	// Without a share the burst is there at once, as before: 5 % of the
+	// usable 2,700 writes.
+	clk := newFakeClock()
+	b := budget.New(budget.Limits{ResourceUnits: 1_000_000, Writes: 3000, Headroom: 0.9}, budget.WithClock(clk))
+	start := clk.Now()
+	admit(t, b, clk, writeUser, 135)
+	if d := clk.Now().Sub(start); d != 0 {
+		t.Errorf("the burst of 135 writes took %v, want none", d)
+	}
+	if got := (budget.Limits{Writes: 3000}).Share(1); got.StartEmpty {
+		t.Error("Share(1) starts empty; a single process keeps its burst")
+	}
+}
+
+// fleetAdmissions simulates slots processes running side by side for span,
+// each slot a succession of processes that live for life each (the first of
+// slot s is cut short by s·life/slots, so that restarts are staggered). Each
+// process is a budget of l on a clock of its own that calls Wait for c back
+// to back, as a process with more work than its budget allows does. It
+// returns every admission of every process, sorted.
+func fleetAdmissions(t *testing.T, l budget.Limits, c graphcost.Cost, slots int, life, span time.Duration) []time.Time {
+	t.Helper()
+	t0 := newFakeClock().Now()
+	var at []time.Time
+	for s := range slots {
+		starts := []time.Time{t0}
+		for next := t0.Add(life - time.Duration(s)*life/time.Duration(slots)); next.Before(t0.Add(span)); next = next.Add(life) {
+			starts = append(starts, next)
+		}
+		for i, start := range starts {
+			end := t0.Add(span)
+			if i+1 < len(starts) {
+				end = starts[i+1]
+			}
+			clk := &fakeClock{now: start}
+			b := budget.New(l, budget.WithClock(clk))
+			for {
+				if err := b.Wait(context.Background(), c); err != nil {
+					t.Fatal(err)
+				}
+				if !clk.Now().Before(end) {
+					break // stopped before this call went out
+				}
+				at = append(at, clk.Now())
+			}
+		}
+	}
+	slices.SortFunc(at, time.Time.Compare)
+	return at
+}
+
+// TestFleetRestartsStayBelowQuota runs Lambda-like fleets whose instances
+// are replaced ten times per write window (a crash loop) and checks the
+// tenant's write quota in every window.
+func TestFleetRestartsStayBelowQuota(t *testing.T) {
+	const (
+		quota    = 3000
+		headroom = 0.9
+		window   = 150 * time.Second
+		span     = 5 * window
+	)
+	tenant := budget.Limits{Writes: quota, Headroom: headroom}
+	for _, n := range []int{2, 5, 10} {
+		t.Run(fmt.Sprintf("share of %d", n), func(t *testing.T) {
+			at := fleetAdmissions(t, tenant.Share(n), writeUser, n, window/10, span)
+			if got := maxInWindow(at, 1, window); got > quota {
+				t.Errorf("%d writes within one window, want at most the quota of %d", got, quota)
+			}
+			// Starting empty costs the fleet little of what it may spend: it
+			// still sustains about the headroom's share of the quota, less
+			// the write each stopped instance was earning (100 here at 10).
+			perWindow := float64(len(at)) / float64(span/window)
+			if want := 0.95 * headroom * quota; perWindow < want {
+				t.Errorf("sustained %.0f writes per window, want at least %.0f", perWindow, want)
+			}
+
+			// The same fleet with full buckets at start, as before: every
+			// restart brought a fresh share of the burst.
+			full := tenant.Share(n)
+			full.StartEmpty = false
+			if got := maxInWindow(fleetAdmissions(t, full, writeUser, n, window/10, span), 1, window); got <= quota {
+				t.Errorf("instances starting full: %d writes within one window; the test no longer shows the limit overrun", got)
+			}
+		})
+	}
+}
+
+// TestSingleProcessRestarts: a process that starts full stays below the
+// quota when it restarts at most once per window; one that restarts more
+// often (a crash loop) needs StartEmpty, with which it never exceeds one
+// burst plus the sustained rate.
+func TestSingleProcessRestarts(t *testing.T) {
+	const (
+		quota  = 3000
+		window = 150 * time.Second
+		burst  = 135 // 5 % of the usable 2,700
+	)
+	single := budget.Limits{Writes: quota, Headroom: 0.9}
+	if got := maxInWindow(fleetAdmissions(t, single, writeUser, 1, window, 5*window), 1, window); got > quota {
+		t.Errorf("restarted once per window: %d writes within one window, want at most %d", got, quota)
+	}
+	if got := maxInWindow(fleetAdmissions(t, single, writeUser, 1, window/10, 3*window), 1, window); got <= quota {
+		t.Errorf("starting full, restarted 10 times per window: %d writes within one window, expected above %d", got, quota)
+	}
+	empty := single
+	empty.StartEmpty = true
+	if got, want := maxInWindow(fleetAdmissions(t, empty, writeUser, 1, window/10, 3*window), 1, window), burst+2700; got > want {
+		t.Errorf("starting empty, restarted 10 times per window: %d writes within one window, want at most %d", got, want)
 	}
 }

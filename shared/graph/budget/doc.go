@@ -18,7 +18,25 @@
 //
 // One budget per tenant per process: ForTenant returns the same *Budget to
 // every client of a tenant. Processes that run in parallel (Lambda instances)
-// each hold their own budget and must be given their share of the limits.
+// each hold their own budget and must be given their share of the limits:
+// Limits.Share(n) gives each 1/n of every quota, rate and burst alike.
+//
+// A bucket's bound holds for one process only. A process that replaces
+// another (a restart, a recycled or crash-looping Lambda instance) cannot
+// know what its predecessor spent in the current window; if it starts with
+// a full bucket, every start adds a burst b to that window, and k starts
+// within one window admit up to (k+1)·b + r·W. With Limits.StartEmpty a new
+// budget's buckets start empty and it spends only what it earns at rate r:
+// a succession of processes then admits at most b + r·W in any window however
+// often they restart, and the n processes of a Share(n) fleet together at
+// most the tenant's b + r·W. Share(n) sets StartEmpty for n > 1.
+//
+// A single process (no share) starts full, as before: restarted at most once
+// per window it stays within the quota at the default Headroom (2b + r·W =
+// 0.99 × limit; the bound holds for Headroom ≤ 1/1.1), and starting empty
+// would cost every start b/r of throughput (5 % of a window, 7.5 s of writes
+// in real time). A host that may restart more often than once per window (a
+// supervisor's crash loop) sets StartEmpty itself.
 //
 // TimeScale lets a time-scaled Graph simulator and the budget agree: it
 // multiplies every quota window, so with TimeScale 0.01 the 10 s window lasts

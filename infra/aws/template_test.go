@@ -1,8 +1,13 @@
 package aws
 
 import (
+	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"maps"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +39,22 @@ var graphSteps = map[string]bool{
 	events.StepAssociate:     true,
 }
 
+// graphBudgetSteps are the Graph steps whose functions spend the tenant's
+// Graph budget (shared/graph/budget): their Graph client makes calls, so each
+// instance paces itself to 1/RAPROV_GRAPH_SHARE of the tenant's quotas, and
+// together they must stay within one budget (docs/aws-budget.md, "What
+// RAPROV_GRAPH_SHARE must be"). Associate is a Graph step without a term in
+// that sum: it builds a Graph client only for the token credential it lends
+// the Teams admin client and calls nothing through it, and the Teams admin
+// back end is not a Graph quota. TestGraphBudgetStepsFollowCode checks this
+// table against the functions' code.
+var graphBudgetSteps = map[string]bool{
+	events.StepCheckLicense:  true,
+	events.StepCreateAccount: true,
+	events.StepAssignLicense: true,
+	events.StepAssignNumber:  true,
+}
+
 // The functions' configuration contract: environment variables each kind of
 // function must get from the template.
 var (
@@ -46,9 +67,11 @@ var (
 		events.StepComplete: {"RAPROV_CALLBACK_SECRET_ARN", "RAPROV_CALLBACK_ALLOWED_HOSTS"},
 	}
 	envGraph = []string{
-		"RAPROV_GRAPH_TENANT_ID", "RAPROV_GRAPH_CLIENT_ID", "RAPROV_GRAPH_CLIENT_SECRET_ARN", "RAPROV_GRAPH_SHARE",
+		"RAPROV_GRAPH_TENANT_ID", "RAPROV_GRAPH_CLIENT_ID", "RAPROV_GRAPH_CLIENT_SECRET_ARN",
 		"RAPROV_GRAPH_OWNER_ATTRIBUTE", "RAPROV_GRAPH_MAX_WAIT", "RAPROV_GRAPH_TIMEOUT",
 	}
+	// envGraphBudget is what the functions of graphBudgetSteps get on top.
+	envGraphBudget = []string{"RAPROV_GRAPH_SHARE"}
 )
 
 // queueURLPrefix is RAPROV_SQS_QUEUE_URL_PREFIX: a queue's URL is this plus
@@ -116,6 +139,7 @@ var checks = []check{
 	{"GraphTimeouts", checkGraphTimeouts},
 	{"QueuesAndDeadLetters", checkQueuesAndDeadLetters},
 	{"EventSources", checkEventSources},
+	{"GraphBudget", checkGraphBudget},
 	{"SendPermissions", checkSendPermissions},
 	{"Secrets", checkSecrets},
 	{"EnvironmentContract", checkEnvironmentContract},
@@ -186,11 +210,48 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"EventSources", ""},
 		{"literal concurrency", "MaximumConcurrency: !Ref AssociateMaxConcurrency", "MaximumConcurrency: 3",
 			"EventSources", "associate (AssociateFunction): ScalingConfig.MaximumConcurrency is not !Ref of a parameter"},
-		{"concurrency below 2", "  CheckLicenseMaxConcurrency:\n    Type: Number\n    Default: 2\n    MinValue: 2\n",
-			"  CheckLicenseMaxConcurrency:\n    Type: Number\n    Default: 2\n    MinValue: 1\n",
-			"EventSources", "parameter CheckLicenseMaxConcurrency MinValue = \"1\", want ≥ 2"},
-		{"share from another step", "RAPROV_GRAPH_SHARE: !Ref AssociateMaxConcurrency", "RAPROV_GRAPH_SHARE: !Ref CheckLicenseMaxConcurrency",
-			"EventSources", "associate (AssociateFunction): RAPROV_GRAPH_SHARE is !Ref \"CheckLicenseMaxConcurrency\", want !Ref AssociateMaxConcurrency"},
+		{"concurrency below 2", "  IntakeMaxConcurrency:\n    Type: Number\n    Default: 5\n    MinValue: 2\n",
+			"  IntakeMaxConcurrency:\n    Type: Number\n    Default: 5\n    MinValue: 1\n",
+			"EventSources", "parameter IntakeMaxConcurrency MinValue = \"1\", want ≥ 2"},
+		{"Graph concurrency allows 1", "AllowedValues: [2, 3, 4, 5, 6, 7, 8, 9, 10]\n    Description: >-\n      Most instances",
+			"AllowedValues: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n    Description: >-\n      Most instances",
+			"EventSources", "check-license (CheckLicenseFunction): parameter GraphMaximumConcurrency allows \"1\", want 2–1000"},
+		{"Graph default not allowed", "  GraphMaximumConcurrency:\n    Type: Number\n    Default: 2\n",
+			"  GraphMaximumConcurrency:\n    Type: Number\n    Default: 11\n",
+			"EventSources", "parameter GraphMaximumConcurrency Default \"11\" is not among AllowedValues"},
+		{"associate joins the Graph concurrency", "MaximumConcurrency: !Ref AssociateMaxConcurrency", "MaximumConcurrency: !Ref GraphMaximumConcurrency",
+			"EventSources", "associate (AssociateFunction): MaximumConcurrency parameter GraphMaximumConcurrency is shared with"},
+		// The rule of docs/aws-budget.md, broken one way at a time.
+		{"share = own concurrency", // the old template's mistake, on check-license
+			"RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]", "RAPROV_GRAPH_SHARE: !Ref GraphMaximumConcurrency",
+			"GraphBudget", "overrun for 9 of 9 parameter values; first at GraphMaximumConcurrency=2: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 2/2 + create-account 2/8 + assign-license 2/8 + assign-number 2/8 = 7/4 > 1"},
+		{"share too small for one value", `"5": { Share: 20 }`, `"5": { Share: 16 }`,
+			"GraphBudget", "overrun for 1 of 9 parameter values; first at GraphMaximumConcurrency=5: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 5/16 + create-account 5/16 + assign-license 5/16 + assign-number 5/16 = 5/4 > 1"},
+		{"share of 1", `"2": { Share: 8 }`, `"2": { Share: 1 }`,
+			"GraphBudget", "at GraphMaximumConcurrency=2: RAPROV_GRAPH_SHARE = 1; 2 instances at once need a share of at least 2 each"},
+		{"share mapping lacks a value", "    \"7\": { Share: 28 }\n", "",
+			"GraphBudget", "at GraphMaximumConcurrency=7: Mappings.GraphShare has no 7.Share"},
+		{"literal share", "RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]", "RAPROV_GRAPH_SHARE: 8",
+			"GraphBudget", "overrun for 8 of 9 parameter values; first at GraphMaximumConcurrency=3: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 3/8 + create-account 3/12 + assign-license 3/12 + assign-number 3/12 = 9/8 > 1"},
+		{"long-form FindInMap", "RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]",
+			"RAPROV_GRAPH_SHARE: {\"Fn::FindInMap\": [GraphShare, {Ref: GraphMaximumConcurrency}, Share]}",
+			"GraphBudget", ""},
+		{"concurrency of its own", "MaximumConcurrency: !Ref GraphMaximumConcurrency", "MaximumConcurrency: !Ref MaxReceive",
+			"GraphBudget", "check-license (CheckLicenseFunction) at GraphMaximumConcurrency=3, MaxReceive=2: ReservedConcurrentExecutions 3 ≠ MaximumConcurrency 2"},
+		{"concurrency of its own overruns", "MaximumConcurrency: !Ref GraphMaximumConcurrency", "MaximumConcurrency: !Ref MaxReceive",
+			"GraphBudget", "overrun for 36 of 81 parameter values; first at GraphMaximumConcurrency=2, MaxReceive=3: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 3/8 + create-account 2/8 + assign-license 2/8 + assign-number 2/8 = 9/8 > 1"},
+		{"unbounded Graph concurrency", "    AllowedValues: [2, 3, 4, 5, 6, 7, 8, 9, 10]\n    Description: >-\n      Most instances",
+			"    MinValue: 2\n    MaxValue: 10\n    Description: >-\n      Most instances",
+			"GraphBudget", "parameter GraphMaximumConcurrency has no AllowedValues"},
+		{"no reserved concurrency", "      ReservedConcurrentExecutions: !Ref GraphMaximumConcurrency\n", "",
+			"GraphBudget", "check-license (CheckLicenseFunction): no ReservedConcurrentExecutions"},
+		{"reserved below maximum", "ReservedConcurrentExecutions: !Ref GraphMaximumConcurrency", "ReservedConcurrentExecutions: 1",
+			"GraphBudget", "check-license (CheckLicenseFunction) at GraphMaximumConcurrency=2: ReservedConcurrentExecutions 1 ≠ MaximumConcurrency 2"},
+		{"no share", "          RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]\n", "",
+			"GraphBudget", "check-license (CheckLicenseFunction): no RAPROV_GRAPH_SHARE"},
+		{"associate holds a share", "          RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n          RAPROV_GRAPH_TENANT_USERS",
+			"          RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n          RAPROV_GRAPH_SHARE: !Ref AssociateMaxConcurrency\n          RAPROV_GRAPH_TENANT_USERS",
+			"GraphBudget", "associate (AssociateFunction): RAPROV_GRAPH_SHARE is set, but associate makes no Graph call"},
 		{"secret value in the environment", "          RAPROV_ALLOW_ADOPT: !Ref AllowAdopt\n",
 			"          RAPROV_ALLOW_ADOPT: !Ref AllowAdopt\n          RAPROV_GRAPH_CLIENT_SECRET: hunter2\n",
 			"Secrets", "intake (IntakeFunction): environment variable RAPROV_GRAPH_CLIENT_SECRET would hold a secret value"},
@@ -479,10 +540,23 @@ func checkEventSources(t testing.TB, tp *template) {
 				return
 			}
 			name := ref(mc)
-			if other, ok := seen[name]; ok {
-				t.Errorf("%s: MaximumConcurrency parameter %s is shared with %s; each function gets its own", f, name, other)
+			if other, ok := seen[name]; ok && !(graphBudgetSteps[step] && graphBudgetSteps[other]) {
+				// Only the functions that spend the Graph budget share one:
+				// checkGraphBudget holds them to the budget together.
+				t.Errorf("%s: MaximumConcurrency parameter %s is shared with %s; each function gets its own, except those that spend the Graph budget", f, name, other)
 			}
 			seen[name] = step
+			if allowed := scalars(get(param, "AllowedValues")); len(allowed) > 0 {
+				for _, v := range allowed {
+					if n := atoi(v); n < 2 || n > 1000 {
+						t.Errorf("%s: parameter %s allows %q, want 2–1000 (the SQS event source's range)", f, name, v)
+					}
+				}
+				if d := scalar(get(param, "Default")); !slices.Contains(allowed, d) {
+					t.Errorf("%s: parameter %s Default %q is not among AllowedValues %v", f, name, d, allowed)
+				}
+				return
+			}
 			if minV := scalar(get(param, "MinValue")); minV == "" || atoi(minV) < 2 {
 				t.Errorf("%s: parameter %s MinValue = %q, want ≥ 2 (the SQS event source's minimum)", f, name, minV)
 			}
@@ -492,14 +566,203 @@ func checkEventSources(t testing.TB, tp *template) {
 			if d := scalar(get(param, "Default")); atoi(d) < 2 {
 				t.Errorf("%s: parameter %s Default = %q, want ≥ 2", f, name, d)
 			}
-			if graphSteps[step] {
-				// Each instance takes 1/share of the tenant's Graph budget.
-				if got := ref(f.env()["RAPROV_GRAPH_SHARE"]); got != name {
-					t.Errorf("%s: RAPROV_GRAPH_SHARE is !Ref %q, want !Ref %s (its MaximumConcurrency)", f, got, name)
-				}
-			}
 		}()
 	}
+}
+
+// checkGraphBudget checks the rule of docs/aws-budget.md: every instance of a
+// function that spends the Graph budget takes 1/RAPROV_GRAPH_SHARE of the
+// tenant's quotas, so for every value the parameters may take,
+//
+//	Σ over graphBudgetSteps of  MaximumConcurrency ÷ RAPROV_GRAPH_SHARE  ≤ 1
+//
+// and each such function's ReservedConcurrentExecutions equals its
+// MaximumConcurrency, so that nothing but its own event source (capped at
+// MaximumConcurrency) can start more instances than the sum counts. The
+// values are computed from the template: a number, !Ref of a parameter with
+// AllowedValues, or !FindInMap [map, !Ref parameter, key]. CloudFormation
+// cannot compute, so a parameter without AllowedValues cannot take part: the
+// share that goes with each of its values could not be mapped. The Graph
+// steps that do not spend the budget (associate) get no share at all.
+func checkGraphBudget(t testing.TB, tp *template) {
+	type term struct {
+		f                     fn
+		conc, reserved, share *yaml.Node
+	}
+	var terms []term
+	params := map[string]bool{}
+	for _, step := range tp.expectedSteps(t) {
+		if !graphSteps[step] {
+			continue
+		}
+		f := tp.function(t, step)
+		share, hasShare := f.env()["RAPROV_GRAPH_SHARE"]
+		if !graphBudgetSteps[step] {
+			if hasShare {
+				t.Errorf("%s: RAPROV_GRAPH_SHARE is set, but %s makes no Graph call and spends none of the Graph budget (graphBudgetSteps); drop it, or add the step to the budget's sum", f, step)
+			}
+			continue
+		}
+		evs := mapValues(get(f.props, "Events"))
+		if len(evs) != 1 {
+			continue // checkEventSources reports it
+		}
+		tm := term{f: f, conc: get(evs[0], "Properties", "ScalingConfig", "MaximumConcurrency"), reserved: f.prop("ReservedConcurrentExecutions"), share: share}
+		ok := true
+		for _, v := range []struct {
+			what string
+			n    *yaml.Node
+		}{{"ScalingConfig.MaximumConcurrency", tm.conc}, {"ReservedConcurrentExecutions", tm.reserved}, {"RAPROV_GRAPH_SHARE", tm.share}} {
+			if v.n == nil {
+				t.Errorf("%s: no %s (docs/aws-budget.md: the share counts on MaximumConcurrency instances, pinned by reserved concurrency)", f, v.what)
+				ok = false
+				continue
+			}
+			deps, err := tp.valueParams(v.n)
+			if err != nil {
+				t.Errorf("%s: %s: %v", f, v.what, err)
+				ok = false
+			}
+			for _, p := range deps {
+				params[p] = true
+			}
+		}
+		if ok {
+			terms = append(terms, tm)
+		}
+	}
+	if len(terms) == 0 {
+		return
+	}
+	slices.SortFunc(terms, func(a, b term) int { // chain order, for messages
+		return slices.Index(events.Steps, a.f.step) - slices.Index(events.Steps, b.f.step)
+	})
+
+	// Every combination of the parameters' allowed values.
+	names := slices.Sorted(maps.Keys(params))
+	values := make([][]string, len(names))
+	combos := 1
+	for i, name := range names {
+		p := get(tp.root, "Parameters", name)
+		values[i] = scalars(get(p, "AllowedValues"))
+		if len(values[i]) == 0 {
+			t.Errorf("parameter %s has no AllowedValues: the Graph budget can be held, and its share mapped, only for a finite set of values", name)
+			return
+		}
+		if d := scalar(get(p, "Default")); !slices.Contains(values[i], d) {
+			t.Errorf("parameter %s: Default %q is not among AllowedValues %v", name, d, values[i])
+		}
+		combos *= len(values[i])
+		if combos > 100000 {
+			t.Fatalf("parameters %v allow more than 100,000 combinations; use one parameter for the Graph functions' concurrency", names)
+		}
+	}
+	reported := map[string]bool{} // one message per function and kind
+	overruns, first := 0, ""
+	for c := range combos {
+		assign := map[string]string{}
+		var desc []string
+		for i, name := range names {
+			v := values[i][c%len(values[i])]
+			c /= len(values[i])
+			assign[name] = v
+			desc = append(desc, name+"="+v)
+		}
+		at := strings.Join(desc, ", ")
+		sum := new(big.Rat)
+		var parts []string
+		for _, tm := range terms {
+			conc, err1 := tp.value(tm.conc, assign)
+			res, err2 := tp.value(tm.reserved, assign)
+			share, err3 := tp.value(tm.share, assign)
+			if err := errors.Join(err1, err2, err3); err != nil {
+				if !reported[tm.f.id+"eval"] {
+					t.Errorf("%s at %s: %v", tm.f, at, err)
+					reported[tm.f.id+"eval"] = true
+				}
+				sum = nil
+				break
+			}
+			if res != conc && !reported[tm.f.id+"reserved"] {
+				t.Errorf("%s at %s: ReservedConcurrentExecutions %d ≠ MaximumConcurrency %d; reserve exactly what the event source may run (docs/aws-budget.md)", tm.f, at, res, conc)
+				reported[tm.f.id+"reserved"] = true
+			}
+			if share < 2 {
+				if !reported[tm.f.id+"share"] {
+					t.Errorf("%s at %s: RAPROV_GRAPH_SHARE = %d; %d instances at once need a share of at least 2 each", tm.f, at, share, conc)
+					reported[tm.f.id+"share"] = true
+				}
+				sum = nil
+				break
+			}
+			sum.Add(sum, big.NewRat(int64(conc), int64(share)))
+			parts = append(parts, fmt.Sprintf("%s %d/%d", tm.f.step, conc, share))
+		}
+		if sum != nil && sum.Cmp(big.NewRat(1, 1)) > 0 {
+			if overruns++; first == "" {
+				first = fmt.Sprintf("at %s: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = %s = %s > 1", at, strings.Join(parts, " + "), sum.RatString())
+			}
+		}
+	}
+	if overruns > 0 {
+		t.Errorf("Graph budget overrun for %d of %d parameter values; first %s: together the instances of the functions that spend it may take more than the tenant's budget (docs/aws-budget.md)", overruns, combos, first)
+	}
+}
+
+// valueParams returns the parameters a value that tp.value can compute
+// depends on, or an error when it cannot compute it.
+func (tp *template) valueParams(n *yaml.Node) ([]string, error) {
+	name, arg := intrinsic(n)
+	switch name {
+	case "":
+		if atoi(scalar(n)) < 0 {
+			return nil, fmt.Errorf("%q is not a number, !Ref of a parameter or !FindInMap [map, !Ref parameter, key]", scalar(n))
+		}
+		return nil, nil
+	case "Ref":
+		if get(tp.root, "Parameters", scalar(arg)) == nil {
+			return nil, fmt.Errorf("!Ref %q is not a parameter", scalar(arg))
+		}
+		return []string{scalar(arg)}, nil
+	case "Fn::FindInMap":
+		args := seq(arg)
+		if len(args) != 3 || scalar(args[0]) == "" || scalar(args[2]) == "" {
+			return nil, errors.New("!FindInMap is not [map, key, key] with literal map and second key")
+		}
+		if scalar(args[1]) != "" {
+			return nil, nil
+		}
+		return tp.valueParams(args[1])
+	default:
+		return nil, fmt.Errorf("%s is not a number, !Ref of a parameter or !FindInMap [map, !Ref parameter, key]", name)
+	}
+}
+
+// value computes a number of the template for the parameter values assign.
+func (tp *template) value(n *yaml.Node, assign map[string]string) (int, error) {
+	name, arg := intrinsic(n)
+	var s string
+	switch name {
+	case "":
+		s = scalar(n)
+	case "Ref":
+		s = assign[scalar(arg)]
+	case "Fn::FindInMap":
+		args := seq(arg)
+		key := scalar(args[1])
+		if key == "" {
+			key = assign[ref(args[1])]
+		}
+		s = scalar(get(tp.root, "Mappings", scalar(args[0]), key, scalar(args[2])))
+		if s == "" {
+			return 0, fmt.Errorf("Mappings.%s has no %s.%s", scalar(args[0]), key, scalar(args[2]))
+		}
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	return v, nil
 }
 
 func checkSendPermissions(t testing.TB, tp *template) {
@@ -564,6 +827,9 @@ func checkEnvironmentContract(t testing.TB, tp *template) {
 		want := slices.Concat(envEveryFunction, envByStep[step])
 		if graphSteps[step] {
 			want = append(want, envGraph...)
+		}
+		if graphBudgetSteps[step] {
+			want = append(want, envGraphBudget...)
 		}
 		for _, name := range want {
 			if _, ok := env[name]; !ok {
@@ -740,6 +1006,76 @@ func TestGraphStepsFollowCode(t *testing.T) {
 			t.Errorf("functions/%s links the Graph or Teams admin adapter: %v; graphSteps says %v", step, links, graphSteps[step])
 		}
 	}
+}
+
+// TestGraphBudgetStepsFollowCode checks graphBudgetSteps against the Graph
+// functions' code: a function spends the Graph budget when its main package
+// uses the Graph client of graphhost.Microsoft (a selector .Graph), and one
+// that only uses .Teams spends none of it. The check is syntactic: a function
+// that handed its whole *graphhost.Microsoft to another package would escape
+// it, and none does.
+func TestGraphBudgetStepsFollowCode(t *testing.T) {
+	dirs := functionDirs(t, filepath.Join(repoRoot, "functions"))
+	if len(dirs) == 0 {
+		t.Skip("no functions/<step>/main.go yet")
+	}
+	for _, step := range dirs {
+		if !graphSteps[step] {
+			if graphBudgetSteps[step] {
+				t.Errorf("graphBudgetSteps has %s, which graphSteps does not", step)
+			}
+			continue
+		}
+		uses := usesGraphClient(t, filepath.Join(repoRoot, "functions", step))
+		if uses != graphBudgetSteps[step] {
+			t.Errorf("functions/%s uses the Graph client (.Graph): %v; graphBudgetSteps says %v", step, uses, graphBudgetSteps[step])
+		}
+	}
+	// The check itself: associate uses .Teams only, assign-number .Graph.
+	for _, c := range []struct {
+		src  string
+		want bool
+	}{
+		{"package main\nfunc main() { m := connect(); start(m.Teams) }\n", false},
+		{"package main\nfunc main() { m := connect(); start(m.Graph) }\n", true},
+		{"package main\nfunc main() { m := connect(); start(cache(m.Graph), m.Teams) }\n", true},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(c.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := usesGraphClient(t, dir); got != c.want {
+			t.Errorf("usesGraphClient(%q) = %v, want %v", c.src, got, c.want)
+		}
+	}
+}
+
+// usesGraphClient reports whether the non-test Go files of dir select a
+// field or method named Graph.
+func usesGraphClient(t testing.TB, dir string) bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	uses := false
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && sel.Sel.Name == "Graph" {
+				uses = true
+			}
+			return !uses
+		})
+	}
+	return uses
 }
 
 // ------------------------------------------------------ the template model

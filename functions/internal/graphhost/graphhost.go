@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/raprov/raprov/functions/internal/host"
+	"github.com/raprov/raprov/functions/internal/secret"
 	"github.com/raprov/raprov/shared/graph"
 	"github.com/raprov/raprov/shared/teamsadmin"
 )
@@ -34,7 +35,7 @@ func Connect(ctx context.Context, h *host.Host) (*Microsoft, error) {
 	if err != nil {
 		return nil, err
 	}
-	secret, err := h.Secret(ctx, SecretARNVar)
+	secret, err := secret.FromARNVar(ctx, h.AWS, SecretARNVar)
 	if err != nil {
 		return nil, err
 	}

@@ -61,8 +61,7 @@ type Host struct {
 	Holds  *dynamoledger.NumberHolds
 	Sender *sqs.Sender
 
-	sqs    sqs.API
-	getenv func(string) string
+	sqs sqs.API
 }
 
 // Load reads the environment and builds the clients.
@@ -71,9 +70,12 @@ func Load() (*Host, error) {
 }
 
 func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
-	h := &Host{getenv: getenv}
+	h := &Host{}
 	if err := envconfig.Process("RAPROV", &h.Settings); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if strings.TrimSpace(h.Settings.Table) == "" {
+		return nil, errors.New("config: RAPROV_DYNAMODB_TABLE is empty")
 	}
 	h.Steps = steps.DefaultConfig()
 	if err := envconfig.Process("RAPROV", &h.Steps); err != nil {
@@ -91,7 +93,7 @@ func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
 	h.AWS = cfg
 	queues, err := sqs.NewQueues(h.Settings.QueueURLPrefix)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("config: RAPROV_SQS_QUEUE_URL_PREFIX: %w", err)
 	}
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(getenv, "DYNAMODB") })
 	h.Ledger = dynamoledger.New(ddb, h.Settings.Table, dynamoledger.Options{})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/functions/internal/host"
+	"github.com/raprov/raprov/functions/internal/secret"
 	"github.com/raprov/raprov/shared/callback"
 	"github.com/raprov/raprov/shared/steps"
 )
@@ -23,7 +24,7 @@ func main() {
 	if err != nil {
 		host.Exit(events.StepComplete, err)
 	}
-	secret, err := h.Secret(context.Background(), callbackSecretVar)
+	secret, err := secret.FromARNVar(context.Background(), h.AWS, callbackSecretVar)
 	if err != nil {
 		host.Exit(events.StepComplete, err)
 	}

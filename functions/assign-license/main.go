@@ -4,8 +4,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/functions/internal/graphhost"
 	"github.com/raprov/raprov/functions/internal/host"
@@ -14,14 +12,7 @@ import (
 )
 
 func main() {
-	h, err := host.Load()
-	if err != nil {
-		host.Exit(events.StepAssignLicense, err)
-	}
-	m, err := graphhost.Connect(context.Background(), h)
-	if err != nil {
-		host.Exit(events.StepAssignLicense, err)
-	}
-	licenses := skucache.New(m.Graph, h.Steps.SkuCacheTTL, h.Steps.Now)
-	h.Start(events.StepAssignLicense, steps.AssignLicense(m.Graph, licenses, h.Steps))
+	graphhost.Run(events.StepAssignLicense, func(h *host.Host, m *graphhost.Microsoft) steps.Step {
+		return steps.AssignLicense(m.Graph, skucache.New(m.Graph, h.Steps.SkuCacheTTL, h.Steps.Now), h.Steps)
+	})
 }

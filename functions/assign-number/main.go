@@ -4,8 +4,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/functions/internal/graphhost"
 	"github.com/raprov/raprov/functions/internal/host"
@@ -13,13 +11,7 @@ import (
 )
 
 func main() {
-	h, err := host.Load()
-	if err != nil {
-		host.Exit(events.StepAssignNumber, err)
-	}
-	m, err := graphhost.Connect(context.Background(), h)
-	if err != nil {
-		host.Exit(events.StepAssignNumber, err)
-	}
-	h.Start(events.StepAssignNumber, steps.AssignNumber(m.Graph, h.Steps))
+	graphhost.Run(events.StepAssignNumber, func(h *host.Host, m *graphhost.Microsoft) steps.Step {
+		return steps.AssignNumber(m.Graph, h.Steps)
+	})
 }

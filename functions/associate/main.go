@@ -4,8 +4,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/functions/internal/graphhost"
 	"github.com/raprov/raprov/functions/internal/host"
@@ -13,13 +11,7 @@ import (
 )
 
 func main() {
-	h, err := host.Load()
-	if err != nil {
-		host.Exit(events.StepAssociate, err)
-	}
-	m, err := graphhost.Connect(context.Background(), h)
-	if err != nil {
-		host.Exit(events.StepAssociate, err)
-	}
-	h.Start(events.StepAssociate, steps.Associate(m.Teams, h.Steps))
+	graphhost.Run(events.StepAssociate, func(h *host.Host, m *graphhost.Microsoft) steps.Step {
+		return steps.Associate(m.Teams, h.Steps)
+	})
 }

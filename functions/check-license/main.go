@@ -4,8 +4,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/functions/internal/graphhost"
 	"github.com/raprov/raprov/functions/internal/host"
@@ -15,15 +13,9 @@ import (
 )
 
 func main() {
-	h, err := host.Load()
-	if err != nil {
-		host.Exit(events.StepCheckLicense, err)
-	}
-	m, err := graphhost.Connect(context.Background(), h)
-	if err != nil {
-		host.Exit(events.StepCheckLicense, err)
-	}
-	licenses := skucache.New(m.Graph, h.Steps.SkuCacheTTL, h.Steps.Now)
-	numbers := numbercache.New(m.Graph, h.Steps.NumberCacheTTL, h.Steps.Now)
-	h.Start(events.StepCheckLicense, steps.CheckLicense(licenses, numbers, m.Graph, h.Holds, h.Steps))
+	graphhost.Run(events.StepCheckLicense, func(h *host.Host, m *graphhost.Microsoft) steps.Step {
+		licenses := skucache.New(m.Graph, h.Steps.SkuCacheTTL, h.Steps.Now)
+		numbers := numbercache.New(m.Graph, h.Steps.NumberCacheTTL, h.Steps.Now)
+		return steps.CheckLicense(licenses, numbers, m.Graph, h.Holds, h.Steps)
+	})
 }

@@ -20,23 +20,21 @@ import (
 const callbackSecretVar = "RAPROV_CALLBACK_SECRET_ARN"
 
 func main() {
-	h, err := host.Load()
-	if err != nil {
-		host.Exit(events.StepComplete, err)
-	}
-	secret, err := secret.FromARNVar(context.Background(), h.AWS, callbackSecretVar)
-	if err != nil {
-		host.Exit(events.StepComplete, err)
-	}
-	var notifier steps.Notifier
-	if secret != "" {
-		c, err := callback.New(secret, callback.Options{AllowedHosts: h.Steps.CallbackAllowedHosts})
+	host.Run(events.StepComplete, func(h *host.Host) (steps.Step, error) {
+		key, err := secret.FromARNVar(context.Background(), h.AWS, callbackSecretVar)
 		if err != nil {
-			host.Exit(events.StepComplete, fmt.Errorf("RAPROV_CALLBACK_ALLOWED_HOSTS: %w", err))
+			return nil, err
 		}
-		notifier = c
-	} else {
-		h.Log.Warn(callbackSecretVar + " is not set: results are not posted to callbackUrl (callbacks are always signed)")
-	}
-	h.Start(events.StepComplete, steps.Complete(notifier, h.Holds, h.Steps))
+		var notifier steps.Notifier
+		if key != "" {
+			c, err := callback.New(key, callback.Options{AllowedHosts: h.Steps.CallbackAllowedHosts})
+			if err != nil {
+				return nil, fmt.Errorf("RAPROV_CALLBACK_ALLOWED_HOSTS: %w", err)
+			}
+			notifier = c
+		} else {
+			h.Log.Warn(callbackSecretVar + " is not set: results are not posted to callbackUrl (callbacks are always signed)")
+		}
+		return steps.Complete(notifier, h.Holds, h.Steps), nil
+	})
 }

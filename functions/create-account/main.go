@@ -5,8 +5,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/functions/internal/graphhost"
 	"github.com/raprov/raprov/functions/internal/host"
@@ -14,13 +12,7 @@ import (
 )
 
 func main() {
-	h, err := host.Load()
-	if err != nil {
-		host.Exit(events.StepCreateAccount, err)
-	}
-	m, err := graphhost.Connect(context.Background(), h)
-	if err != nil {
-		host.Exit(events.StepCreateAccount, err)
-	}
-	h.Start(events.StepCreateAccount, steps.CreateAccount(m.Graph, m.Teams, m.Graph, h.Steps))
+	graphhost.Run(events.StepCreateAccount, func(h *host.Host, m *graphhost.Microsoft) steps.Step {
+		return steps.CreateAccount(m.Graph, m.Teams, m.Graph, h.Steps)
+	})
 }

@@ -12,10 +12,8 @@ import (
 )
 
 func main() {
-	h, err := host.Load()
-	if err != nil {
-		host.Exit(events.StepIntake, err)
-	}
-	normalize := validate.Normalizer(validate.Options{VerifiedDomains: h.Steps.VerifiedDomains, CallbackAllowedHosts: h.Steps.CallbackAllowedHosts})
-	h.Start(events.StepIntake, steps.Intake(h.Claims, normalize, h.Steps))
+	host.Run(events.StepIntake, func(h *host.Host) (steps.Step, error) {
+		normalize := validate.Normalizer(validate.Options{VerifiedDomains: h.Steps.VerifiedDomains, CallbackAllowedHosts: h.Steps.CallbackAllowedHosts})
+		return steps.Intake(h.Claims, normalize, h.Steps), nil
+	})
 }

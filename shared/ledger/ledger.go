@@ -12,7 +12,9 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -139,4 +141,19 @@ func (f Filter) EffectiveLimit() int {
 		return DefaultLimit
 	}
 	return f.Limit
+}
+
+// Newest orders statuses as List returns them — most recently updated
+// first, ties by request id — and keeps f's limit of them.
+func Newest(sts []Status, f Filter) []Status {
+	slices.SortFunc(sts, func(a, b Status) int {
+		if c := b.Updated.Compare(a.Updated); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.RequestID, b.RequestID)
+	})
+	if n := f.EffectiveLimit(); len(sts) > n {
+		sts = sts[:n]
+	}
+	return sts
 }

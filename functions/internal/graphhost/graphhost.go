@@ -14,6 +14,7 @@ import (
 	"github.com/raprov/raprov/functions/internal/host"
 	"github.com/raprov/raprov/functions/internal/secret"
 	"github.com/raprov/raprov/shared/graph"
+	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/teamsadmin"
 )
 
@@ -24,6 +25,18 @@ const SecretARNVar = "RAPROV_GRAPH_CLIENT_SECRET_ARN"
 type Microsoft struct {
 	Graph *graph.Client
 	Teams *teamsadmin.Client
+}
+
+// Run serves the step called name with the function build makes from the
+// host and its adapters (host.Run); it does not return.
+func Run(name string, build func(*host.Host, *Microsoft) steps.Step) {
+	host.Run(name, func(h *host.Host) (steps.Step, error) {
+		m, err := Connect(context.Background(), h)
+		if err != nil {
+			return nil, err
+		}
+		return build(h, m), nil
+	})
 }
 
 // Connect builds the adapters from the environment.

@@ -134,6 +134,21 @@ func (h *Host) Start(name string, fn steps.Step) {
 	sqs.Start(h.Handler(name, fn))
 }
 
+// Run loads the host and serves the step called name with the function
+// build makes from it; an init error ends the process (Exit). It does not
+// return.
+func Run(name string, build func(*Host) (steps.Step, error)) {
+	h, err := Load()
+	if err != nil {
+		Exit(name, err)
+	}
+	fn, err := build(h)
+	if err != nil {
+		Exit(name, err)
+	}
+	h.Start(name, fn)
+}
+
 // Exit logs an init error and ends the process: Lambda reports the init as
 // failed and retries it on the next invocation.
 func Exit(step string, err error) {

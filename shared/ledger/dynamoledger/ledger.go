@@ -1,7 +1,6 @@
 package dynamoledger
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/raprov/raprov/shared/apperr"
+	"github.com/raprov/raprov/shared/ctxsleep"
 	"github.com/raprov/raprov/shared/ledger"
 )
 
@@ -154,7 +154,7 @@ func (l *Ledger) record(ctx context.Context, requestID string, pending []ledger.
 		if attempt == maxAttempts {
 			return &apperr.Error{Code: apperr.Unavailable, Message: fmt.Sprintf("status item still contended after %d attempts", attempt), Err: err}
 		}
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if err := ctxsleep.Sleep(ctx, backoff(attempt)); err != nil {
 			return err
 		}
 	}
@@ -342,16 +342,7 @@ func (l *Ledger) List(ctx context.Context, f ledger.Filter) ([]ledger.Status, er
 	if err != nil {
 		return nil, fmt.Errorf("dynamoledger: list requests: %w", err)
 	}
-	slices.SortFunc(out, func(a, b ledger.Status) int {
-		if c := b.Updated.Compare(a.Updated); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.RequestID, b.RequestID)
-	})
-	if n := f.EffectiveLimit(); len(out) > n {
-		out = out[:n]
-	}
-	return out, nil
+	return ledger.Newest(out, f), nil
 }
 
 // Summary implements ledger.Ledger. It scans the table (see the package doc).
@@ -409,16 +400,4 @@ func (l *Ledger) scan(ctx context.Context, filter string, names map[string]strin
 func backoff(attempt int) time.Duration {
 	ceiling := 5 * time.Millisecond << min(attempt-1, 6)
 	return ceiling/2 + rand.N(ceiling/2+1)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }

@@ -3,7 +3,6 @@
 package memledger
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -102,16 +101,7 @@ func (l *Ledger) List(_ context.Context, f ledger.Filter) ([]ledger.Status, erro
 		}
 	}
 	l.mu.Unlock()
-	slices.SortFunc(out, func(a, b ledger.Status) int {
-		if c := b.Updated.Compare(a.Updated); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.RequestID, b.RequestID)
-	})
-	if n := f.EffectiveLimit(); len(out) > n {
-		out = out[:n]
-	}
-	return out, nil
+	return ledger.Newest(out, f), nil
 }
 
 // Summary implements ledger.Ledger.

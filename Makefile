@@ -2,7 +2,7 @@
 GO ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: test run vet fmt-check bench build graphsim build-go build-aws package
+.PHONY: test run vet fmt-check bench build graphsim build-go build-aws package report-aws
 
 # The AWS Lambda functions: every functions/<step> directory with a main.go
 # (none yet is fine: build-aws and package then do nothing).
@@ -51,3 +51,8 @@ package: build-aws
 		$(GO) run ./infra/aws/cmd/lambdazip -o dist/$$f.zip dist/$$f/bootstrap || exit 1; \
 		echo "package: dist/$$f.zip"; \
 	done
+
+## report-aws: per AWS function, the zip size (make package) and, under the Lambda
+## Runtime Interface Emulator on local stand-ins, init, first and warm invocation and peak memory
+report-aws: package
+	RAPROV_REPORT_AWS=1 $(GO) test -count=1 -run '^TestReportAWS$$' -v ./functions/e2e/

@@ -392,7 +392,7 @@ func checkFunctionsMatchSteps(t testing.TB, tp *template) {
 	}
 	for _, id := range tp.idsOfType("AWS::Serverless::Function") {
 		if _, ok := tp.stepOf[id]; !ok {
-			t.Errorf("%s: CodeUri %q is not dist/<step>.zip", id, scalar(get(tp.res[id], "Properties", "CodeUri")))
+			t.Errorf("%s: CodeUri %q is not dist/<step>.zip", id, scalar(Get(tp.res[id], "Properties", "CodeUri")))
 		}
 	}
 }
@@ -454,20 +454,20 @@ func checkQueuesAndDeadLetters(t testing.TB, tp *template) {
 			if q == "" || dlq == "" {
 				return
 			}
-			qp, dp := get(tp.res[q], "Properties"), get(tp.res[dlq], "Properties")
-			redrive := get(qp, "RedrivePolicy")
+			qp, dp := Get(tp.res[q], "Properties"), Get(tp.res[dlq], "Properties")
+			redrive := Get(qp, "RedrivePolicy")
 			if redrive == nil {
 				t.Errorf("queue %s (%s) has no RedrivePolicy", step, q)
 				return
 			}
-			if res, attr := getAtt(get(redrive, "deadLetterTargetArn")); res != dlq || attr != "Arn" {
+			if res, attr := getAtt(Get(redrive, "deadLetterTargetArn")); res != dlq || attr != "Arn" {
 				t.Errorf("queue %s (%s): RedrivePolicy.deadLetterTargetArn is %s.%s, want !GetAtt %s.Arn", step, q, res, attr, dlq)
 			}
-			tp.checkMaxReceiveCount(t, fmt.Sprintf("queue %s (%s)", step, q), get(redrive, "maxReceiveCount"), maxReceive)
-			if get(dp, "RedrivePolicy") != nil {
+			tp.checkMaxReceiveCount(t, fmt.Sprintf("queue %s (%s)", step, q), Get(redrive, "maxReceiveCount"), maxReceive)
+			if Get(dp, "RedrivePolicy") != nil {
 				t.Errorf("DLQ %s (%s) has a RedrivePolicy of its own", step+"-dlq", dlq)
 			}
-			if got := scalar(get(dp, "MessageRetentionPeriod")); got != "1209600" {
+			if got := scalar(Get(dp, "MessageRetentionPeriod")); got != "1209600" {
 				t.Errorf("DLQ %s (%s): MessageRetentionPeriod = %q, want 1209600 (14 days)", step+"-dlq", dlq, got)
 			}
 			for name, props := range map[string]*yaml.Node{q: qp, dlq: dp} {
@@ -477,9 +477,9 @@ func checkQueuesAndDeadLetters(t testing.TB, tp *template) {
 			}
 
 			f := tp.function(t, step)
-			vis, err := strconv.Atoi(scalar(get(qp, "VisibilityTimeout")))
+			vis, err := strconv.Atoi(scalar(Get(qp, "VisibilityTimeout")))
 			if err != nil {
-				t.Errorf("queue %s (%s): VisibilityTimeout %q: want a number of seconds", step, q, scalar(get(qp, "VisibilityTimeout")))
+				t.Errorf("queue %s (%s): VisibilityTimeout %q: want a number of seconds", step, q, scalar(Get(qp, "VisibilityTimeout")))
 				return
 			}
 			if timeout := f.timeout(t); vis < 6*timeout {
@@ -491,12 +491,12 @@ func checkQueuesAndDeadLetters(t testing.TB, tp *template) {
 	if r == "" {
 		return
 	}
-	if !encrypted(get(tp.res[r], "Properties")) {
+	if !encrypted(Get(tp.res[r], "Properties")) {
 		t.Errorf("results queue %s is not encrypted", r)
 	}
 	for id := range tp.functionIDs() {
-		for _, ev := range mapValues(get(tp.res[id], "Properties", "Events")) {
-			if res, _ := getAtt(get(ev, "Properties", "Queue")); res == r {
+		for _, ev := range mapValues(Get(tp.res[id], "Properties", "Events")) {
+			if res, _ := getAtt(Get(ev, "Properties", "Queue")); res == r {
 				t.Errorf("%s consumes the results queue; it is for subscribers", id)
 			}
 		}
@@ -508,7 +508,7 @@ func checkEventSources(t testing.TB, tp *template) {
 	for _, step := range tp.expectedSteps(t) {
 		func() {
 			f := tp.function(t, step)
-			evs := mapValues(get(f.props, "Events"))
+			evs := mapValues(Get(f.props, "Events"))
 			if len(evs) != 1 {
 				// One trigger per function: MaximumConcurrency caps the
 				// function's instances only if nothing else invokes it.
@@ -516,25 +516,25 @@ func checkEventSources(t testing.TB, tp *template) {
 				return
 			}
 			ev := evs[0]
-			if typ := scalar(get(ev, "Type")); typ != "SQS" {
+			if typ := scalar(Get(ev, "Type")); typ != "SQS" {
 				t.Errorf("%s: event Type %q, want SQS", f, typ)
 				return
 			}
-			p := get(ev, "Properties")
+			p := Get(ev, "Properties")
 			q := tp.queue(t, step)
-			if res, attr := getAtt(get(p, "Queue")); res != q || attr != "Arn" {
+			if res, attr := getAtt(Get(p, "Queue")); res != q || attr != "Arn" {
 				t.Errorf("%s: event Queue is %s.%s, want !GetAtt %s.Arn (its own queue)", f, res, attr, q)
 			}
-			if got := scalars(get(p, "FunctionResponseTypes")); !slices.Contains(got, "ReportBatchItemFailures") {
+			if got := scalars(Get(p, "FunctionResponseTypes")); !slices.Contains(got, "ReportBatchItemFailures") {
 				t.Errorf("%s: FunctionResponseTypes %v lacks ReportBatchItemFailures", f, got)
 			}
-			if bp := tp.paramRef(t, f, "BatchSize", get(p, "BatchSize")); bp != nil {
-				if maxV := scalar(get(bp, "MaxValue")); maxV == "" || atoi(maxV) > 10 {
+			if bp := tp.paramRef(t, f, "BatchSize", Get(p, "BatchSize")); bp != nil {
+				if maxV := scalar(Get(bp, "MaxValue")); maxV == "" || atoi(maxV) > 10 {
 					t.Errorf("%s: BatchSize parameter allows %q, want MaxValue ≤ 10 (the timeout is sized for small batches)", f, maxV)
 				}
 			}
-			tp.paramRef(t, f, "MaximumBatchingWindowInSeconds", get(p, "MaximumBatchingWindowInSeconds"))
-			mc := get(p, "ScalingConfig", "MaximumConcurrency")
+			tp.paramRef(t, f, "MaximumBatchingWindowInSeconds", Get(p, "MaximumBatchingWindowInSeconds"))
+			mc := Get(p, "ScalingConfig", "MaximumConcurrency")
 			param := tp.paramRef(t, f, "ScalingConfig.MaximumConcurrency", mc)
 			if param == nil {
 				return
@@ -546,24 +546,24 @@ func checkEventSources(t testing.TB, tp *template) {
 				t.Errorf("%s: MaximumConcurrency parameter %s is shared with %s; each function gets its own, except those that spend the Graph budget", f, name, other)
 			}
 			seen[name] = step
-			if allowed := scalars(get(param, "AllowedValues")); len(allowed) > 0 {
+			if allowed := scalars(Get(param, "AllowedValues")); len(allowed) > 0 {
 				for _, v := range allowed {
 					if n := atoi(v); n < 2 || n > 1000 {
 						t.Errorf("%s: parameter %s allows %q, want 2–1000 (the SQS event source's range)", f, name, v)
 					}
 				}
-				if d := scalar(get(param, "Default")); !slices.Contains(allowed, d) {
+				if d := scalar(Get(param, "Default")); !slices.Contains(allowed, d) {
 					t.Errorf("%s: parameter %s Default %q is not among AllowedValues %v", f, name, d, allowed)
 				}
 				return
 			}
-			if minV := scalar(get(param, "MinValue")); minV == "" || atoi(minV) < 2 {
+			if minV := scalar(Get(param, "MinValue")); minV == "" || atoi(minV) < 2 {
 				t.Errorf("%s: parameter %s MinValue = %q, want ≥ 2 (the SQS event source's minimum)", f, name, minV)
 			}
-			if maxV := scalar(get(param, "MaxValue")); maxV == "" || atoi(maxV) > 1000 {
+			if maxV := scalar(Get(param, "MaxValue")); maxV == "" || atoi(maxV) > 1000 {
 				t.Errorf("%s: parameter %s MaxValue = %q, want ≤ 1000 (the SQS event source's maximum)", f, name, maxV)
 			}
-			if d := scalar(get(param, "Default")); atoi(d) < 2 {
+			if d := scalar(Get(param, "Default")); atoi(d) < 2 {
 				t.Errorf("%s: parameter %s Default = %q, want ≥ 2", f, name, d)
 			}
 		}()
@@ -603,11 +603,11 @@ func checkGraphBudget(t testing.TB, tp *template) {
 			}
 			continue
 		}
-		evs := mapValues(get(f.props, "Events"))
+		evs := mapValues(Get(f.props, "Events"))
 		if len(evs) != 1 {
 			continue // checkEventSources reports it
 		}
-		tm := term{f: f, conc: get(evs[0], "Properties", "ScalingConfig", "MaximumConcurrency"), reserved: f.prop("ReservedConcurrentExecutions"), share: share}
+		tm := term{f: f, conc: Get(evs[0], "Properties", "ScalingConfig", "MaximumConcurrency"), reserved: f.prop("ReservedConcurrentExecutions"), share: share}
 		ok := true
 		for _, v := range []struct {
 			what string
@@ -643,13 +643,13 @@ func checkGraphBudget(t testing.TB, tp *template) {
 	values := make([][]string, len(names))
 	combos := 1
 	for i, name := range names {
-		p := get(tp.root, "Parameters", name)
-		values[i] = scalars(get(p, "AllowedValues"))
+		p := Get(tp.root, "Parameters", name)
+		values[i] = scalars(Get(p, "AllowedValues"))
 		if len(values[i]) == 0 {
 			t.Errorf("parameter %s has no AllowedValues: the Graph budget can be held, and its share mapped, only for a finite set of values", name)
 			return
 		}
-		if d := scalar(get(p, "Default")); !slices.Contains(values[i], d) {
+		if d := scalar(Get(p, "Default")); !slices.Contains(values[i], d) {
 			t.Errorf("parameter %s: Default %q is not among AllowedValues %v", name, d, values[i])
 		}
 		combos *= len(values[i])
@@ -720,7 +720,7 @@ func (tp *template) valueParams(n *yaml.Node) ([]string, error) {
 		}
 		return nil, nil
 	case "Ref":
-		if get(tp.root, "Parameters", scalar(arg)) == nil {
+		if Get(tp.root, "Parameters", scalar(arg)) == nil {
 			return nil, fmt.Errorf("!Ref %q is not a parameter", scalar(arg))
 		}
 		return []string{scalar(arg)}, nil
@@ -753,7 +753,7 @@ func (tp *template) value(n *yaml.Node, assign map[string]string) (int, error) {
 		if key == "" {
 			key = assign[ref(args[1])]
 		}
-		s = scalar(get(tp.root, "Mappings", scalar(args[0]), key, scalar(args[2])))
+		s = scalar(Get(tp.root, "Mappings", scalar(args[0]), key, scalar(args[2])))
 		if s == "" {
 			return 0, fmt.Errorf("Mappings.%s has no %s.%s", scalar(args[0]), key, scalar(args[2]))
 		}
@@ -778,12 +778,12 @@ func checkSendPermissions(t testing.TB, tp *template) {
 }
 
 func checkSecrets(t testing.TB, tp *template) {
-	for name, p := range mapEntries(get(tp.root, "Parameters")) {
+	for name, p := range Entries(Get(tp.root, "Parameters")) {
 		if strings.Contains(strings.ToUpper(name), "SECRET") && !strings.HasSuffix(name, "Arn") {
 			t.Errorf("parameter %s looks like a secret value; pass secrets as Secrets Manager ARNs (…Arn)", name)
 		}
-		if strings.HasSuffix(name, "SecretArn") && !strings.Contains(scalar(get(p, "AllowedPattern")), "secretsmanager") {
-			t.Errorf("parameter %s: AllowedPattern %q does not require a Secrets Manager ARN", name, scalar(get(p, "AllowedPattern")))
+		if strings.HasSuffix(name, "SecretArn") && !strings.Contains(scalar(Get(p, "AllowedPattern")), "secretsmanager") {
+			t.Errorf("parameter %s: AllowedPattern %q does not require a Secrets Manager ARN", name, scalar(Get(p, "AllowedPattern")))
 		}
 	}
 	for _, step := range tp.expectedSteps(t) {
@@ -799,7 +799,7 @@ func checkSecrets(t testing.TB, tp *template) {
 			}
 			for _, b := range branches(v) {
 				p := ref(b)
-				if !strings.HasSuffix(p, "SecretArn") || get(tp.root, "Parameters", p) == nil {
+				if !strings.HasSuffix(p, "SecretArn") || Get(tp.root, "Parameters", p) == nil {
 					t.Errorf("%s: %s is not !Ref of a …SecretArn parameter", f, name)
 					continue
 				}
@@ -858,18 +858,18 @@ func checkEnvironmentContract(t testing.TB, tp *template) {
 func checkDeadLetterAlarms(t testing.TB, tp *template) {
 	alarmed := map[string]bool{}
 	for _, id := range tp.idsOfType("AWS::CloudWatch::Alarm") {
-		p := get(tp.res[id], "Properties")
-		if scalar(get(p, "Namespace")) != "AWS/SQS" || scalar(get(p, "MetricName")) != "ApproximateNumberOfMessagesVisible" {
+		p := Get(tp.res[id], "Properties")
+		if scalar(Get(p, "Namespace")) != "AWS/SQS" || scalar(Get(p, "MetricName")) != "ApproximateNumberOfMessagesVisible" {
 			continue
 		}
-		op, threshold := scalar(get(p, "ComparisonOperator")), scalar(get(p, "Threshold"))
+		op, threshold := scalar(Get(p, "ComparisonOperator")), scalar(Get(p, "Threshold"))
 		if !(op == "GreaterThanThreshold" && atoi(threshold) == 0) && !(op == "GreaterThanOrEqualToThreshold" && atoi(threshold) == 1) {
 			t.Errorf("alarm %s: %s %s, want > 0 messages", id, op, threshold)
 			continue
 		}
-		for _, d := range seq(get(p, "Dimensions")) {
-			if scalar(get(d, "Name")) == "QueueName" {
-				if res, attr := getAtt(get(d, "Value")); attr == "QueueName" {
+		for _, d := range seq(Get(p, "Dimensions")) {
+			if scalar(Get(d, "Name")) == "QueueName" {
+				if res, attr := getAtt(Get(d, "Value")); attr == "QueueName" {
 					alarmed[res] = true
 				}
 			}
@@ -884,29 +884,29 @@ func checkDeadLetterAlarms(t testing.TB, tp *template) {
 
 func checkTable(t testing.TB, tp *template) {
 	table := tp.table(t)
-	p := get(tp.res[table], "Properties")
-	if got := scalar(get(p, "BillingMode")); got != "PAY_PER_REQUEST" {
+	p := Get(tp.res[table], "Properties")
+	if got := scalar(Get(p, "BillingMode")); got != "PAY_PER_REQUEST" {
 		t.Errorf("table %s: BillingMode %q, want PAY_PER_REQUEST", table, got)
 	}
 	keys := map[string]string{}
-	for _, k := range seq(get(p, "KeySchema")) {
-		keys[scalar(get(k, "KeyType"))] = scalar(get(k, "AttributeName"))
+	for _, k := range seq(Get(p, "KeySchema")) {
+		keys[scalar(Get(k, "KeyType"))] = scalar(Get(k, "AttributeName"))
 	}
 	if keys["HASH"] != "pk" || keys["RANGE"] != "sk" || len(keys) != 2 {
 		t.Errorf("table %s: KeySchema %v, want pk HASH and sk RANGE", table, keys)
 	}
 	types := map[string]string{}
-	for _, a := range seq(get(p, "AttributeDefinitions")) {
-		types[scalar(get(a, "AttributeName"))] = scalar(get(a, "AttributeType"))
+	for _, a := range seq(Get(p, "AttributeDefinitions")) {
+		types[scalar(Get(a, "AttributeName"))] = scalar(Get(a, "AttributeType"))
 	}
 	if types["pk"] != "S" || types["sk"] != "S" {
 		t.Errorf("table %s: AttributeDefinitions %v, want pk and sk of type S", table, types)
 	}
-	ttl := get(p, "TimeToLiveSpecification")
-	if scalar(get(ttl, "AttributeName")) != "ttl" || scalar(get(ttl, "Enabled")) != "true" {
+	ttl := Get(p, "TimeToLiveSpecification")
+	if scalar(Get(ttl, "AttributeName")) != "ttl" || scalar(Get(ttl, "Enabled")) != "true" {
 		t.Errorf("table %s: TimeToLiveSpecification must enable attribute ttl", table)
 	}
-	if scalar(get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")) != "true" {
+	if scalar(Get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")) != "true" {
 		t.Errorf("table %s: point-in-time recovery is off", table)
 	}
 }
@@ -918,7 +918,7 @@ func checkPermissionsBoundary(t testing.TB, tp *template) {
 	for _, step := range tp.expectedSteps(t) {
 		f := tp.function(t, step)
 		id := ref(f.prop("PermissionsBoundary"))
-		if id == "" || scalar(get(tp.res[id], "Type")) != "AWS::IAM::ManagedPolicy" {
+		if id == "" || scalar(Get(tp.res[id], "Type")) != "AWS::IAM::ManagedPolicy" {
 			t.Errorf("%s: PermissionsBoundary is not !Ref of a managed policy in the template", f)
 			continue
 		}
@@ -926,20 +926,20 @@ func checkPermissionsBoundary(t testing.TB, tp *template) {
 			continue
 		}
 		checked[id] = true
-		for _, st := range seq(get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
-			for _, a := range scalars(get(st, "Action")) {
+		for _, st := range seq(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
+			for _, a := range scalars(Get(st, "Action")) {
 				if a == "*" || strings.HasSuffix(a, ":*") {
 					t.Errorf("boundary %s: action %q", id, a)
 				}
 				if strings.HasPrefix(a, "sqs:") {
-					for _, r := range branches(get(st, "Resource")) {
+					for _, r := range branches(Get(st, "Resource")) {
 						if s := sub(r); !strings.HasSuffix(s, ":"+queueNameSub+"*") {
 							t.Errorf("boundary %s: %s on %q, want this stack's queues only (…:%s*)", id, a, s, queueNameSub)
 						}
 					}
 				}
 			}
-			for _, r := range branches(get(st, "Resource")) {
+			for _, r := range branches(Get(st, "Resource")) {
 				if scalar(r) == "*" {
 					t.Errorf("boundary %s: Resource \"*\"", id)
 				}
@@ -949,17 +949,17 @@ func checkPermissionsBoundary(t testing.TB, tp *template) {
 }
 
 func checkOutputs(t testing.TB, tp *template) {
-	outputs := get(tp.root, "Outputs")
+	outputs := Get(tp.root, "Outputs")
 	refs := map[string]bool{}
 	for _, o := range mapValues(outputs) {
-		refs[ref(get(o, "Value"))] = true
+		refs[ref(Get(o, "Value"))] = true
 	}
 	for name, res := range map[string]string{
 		"IntakeQueueUrl":  tp.queue(t, events.StepIntake),
 		"ResultsQueueUrl": tp.queue(t, events.Results),
 		"TableName":       tp.table(t),
 	} {
-		if got := ref(get(outputs, name, "Value")); got != res {
+		if got := ref(Get(outputs, name, "Value")); got != res {
 			t.Errorf("output %s is !Ref %q, want !Ref %s", name, got, res)
 		}
 	}
@@ -1131,16 +1131,16 @@ func parseTemplate(b []byte) (*template, error) {
 		stepOf:    map[string]string{},
 		queues:    map[string]string{},
 	}
-	if got := scalar(get(tp.root, "Transform")); got != "AWS::Serverless-2016-10-31" {
+	if got := scalar(Get(tp.root, "Transform")); got != "AWS::Serverless-2016-10-31" {
 		return nil, fmt.Errorf("%s: Transform %q, want AWS::Serverless-2016-10-31", path, got)
 	}
-	tp.globals = get(tp.root, "Globals", "Function")
-	tp.res = mapEntries(get(tp.root, "Resources"))
+	tp.globals = Get(tp.root, "Globals", "Function")
+	tp.res = Entries(Get(tp.root, "Resources"))
 	for id, r := range tp.res {
-		p := get(r, "Properties")
-		switch scalar(get(r, "Type")) {
+		p := Get(r, "Properties")
+		switch scalar(Get(r, "Type")) {
 		case "AWS::Serverless::Function":
-			uri := scalar(get(p, "CodeUri"))
+			uri := scalar(Get(p, "CodeUri"))
 			if step, ok := strings.CutPrefix(strings.TrimSuffix(uri, ".zip"), "dist/"); ok && strings.HasSuffix(uri, ".zip") && !strings.Contains(step, "/") {
 				if other, dup := tp.functions[step]; dup {
 					return nil, fmt.Errorf("%s: %s and %s both deploy dist/%s.zip", path, other, id, step)
@@ -1148,7 +1148,7 @@ func parseTemplate(b []byte) (*template, error) {
 				tp.functions[step], tp.stepOf[id] = id, step
 			}
 		case "AWS::SQS::Queue":
-			if name, ok := strings.CutPrefix(sub(get(p, "QueueName")), queueNameSub); ok {
+			if name, ok := strings.CutPrefix(sub(Get(p, "QueueName")), queueNameSub); ok {
 				tp.queues[name] = id
 			}
 		}
@@ -1159,7 +1159,7 @@ func parseTemplate(b []byte) (*template, error) {
 func (tp *template) idsOfType(typ string) []string {
 	var ids []string
 	for id, r := range tp.res {
-		if scalar(get(r, "Type")) == typ {
+		if scalar(Get(r, "Type")) == typ {
 			ids = append(ids, id)
 		}
 	}
@@ -1200,8 +1200,8 @@ func (tp *template) table(t testing.TB) string {
 // names; every function must name the same one.
 func (tp *template) maxReceiveParam(t testing.TB) string {
 	t.Helper()
-	name := ref(get(tp.globals, "Environment", "Variables", "RAPROV_MAX_RECEIVE"))
-	if name == "" || get(tp.root, "Parameters", name) == nil {
+	name := ref(Get(tp.globals, "Environment", "Variables", "RAPROV_MAX_RECEIVE"))
+	if name == "" || Get(tp.root, "Parameters", name) == nil {
 		t.Fatalf("Globals.Function.Environment.Variables.RAPROV_MAX_RECEIVE is not !Ref of a parameter")
 	}
 	return name
@@ -1217,16 +1217,16 @@ func (tp *template) checkMaxReceiveCount(t testing.TB, what string, n *yaml.Node
 		t.Errorf("%s: maxReceiveCount is not !FindInMap [map, !Ref %s, key] (MaxReceive + 1)", what, param)
 		return
 	}
-	allowed := scalars(get(tp.root, "Parameters", param, "AllowedValues"))
+	allowed := scalars(Get(tp.root, "Parameters", param, "AllowedValues"))
 	if len(allowed) == 0 {
 		t.Errorf("parameter %s has no AllowedValues, so the map cannot cover every value", param)
 	}
-	if d := scalar(get(tp.root, "Parameters", param, "Default")); !slices.Contains(allowed, d) {
+	if d := scalar(Get(tp.root, "Parameters", param, "Default")); !slices.Contains(allowed, d) {
 		t.Errorf("parameter %s: Default %q is not among AllowedValues %v", param, d, allowed)
 	}
 	m, key := scalar(args[0]), scalar(args[2])
 	for _, v := range allowed {
-		got := scalar(get(tp.root, "Mappings", m, v, key))
+		got := scalar(Get(tp.root, "Mappings", m, v, key))
 		if want := strconv.Itoa(atoi(v) + 1); got != want {
 			t.Errorf("%s: Mappings.%s.%s.%s = %q, want %s (MaxReceive %s + 1)", what, m, v, key, got, want, v)
 		}
@@ -1236,7 +1236,7 @@ func (tp *template) checkMaxReceiveCount(t testing.TB, what string, n *yaml.Node
 // paramRef checks that n is !Ref of a parameter and returns the parameter.
 func (tp *template) paramRef(t testing.TB, f fn, what string, n *yaml.Node) *yaml.Node {
 	t.Helper()
-	p := get(tp.root, "Parameters", ref(n))
+	p := Get(tp.root, "Parameters", ref(n))
 	if p == nil {
 		t.Errorf("%s: %s is not !Ref of a parameter", f, what)
 	}
@@ -1258,15 +1258,15 @@ func (tp *template) function(t testing.TB, step string) fn {
 	if !ok {
 		t.Fatalf("no AWS::Serverless::Function with CodeUri dist/%s.zip", step)
 	}
-	return fn{step: step, id: id, props: get(tp.res[id], "Properties"), globals: tp.globals}
+	return fn{step: step, id: id, props: Get(tp.res[id], "Properties"), globals: tp.globals}
 }
 
 // prop returns a property of the function, or the Globals' when it has none.
 func (f fn) prop(key string) *yaml.Node {
-	if n := get(f.props, key); n != nil {
+	if n := Get(f.props, key); n != nil {
 		return n
 	}
-	return get(f.globals, key)
+	return Get(f.globals, key)
 }
 
 // timeout returns the function's effective Timeout in seconds.
@@ -1283,8 +1283,8 @@ func (f fn) timeout(t testing.TB) int {
 // env returns the function's environment: Globals' variables, overridden by
 // its own (SAM merges the two maps).
 func (f fn) env() map[string]*yaml.Node {
-	env := mapEntries(get(f.globals, "Environment", "Variables"))
-	maps.Copy(env, mapEntries(get(f.props, "Environment", "Variables")))
+	env := Entries(Get(f.globals, "Environment", "Variables"))
+	maps.Copy(env, Entries(Get(f.props, "Environment", "Variables")))
 	return env
 }
 
@@ -1311,7 +1311,7 @@ func (tp *template) grants(t testing.TB, f fn) grant {
 		return ""
 	}
 	var policies []*yaml.Node
-	for _, p := range seq(get(f.props, "Policies")) {
+	for _, p := range seq(Get(f.props, "Policies")) {
 		policies = append(policies, branches(p)...)
 	}
 	for _, p := range policies {
@@ -1319,16 +1319,16 @@ func (tp *template) grants(t testing.TB, f fn) grant {
 			t.Errorf("%s: managed policy %q; use statements or policy templates the test can check", f, scalar(p))
 			continue
 		}
-		if st := get(p, "Statement"); st != nil {
+		if st := Get(p, "Statement"); st != nil {
 			for _, s := range seq(st) {
 				tp.statement(t, f, s, table, queueName, g)
 			}
 			continue
 		}
-		for name, arg := range mapEntries(p) {
+		for name, arg := range Entries(p) {
 			switch name {
 			case "SQSSendMessagePolicy":
-				res, attr := getAtt(get(arg, "QueueName"))
+				res, attr := getAtt(Get(arg, "QueueName"))
 				if attr != "QueueName" {
 					t.Errorf("%s: SQSSendMessagePolicy QueueName is not !GetAtt <queue>.QueueName", f)
 					continue
@@ -1337,8 +1337,8 @@ func (tp *template) grants(t testing.TB, f fn) grant {
 					g.sends[q] = true
 				}
 			case "DynamoDBCrudPolicy":
-				if ref(get(arg, "TableName")) != table {
-					t.Errorf("%s: DynamoDBCrudPolicy on %q, want !Ref %s", f, ref(get(arg, "TableName")), table)
+				if ref(Get(arg, "TableName")) != table {
+					t.Errorf("%s: DynamoDBCrudPolicy on %q, want !Ref %s", f, ref(Get(arg, "TableName")), table)
 				}
 			default:
 				t.Errorf("%s: policy %s is not one this test knows", f, name)
@@ -1350,16 +1350,16 @@ func (tp *template) grants(t testing.TB, f fn) grant {
 
 func (tp *template) statement(t testing.TB, f fn, s *yaml.Node, table string, queueName func(string) string, g grant) {
 	t.Helper()
-	if e := scalar(get(s, "Effect")); e != "Allow" {
+	if e := scalar(Get(s, "Effect")); e != "Allow" {
 		return // Deny only narrows
 	}
-	resources := branches(get(s, "Resource"))
+	resources := branches(Get(s, "Resource"))
 	for _, r := range resources {
 		if scalar(r) == "*" {
-			t.Errorf("%s: statement %q on Resource \"*\"", f, scalar(get(s, "Sid")))
+			t.Errorf("%s: statement %q on Resource \"*\"", f, scalar(Get(s, "Sid")))
 		}
 	}
-	for _, a := range scalars(get(s, "Action")) {
+	for _, a := range scalars(Get(s, "Action")) {
 		switch {
 		case a == "sqs:SendMessage":
 			for _, r := range resources {
@@ -1391,7 +1391,7 @@ func (tp *template) statement(t testing.TB, f fn, s *yaml.Node, table string, qu
 		case a == "secretsmanager:GetSecretValue":
 			for _, r := range resources {
 				p := ref(r)
-				if get(tp.root, "Parameters", p) == nil {
+				if Get(tp.root, "Parameters", p) == nil {
 					t.Errorf("%s: %s on something other than !Ref of a secret ARN parameter", f, a)
 					continue
 				}
@@ -1434,35 +1434,6 @@ func functionDirs(t testing.TB, root string) []string {
 }
 
 // ------------------------------------------------------------ YAML helpers
-
-// get walks mapping keys from n; nil when one is missing.
-func get(n *yaml.Node, keys ...string) *yaml.Node {
-	for _, k := range keys {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-				break
-			}
-		}
-		n = next
-	}
-	return n
-}
-
-// mapEntries returns a mapping's values by key.
-func mapEntries(n *yaml.Node) map[string]*yaml.Node {
-	m := map[string]*yaml.Node{}
-	if n != nil && n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = n.Content[i+1]
-		}
-	}
-	return m
-}
 
 func mapValues(n *yaml.Node) []*yaml.Node {
 	var vs []*yaml.Node
@@ -1591,7 +1562,7 @@ func branches(n *yaml.Node) []*yaml.Node {
 }
 
 func encrypted(props *yaml.Node) bool {
-	return scalar(get(props, "SqsManagedSseEnabled")) == "true" || get(props, "KmsMasterKeyId") != nil
+	return scalar(Get(props, "SqsManagedSseEnabled")) == "true" || Get(props, "KmsMasterKeyId") != nil
 }
 
 func atoi(s string) int {

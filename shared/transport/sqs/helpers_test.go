@@ -65,27 +65,7 @@ func drain(tb testing.TB, c *awssqs.Client, url string, want int, within time.Du
 }
 
 // count returns the approximate number of messages of url, visible or not.
-func count(tb testing.TB, c *awssqs.Client, url string) int {
-	tb.Helper()
-	out, err := c.GetQueueAttributes(context.Background(), &awssqs.GetQueueAttributesInput{
-		QueueUrl: &url,
-		AttributeNames: []types.QueueAttributeName{
-			types.QueueAttributeNameApproximateNumberOfMessages,
-			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
-		},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	n := 0
-	for _, v := range out.Attributes {
-		var k int
-		fmt.Sscan(v, &k)
-		n += k
-	}
-	return n
-}
+func count(tb testing.TB, c *awssqs.Client, url string) int { return sqstest.Count(tb, c, url) }
 
 // send sends raw bodies to a queue.
 func send(tb testing.TB, c *awssqs.Client, url string, bodies ...[]byte) {

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,30 @@ func Queues(tb testing.TB, c *awssqs.Client, cfg Config) sqs.Queues {
 		tb.Fatal(err)
 	}
 	return qs
+}
+
+// Count returns how many messages the queue at url holds: visible, in
+// flight and delayed (SQS's approximate counts).
+func Count(tb testing.TB, c *awssqs.Client, url string) int {
+	tb.Helper()
+	out, err := c.GetQueueAttributes(context.Background(), &awssqs.GetQueueAttributesInput{
+		QueueUrl: &url,
+		AttributeNames: []types.QueueAttributeName{
+			types.QueueAttributeNameApproximateNumberOfMessages,
+			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		k, err := strconv.Atoi(v)
+		if err != nil {
+			tb.Fatalf("queue %s: count %q: %v", url, v, err)
+		}
+		n += k
+	}
+	return n
 }

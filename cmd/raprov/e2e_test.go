@@ -31,6 +31,7 @@ import (
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/logctx"
 	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/submission"
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 )
@@ -243,7 +244,7 @@ func (e *e2eEnv) submit(t testing.TB, reqs ...events.Request) []events.Event {
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
-	return embedded.SentEvents(subs)
+	return submission.SentEvents(subs)
 }
 
 // await waits until every request has ended in the ledger and its final
@@ -1242,7 +1243,7 @@ func TestE2EIdempotency(t *testing.T) {
 		other := req
 		other.UserPrincipalName, other.DisplayName = "e2e-idem-other@contoso.com", "Another line"
 		subs, err := e.chain.Submit(context.Background(), "", other)
-		if err != nil || len(subs) != 1 || subs[0].Outcome != embedded.Conflict {
+		if err != nil || len(subs) != 1 || subs[0].Outcome != submission.Conflict {
 			t.Fatalf("conflicting submission: %+v, %v; want refused as request_conflict", subs, err)
 		}
 		conflicting := events.New(events.TypeProvisioningRequested, "raprov/e2e", events.Data{Request: other})
@@ -1279,7 +1280,7 @@ func TestE2EIdempotency(t *testing.T) {
 				if err != nil {
 					t.Errorf("submit: %v", err)
 				}
-				submitted.Add(int32(len(embedded.SentEvents(subs))))
+				submitted.Add(int32(len(submission.SentEvents(subs))))
 			})
 		}
 		// Two more through a door without the ledger check.

@@ -14,6 +14,7 @@ import (
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/ledger/dynamoledger"
+	"github.com/raprov/raprov/shared/submission"
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 	"github.com/raprov/raprov/shared/transport/sqs"
@@ -32,7 +33,7 @@ type opsHost interface {
 	Ledger() ledger.Ledger
 	DeadLetters() transport.DeadLetters
 	// Submit queues requests for intake, as embedded.Submit does.
-	Submit(ctx context.Context, reqs []events.Request) ([]embedded.Submitted, error)
+	Submit(ctx context.Context, reqs []events.Request) ([]submission.Submitted, error)
 	// Where names the deployment in messages.
 	Where() string
 	Close() error
@@ -65,7 +66,7 @@ func (l localOps) Close() error          { return l.store.Close() }
 func (l localOps) DeadLetters() transport.DeadLetters {
 	return localDeadLetters{DeadLetters: l.store.DeadLetters(), store: l.store}
 }
-func (l localOps) Submit(ctx context.Context, reqs []events.Request) ([]embedded.Submitted, error) {
+func (l localOps) Submit(ctx context.Context, reqs []events.Request) ([]submission.Submitted, error) {
 	return embedded.Submit(ctx, l.store, "", reqs...)
 }
 
@@ -132,14 +133,14 @@ func (a *sqsOps) Close() error                       { return nil }
 // and not sent. Two submitters racing for one id both send; intake lets
 // the first through and drops or refuses the other. Claiming here instead
 // would lose a request whose send failed after its claim.
-func (a *sqsOps) Submit(ctx context.Context, reqs []events.Request) ([]embedded.Submitted, error) {
-	out := make([]embedded.Submitted, len(reqs))
+func (a *sqsOps) Submit(ctx context.Context, reqs []events.Request) ([]submission.Submitted, error) {
+	out := make([]submission.Submitted, len(reqs))
 	var msgs []transport.Message
 	var record []ledger.Entry
 	for i, r := range reqs {
 		r.RequestID = strings.TrimSpace(r.RequestID)
 		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
-		out[i] = embedded.Submitted{Outcome: embedded.Sent, Event: ev}
+		out[i] = submission.Submitted{Outcome: submission.Sent, Event: ev}
 		if r.RequestID != "" {
 			norm, _ := validate.Normalize(r, validate.Options{})
 			holder, fp, err := a.claims.Holder(ctx, norm.RequestID)
@@ -149,10 +150,10 @@ func (a *sqsOps) Submit(ctx context.Context, reqs []events.Request) ([]embedded.
 			switch {
 			case holder == "":
 			case fp == "" || fp == norm.Fingerprint():
-				out[i].Outcome = embedded.Duplicate
+				out[i].Outcome = submission.Duplicate
 				continue
 			default:
-				out[i].Outcome = embedded.Conflict
+				out[i].Outcome = submission.Conflict
 				continue
 			}
 			record = append(record, ledger.Entry{EventID: ev.ID, RequestID: norm.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time})

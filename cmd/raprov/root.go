@@ -11,6 +11,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newSubmitCmd(), newStatusCmd(), newDLQCmd(), newGraphsimCmd(), newBenchCmd(), newDoctorCmd(), newLoginCmd())
+	root.AddCommand(newRunCmd(), newServeCmd(), newSubmitCmd(), newStatusCmd(), newDLQCmd(), newGraphsimCmd(), newBenchCmd(), newDoctorCmd(), newLoginCmd())
 	return root
 }

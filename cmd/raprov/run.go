@@ -22,9 +22,9 @@ import (
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/examples"
 	"github.com/raprov/raprov/infra/graphsim"
-	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/requestfile"
+	"github.com/raprov/raprov/shared/submission"
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 )
@@ -37,6 +37,8 @@ type runFlags struct {
 	addLicense time.Duration
 	seedUnits  int
 	demoTiming bool
+	// listen, with serve, is the address of the HTTP doors (raprov serve).
+	listen string
 }
 
 func newRunCmd() *cobra.Command {
@@ -159,6 +161,9 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	}()
 
 	if f.serve {
+		if f.listen != "" {
+			return serveHTTP(ctx, s, f.listen, chain, store.Ledger(), log, out)
+		}
 		fmt.Fprintln(out, "raprov: serving; Ctrl-C stops")
 		<-ctx.Done()
 		return nil
@@ -201,9 +206,9 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 // refuseConflicts settles the requests whose id was already used for a
 // different request: they were not submitted, and fail with
 // request_conflict without waiting (the first request's status is its own).
-func refuseConflicts(reqs []*tracked, subs []embedded.Submitted, file string, out io.Writer) {
+func refuseConflicts(reqs []*tracked, subs []submission.Submitted, file string, out io.Writer) {
 	for i, s := range subs {
-		if s.Outcome != embedded.Conflict {
+		if s.Outcome != submission.Conflict {
 			continue
 		}
 		r := reqs[i]

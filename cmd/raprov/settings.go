@@ -54,6 +54,10 @@ type settings struct {
 	// CallbackAllowedHosts, when set, are the only hosts callbacks are
 	// posted to (comma-separated; exact names or *.example.com patterns).
 	CallbackAllowedHosts []string `envconfig:"CALLBACK_ALLOWED_HOSTS"`
+	// IntakeKeys are the HMAC keys of the HTTP doors (raprov serve): one, or
+	// two while senders move to a new one; each at least 32 bytes. Never
+	// logged.
+	IntakeKeys []string `envconfig:"INTAKE_KEYS"`
 	// LogLevel of the JSON logs: debug, info, warn, error.
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
 	// LogFile receives the JSON logs; "-" is stderr.

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/events"
-	"github.com/raprov/raprov/shared/embedded"
+	"github.com/raprov/raprov/shared/submission"
 )
 
 func newSubmitCmd() *cobra.Command {
@@ -32,22 +32,22 @@ func newSubmitCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			counts := map[embedded.SubmitOutcome]int{}
+			counts := map[submission.Outcome]int{}
 			for i, r := range reqs {
 				o := subs[i].Outcome
 				counts[o]++
 				switch o {
-				case embedded.Conflict:
+				case submission.Conflict:
 					reportConflict(out, name, rows[i].Line, r.RequestID)
-				case embedded.Duplicate:
+				case submission.Duplicate:
 					fmt.Fprintf(out, "%s\talready submitted\n", safe(r.RequestID))
 				default:
 					fmt.Fprintln(out, safe(r.RequestID))
 				}
 			}
 			fmt.Fprintf(out, "submitted %d requests to %s (%d already submitted, %d refused as request_conflict)\n",
-				counts[embedded.Sent], safe(ops.Where()), counts[embedded.Duplicate], counts[embedded.Conflict])
-			if len(bad) > 0 || counts[embedded.Conflict] > 0 {
+				counts[submission.Sent], safe(ops.Where()), counts[submission.Duplicate], counts[submission.Conflict])
+			if len(bad) > 0 || counts[submission.Conflict] > 0 {
 				return exitCode(1)
 			}
 			return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/runner"
 	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/submission"
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 )
@@ -123,7 +124,7 @@ func (c *Chain) Run(ctx context.Context) error {
 // and not sent. The results are in the order of reqs. A request without id
 // gets one at intake, so its event's subject is empty here and the event id
 // identifies it.
-func (c *Chain) Submit(ctx context.Context, traceParent string, reqs ...events.Request) ([]Submitted, error) {
+func (c *Chain) Submit(ctx context.Context, traceParent string, reqs ...events.Request) ([]submission.Submitted, error) {
 	return publishRequests(ctx, c.store, traceParent, reqs)
 }
 
@@ -131,48 +132,14 @@ func (c *Chain) Submit(ctx context.Context, traceParent string, reqs ...events.R
 // which may be run by another process (raprov submit), as Chain.Submit does.
 // It registers the intake queue with default options; use Chain.Submit in
 // the process that runs the chain.
-func Submit(ctx context.Context, store *local.Store, traceParent string, reqs ...events.Request) ([]Submitted, error) {
+func Submit(ctx context.Context, store *local.Store, traceParent string, reqs ...events.Request) ([]submission.Submitted, error) {
 	store.Queue(events.StepIntake, local.QueueOptions{})
 	return publishRequests(ctx, store, traceParent, reqs)
 }
 
-// SubmitOutcome is what Submit did with one request.
-type SubmitOutcome string
-
-// Submit outcomes.
-const (
-	// Sent: the request was queued now.
-	Sent SubmitOutcome = "submitted"
-	// Duplicate: the same request was submitted before under its id;
-	// nothing was sent (it is provisioned once).
-	Duplicate SubmitOutcome = "duplicate"
-	// Conflict: the id was used for a different request; this one was
-	// refused and nothing was sent (reason request_conflict).
-	Conflict SubmitOutcome = SubmitOutcome(events.ReasonRequestConflict)
-)
-
-// Submitted is the result of submitting one request.
-type Submitted struct {
-	Outcome SubmitOutcome
-	// Event is the provisioning.requested event built for the request; it
-	// was published only when Outcome is Sent.
-	Event events.Event
-}
-
-// SentEvents returns the events of the submissions that were sent.
-func SentEvents(subs []Submitted) []events.Event {
-	var out []events.Event
-	for _, s := range subs {
-		if s.Outcome == Sent {
-			out = append(out, s.Event)
-		}
-	}
-	return out
-}
-
-func publishRequests(ctx context.Context, store *local.Store, traceParent string, reqs []events.Request) ([]Submitted, error) {
+func publishRequests(ctx context.Context, store *local.Store, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
 	subs := make([]local.Submission, len(reqs))
-	out := make([]Submitted, len(reqs))
+	out := make([]submission.Submitted, len(reqs))
 	for i, r := range reqs {
 		// The id is trimmed once, here, as intake would: every event and
 		// ledger line of the request then names the same id.
@@ -200,11 +167,11 @@ func publishRequests(ctx context.Context, store *local.Store, traceParent string
 	for i, h := range holders {
 		switch {
 		case h.EventID == subs[i].EventID:
-			out[i].Outcome = Sent
+			out[i].Outcome = submission.Sent
 		case h.Fingerprint == "" || h.Fingerprint == subs[i].Fingerprint:
-			out[i].Outcome = Duplicate
+			out[i].Outcome = submission.Duplicate
 		default:
-			out[i].Outcome = Conflict
+			out[i].Outcome = submission.Conflict
 		}
 	}
 	return out, nil

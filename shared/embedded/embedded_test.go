@@ -11,6 +11,7 @@ import (
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/runner/runnertest"
 	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/submission"
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 )
@@ -118,12 +119,12 @@ func TestSubmitClaimsRequestIDs(t *testing.T) {
 	}
 	// A known request id is not submitted again...
 	subs, err := f.chain.Submit(ctx, "", events.Request{RequestID: "R1"}, events.Request{RequestID: " R2 "})
-	if err != nil || len(subs) != 2 || subs[0].Outcome != embedded.Duplicate || subs[1].Outcome != embedded.Duplicate {
+	if err != nil || len(subs) != 2 || subs[0].Outcome != submission.Duplicate || subs[1].Outcome != submission.Duplicate {
 		t.Fatalf("resubmit: %+v %v", subs, err)
 	}
 	// ...and a different request under a known id is refused, not merged.
 	subs, err = f.chain.Submit(ctx, "", events.Request{RequestID: "R1", DisplayName: "Another line"})
-	if err != nil || len(subs) != 1 || subs[0].Outcome != embedded.Conflict {
+	if err != nil || len(subs) != 1 || subs[0].Outcome != submission.Conflict {
 		t.Fatalf("conflicting resubmit: %+v %v", subs, err)
 	}
 	if st := runnertest.Outcome(t, f, "R1"); st.Outcome != ledger.Completed {

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/events/validate"
+	"github.com/raprov/raprov/shared/door/httpapi"
+	"github.com/raprov/raprov/shared/door/mapping"
+	"github.com/raprov/raprov/shared/embedded"
+	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/submission"
+)
+
+func newServeCmd() *cobra.Command {
+	s, err := loadSettings()
+	f := runFlags{serve: true, listen: "127.0.0.1:8080", seedUnits: -1}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the chain and its HTTP doors until interrupted: POST /requests, POST /senders/{servicenow,workday}, GET /requests[/{id}]",
+		Long: `serve runs every step on the embedded default, as run --serve does, and
+answers HTTP on --listen: signed requests (HMAC-SHA256 with a timestamp,
+keys in RAPROV_INTAKE_KEYS) as CloudEvents, plain JSON or batches, the
+payloads of ServiceNow catalog requests and Workday events, and the status of
+requests. See docs/http.md and docs/senders.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err != nil {
+				return err
+			}
+			return runChain(cmd.Context(), s, f, nil, cmd.OutOrStdout())
+		},
+	}
+	s.bindCommon(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", f.listen, "address of the HTTP doors")
+	fl.StringVar(&s.GraphURL, "graph-url", s.GraphURL, "use a running Graph simulator at this URL (RAPROV_GRAPH_URL)")
+	fl.StringVar(&s.GraphCA, "graph-ca", s.GraphCA, "PEM certificate of that simulator (RAPROV_GRAPH_CA)")
+	fl.IntVar(&s.Concurrency, "concurrency", s.Concurrency, "running handlers per step (RAPROV_CONCURRENCY)")
+	return cmd
+}
+
+// serveHTTP answers the HTTP doors on addr for the chain until ctx ends.
+func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Chain, l ledger.Ledger, log *slog.Logger, out io.Writer) error {
+	h, err := httpapi.New(httpapi.Options{
+		Submitter: submission.SubmitterFunc(func(ctx context.Context, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
+			return chain.Submit(ctx, traceParent, reqs...)
+		}),
+		Ledger:     l,
+		Keys:       s.IntakeKeys,
+		Normalize:  validate.Normalizer(validate.Options{VerifiedDomains: s.Steps.VerifiedDomains, CallbackAllowedHosts: s.Steps.CallbackAllowedHosts}),
+		AllowAdopt: s.Steps.AllowAdopt,
+		Senders:    senders(),
+		Logger:     log,
+	})
+	if err != nil {
+		return fmt.Errorf("RAPROV_INTAKE_KEYS: %w", err)
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	fmt.Fprintf(out, "raprov: serving on http://%s (POST /requests, POST /senders/{servicenow,workday}, GET /requests); Ctrl-C stops\n", lis.Addr())
+	select {
+	case <-ctx.Done():
+	case err := <-done:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// senders are the built-in sender mappings, by route name.
+func senders() map[string]httpapi.Sender {
+	out := map[string]httpapi.Sender{}
+	for _, m := range []mapping.Mapping{mapping.ServiceNow(), mapping.Workday()} {
+		out[m.Name] = func(body []byte) (events.Request, []events.FieldError, error) {
+			req, err := mapping.Apply(m, body)
+			var me *mapping.Error
+			if errors.As(err, &me) {
+				return events.Request{}, me.FieldErrors(), nil
+			}
+			return req, nil, err
+		}
+	}
+	return out
+}

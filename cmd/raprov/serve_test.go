@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raprov/raprov/shared/door/httpapi"
+)
+
+// serve answers its doors on loopback: a signed request and a ServiceNow
+// catalog request are provisioned against the in-process simulator and
+// their status is served; an unsigned one is refused.
+func TestServeDoors(t *testing.T) {
+	const key = "serve-test-key-0123456789abcdef0123"
+	dir := t.TempDir()
+	t.Setenv("RAPROV_DB", filepath.Join(dir, "raprov.db"))
+	t.Setenv("RAPROV_LOG_FILE", filepath.Join(dir, "raprov.log"))
+	t.Setenv("RAPROV_INTAKE_KEYS", key)
+	cmd := newServeCmd()
+	pr, pw := io.Pipe()
+	cmd.SetOut(pw)
+	cmd.SetErr(pw)
+	cmd.SetArgs([]string{"--listen", "127.0.0.1:0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx); pw.Close() }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	addr := regexp.MustCompile(`serving on (http://\S+)`)
+	var base string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatal("serve printed no address")
+	}
+	go io.Copy(io.Discard, pr)
+
+	call := func(method, path string, body []byte, signed bool) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if signed {
+			req.Header.Set(httpapi.SignatureHeader, httpapi.Sign(key, time.Now(), body))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+
+	plain := []byte(`{"requestId":"HTTP-1","displayName":"Front desk","userPrincipalName":"ra-frontdesk@contoso.com","accountType":"AA","usageLocation":"US"}`)
+	if code, b := call(http.MethodPost, "/requests", plain, false); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned POST: %d %s", code, b)
+	}
+	if code, b := call(http.MethodPost, "/requests", plain, true); code != http.StatusAccepted {
+		t.Fatalf("signed POST: %d %s", code, b)
+	}
+	sn, err := os.ReadFile("../../examples/senders/servicenow-aa.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, b := call(http.MethodPost, "/senders/servicenow", sn, true); code != http.StatusAccepted || !strings.Contains(string(b), "servicenow-RITM0010023") {
+		t.Fatalf("ServiceNow POST: %d %s", code, b)
+	}
+
+	outcome := func(id string) string {
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			code, b := call(http.MethodGet, "/requests/"+id, nil, true)
+			var st struct {
+				Outcome string `json:"outcome"`
+				Reason  string `json:"reason"`
+			}
+			if code == http.StatusOK && json.Unmarshal(b, &st) == nil && st.Outcome != "in_progress" {
+				return st.Outcome + " " + st.Reason
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("%s has no outcome", id)
+		return ""
+	}
+	if got := outcome("HTTP-1"); got != "completed " {
+		t.Errorf("HTTP-1: %q, want completed", got)
+	}
+	if got := outcome("servicenow-RITM0010023"); got != "completed " {
+		t.Errorf("servicenow-RITM0010023: %q, want completed", got)
+	}
+}

@@ -64,7 +64,8 @@ type wireEvent struct {
 
 // Encode returns e as a CloudEvents structured-mode JSON document. It
 // refuses events that Decode would reject, including those larger than
-// MaxSize; errors.As finds the *PoisonError in the error it returns.
+// MaxSize; errors.As finds the *PoisonError in the error it returns. An
+// invalid TraceParent is left out, as Decode would drop it.
 func Encode(e Event) ([]byte, error) {
 	if err := check(e); err != nil {
 		return nil, fmt.Errorf("events: cannot encode event %q: %w", e.ID, err)
@@ -77,7 +78,7 @@ func Encode(e Event) ([]byte, error) {
 		Subject:         e.Subject,
 		Time:            e.Time.UTC().Format(time.RFC3339Nano),
 		DataContentType: ContentType,
-		TraceParent:     e.TraceParent,
+		TraceParent:     validTraceParent(e.TraceParent),
 		Attempt:         e.Attempt,
 		ReplayCount:     e.ReplayCount,
 		Data:            e.Data,
@@ -101,10 +102,12 @@ func Encode(e Event) ([]byte, error) {
 // not an object, has a specversion other than "1.0", a type (or type
 // version) this package does not declare, a required attribute (id, source,
 // type, time, data) missing or of the wrong JSON type, an invalid time,
-// traceparent, attempt or replaycount, a datacontenttype other than
+// attempt or replaycount, a datacontenttype other than
 // application/json, data_base64 instead of data, or data that does not fit
 // the type (see Encode). Attribute names are matched exactly; unknown
-// extension attributes are ignored. Decode never panics.
+// extension attributes are ignored, and so is a traceparent that is not a
+// valid W3C traceparent string (the event decodes without one). Decode
+// never panics.
 func Decode(b []byte) (Event, error) {
 	if len(b) > MaxSize {
 		return Event{}, poison(PoisonTooLarge, "event is %d bytes; the limit is %d", len(b), MaxSize)
@@ -168,8 +171,12 @@ func Decode(b []byte) (Event, error) {
 			return Event{}, poison(PoisonMalformedEnvelope, "datacontenttype %q is not supported; want %q", ct, ContentType)
 		}
 	}
-	if e.TraceParent, _, err = a.string("traceparent", PoisonMalformedEnvelope); err != nil {
-		return Event{}, err
+	// An invalid traceparent is dropped, never poison: W3C Trace Context
+	// has a receiver ignore a traceparent it cannot parse (the next step
+	// starts a new trace), and a request must not be dead-lettered for
+	// its tracing header.
+	if tp, _, perr := a.string("traceparent", PoisonMalformedEnvelope); perr == nil && ValidTraceParent(tp) {
+		e.TraceParent = tp
 	}
 	if e.Attempt, err = a.count("attempt"); err != nil {
 		return Event{}, err
@@ -197,6 +204,14 @@ func Decode(b []byte) (Event, error) {
 	return e, nil
 }
 
+// validTraceParent returns s when it is a valid traceparent, else "".
+func validTraceParent(s string) string {
+	if ValidTraceParent(s) {
+		return s
+	}
+	return ""
+}
+
 // check reports why e violates the rules shared by Encode and Decode.
 func check(e Event) *PoisonError {
 	switch {
@@ -210,8 +225,6 @@ func check(e Event) *PoisonError {
 		return poison(PoisonMalformedEnvelope, "time is missing")
 	case e.Time.UTC().Year() > 9999:
 		return poison(PoisonMalformedEnvelope, "time %s is out of range", e.Time.UTC().Format(time.RFC3339))
-	case e.TraceParent != "" && !ValidTraceParent(e.TraceParent):
-		return poison(PoisonMalformedEnvelope, "traceparent %q is not a W3C traceparent", e.TraceParent)
 	case e.Attempt < 0 || e.Attempt > math.MaxInt32:
 		return poison(PoisonMalformedEnvelope, "attempt %d is out of range", e.Attempt)
 	case e.ReplayCount < 0 || e.ReplayCount > math.MaxInt32:

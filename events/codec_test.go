@@ -178,6 +178,28 @@ func TestDecodeValidVariants(t *testing.T) {
 		{"datacontenttype may be absent", with(map[string]any{"datacontenttype": nil}), nil},
 		{"datacontenttype may carry parameters", with(map[string]any{"datacontenttype": "application/json; charset=utf-8"}), nil},
 		{"null attributes count as absent", with(map[string]any{"traceparent": json.RawMessage("null"), "subject": "r-1"}), nil},
+		{"traceparent is kept", with(map[string]any{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}), func(t *testing.T, e events.Event) {
+			if e.TraceParent != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" {
+				t.Errorf("traceparent = %q", e.TraceParent)
+			}
+		}},
+		// W3C Trace Context: an invalid traceparent is ignored, never
+		// trusted and never a reason to dead-letter the request.
+		{"invalid traceparent is dropped", with(map[string]any{"traceparent": "00-xyz"}), func(t *testing.T, e events.Event) {
+			if e.TraceParent != "" {
+				t.Errorf("traceparent = %q, want it dropped", e.TraceParent)
+			}
+		}},
+		{"all-zero trace id is dropped", with(map[string]any{"traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01"}), func(t *testing.T, e events.Event) {
+			if e.TraceParent != "" {
+				t.Errorf("traceparent = %q, want it dropped", e.TraceParent)
+			}
+		}},
+		{"traceparent not a string is dropped", with(map[string]any{"traceparent": 1}), func(t *testing.T, e events.Event) {
+			if e.TraceParent != "" {
+				t.Errorf("traceparent = %q, want it dropped", e.TraceParent)
+			}
+		}},
 		{"time with offset is converted to UTC", with(map[string]any{"time": "2026-11-25T10:00:00.25+01:00"}), func(t *testing.T, e events.Event) {
 			if want := time.Date(2026, 11, 25, 9, 0, 0, 250_000_000, time.UTC); !e.Time.Equal(want) || e.Time.Location() != time.UTC {
 				t.Errorf("time = %v, want %v in UTC", e.Time, want)
@@ -249,8 +271,6 @@ func TestDecodePoison(t *testing.T) {
 		{"xml data", with(map[string]any{"datacontenttype": "application/xml"}), events.PoisonMalformedEnvelope},
 		{"bad datacontenttype", with(map[string]any{"datacontenttype": ";;"}), events.PoisonMalformedEnvelope},
 		{"binary data", with(map[string]any{"data": nil, "data_base64": "e30="}), events.PoisonMalformedEnvelope},
-		{"bad traceparent", with(map[string]any{"traceparent": "00-xyz"}), events.PoisonMalformedEnvelope},
-		{"traceparent not a string", with(map[string]any{"traceparent": 1}), events.PoisonMalformedEnvelope},
 		{"negative attempt", with(map[string]any{"attempt": -1}), events.PoisonMalformedEnvelope},
 		{"fractional attempt", with(map[string]any{"attempt": 1.5}), events.PoisonMalformedEnvelope},
 		{"attempt as string", with(map[string]any{"attempt": "1"}), events.PoisonMalformedEnvelope},
@@ -310,7 +330,6 @@ func TestEncodeRefusesPoison(t *testing.T) {
 		{"no source", func(e *events.Event) { e.Source = "" }, events.PoisonMalformedEnvelope},
 		{"no time", func(e *events.Event) { e.Time = time.Time{} }, events.PoisonMalformedEnvelope},
 		{"time beyond year 9999", func(e *events.Event) { e.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, events.PoisonMalformedEnvelope},
-		{"bad traceparent", func(e *events.Event) { e.TraceParent = "not-a-trace" }, events.PoisonMalformedEnvelope},
 		{"negative attempt", func(e *events.Event) { e.Attempt = -1 }, events.PoisonMalformedEnvelope},
 		{"subject mismatch", func(e *events.Event) { e.Subject = "other" }, events.PoisonMalformedEnvelope},
 		{"failure on success type", func(e *events.Event) { e.Data.Failure = &events.Failure{Reason: events.ReasonRejected} }, events.PoisonMalformedData},

@@ -27,7 +27,7 @@ type Event struct {
 	Type        string    // one of the Type* constants
 	Subject     string    // the request id; may be empty only on provisioning.requested
 	Time        time.Time // emission time, UTC
-	TraceParent string    // W3C traceparent carried along the chain; may be empty
+	TraceParent string    // W3C traceparent: the request's trace and the span that emitted the event (steps.Tracing sets it); may be empty
 	Attempt     int       // per-step retry count: 0 on first delivery of a new event
 	ReplayCount int       // how often the request was replayed from a dead-letter queue
 

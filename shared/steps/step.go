@@ -49,8 +49,11 @@ func AsDeadLetter(err error) (*DeadLetterError, bool) {
 }
 
 // Production wraps the function of the step called name in the middleware
-// every host runs it with: a logger carrying the request id, panic
-// recovery, and the Retry table (see Retry).
+// every host runs it with: a span of the request's trace whose traceparent
+// every emitted event carries (see Tracing; the global OpenTelemetry tracer
+// provider, a no-op unless the process installed one), a logger carrying
+// the request id and the trace id, panic recovery, and the Retry table
+// (see Retry).
 func Production(name string, s Step, cfg Config, log *slog.Logger) Step {
-	return Wrap(s, Logging(log, name), Recover(), Retry(name, cfg))
+	return Wrap(s, Tracing(name, nil), Logging(log, name), Recover(), Retry(name, cfg))
 }

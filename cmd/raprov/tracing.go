@@ -1,0 +1,20 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/raprov/raprov/shared/tracing"
+)
+
+// setupTracing turns on the export of spans when an OTLP/HTTP endpoint is
+// configured (RAPROV_OTLP_ENDPOINT, or the standard
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; see
+// shared/tracing and docs/tracing.md): every step run of this process is
+// then a span sent to the collector. Without one it installs nothing, and
+// the steps still carry the traceparent and log the trace id. Call it
+// before the chain starts and shutdown (never nil) before the process
+// exits, so the last spans are flushed.
+func setupTracing(ctx context.Context, log *slog.Logger) (shutdown func(context.Context) error, err error) {
+	return tracing.Setup(ctx, tracing.Options{ServiceName: tracing.DefaultServiceName, Logger: log})
+}

@@ -33,7 +33,7 @@ type opsHost interface {
 	Ledger() ledger.Ledger
 	DeadLetters() transport.DeadLetters
 	// Submit queues requests for intake, as embedded.Submit does.
-	Submit(ctx context.Context, reqs []events.Request) ([]submission.Submitted, error)
+	submission.Submitter
 	// Where names the deployment in messages.
 	Where() string
 	Close() error
@@ -66,8 +66,8 @@ func (l localOps) Close() error          { return l.store.Close() }
 func (l localOps) DeadLetters() transport.DeadLetters {
 	return localDeadLetters{DeadLetters: l.store.DeadLetters(), store: l.store}
 }
-func (l localOps) Submit(ctx context.Context, reqs []events.Request) ([]submission.Submitted, error) {
-	return embedded.Submit(ctx, l.store, "", reqs...)
+func (l localOps) Submit(ctx context.Context, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
+	return embedded.Submit(ctx, l.store, traceParent, reqs...)
 }
 
 // localDeadLetters registers a dead letter's queue before requeueing it
@@ -133,13 +133,14 @@ func (a *sqsOps) Close() error                       { return nil }
 // and not sent. Two submitters racing for one id both send; intake lets
 // the first through and drops or refuses the other. Claiming here instead
 // would lose a request whose send failed after its claim.
-func (a *sqsOps) Submit(ctx context.Context, reqs []events.Request) ([]submission.Submitted, error) {
+func (a *sqsOps) Submit(ctx context.Context, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
 	out := make([]submission.Submitted, len(reqs))
 	var msgs []transport.Message
 	var record []ledger.Entry
 	for i, r := range reqs {
 		r.RequestID = strings.TrimSpace(r.RequestID)
 		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
+		ev.TraceParent = traceParent
 		out[i] = submission.Submitted{Outcome: submission.Sent, Event: ev}
 		if r.RequestID != "" {
 			norm, _ := validate.Normalize(r, validate.Options{})

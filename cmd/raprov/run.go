@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +38,10 @@ type runFlags struct {
 	demoTiming bool
 	// listen, with serve, is the address of the HTTP doors (raprov serve).
 	listen string
+	// watch, with serve, is the folder of scheduled bulk files, polled
+	// every watchEvery.
+	watch      string
+	watchEvery time.Duration
 }
 
 func newRunCmd() *cobra.Command {
@@ -103,6 +106,11 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 		return err
 	}
 	defer closer.Close()
+	shutdownTracing, err := setupTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.WithoutCancel(ctx))
 
 	var rows []requestfile.Row
 	var badRows []requestfile.RowError
@@ -161,6 +169,11 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	}()
 
 	if f.serve {
+		if f.watch != "" {
+			if err := watchFolder(runCtx, f, chainSubmitter(chain), store.Ledger(), log, out); err != nil {
+				return err
+			}
+		}
 		if f.listen != "" {
 			return serveHTTP(ctx, s, f.listen, chain, store.Ledger(), log, out)
 		}
@@ -267,7 +280,7 @@ func readRequests(args []string) (string, []requestfile.Row, []requestfile.RowEr
 		if r.Request.RequestID == "" {
 			r.Request.RequestID = stableID(r.Request)
 		}
-		if err := fits(r.Request); err != nil {
+		if err := submission.Fits(r.Request); err != nil {
 			bad = append(bad, requestfile.RowError{Line: r.Line, Err: err})
 			continue
 		}
@@ -275,39 +288,6 @@ func readRequests(args []string) (string, []requestfile.Row, []requestfile.RowEr
 	}
 	slices.SortStableFunc(bad, func(a, b requestfile.RowError) int { return cmp.Compare(a.Line, b.Line) })
 	return name, kept, bad, nil
-}
-
-// maxRequestEvent is the largest provisioning.requested event raprov
-// submits: half of events.MaxSize. The rest is room for what the chain adds
-// to the request's later events: the failure intake writes about it, what
-// the steps learn, and the normalised request, which can be longer
-// (lower-casing turns some 2-byte letters into 3-byte ones). A request that
-// validates takes a few KiB at most (events/validate's field limits), so
-// this refuses only rows intake would refuse, and those whose refusal would
-// not fit in an event: such a request would never end.
-const maxRequestEvent = events.MaxSize / 2
-
-// fits reports why r cannot be submitted: its provisioning.requested
-// event, as embedded.Submit builds it, would be larger than
-// maxRequestEvent.
-func fits(r events.Request) error {
-	ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
-	// The longest time an event can carry (RFC 3339 with nine digits of
-	// nanoseconds), so that the event submitted is no longer than this one.
-	ev.Time = ev.Time.Truncate(time.Second).Add(time.Second - 1)
-	body, err := events.Encode(ev)
-	size := fmt.Sprint(len(body))
-	if p := (*events.PoisonError)(nil); errors.As(err, &p) && p.Reason == events.PoisonTooLarge {
-		size, err = fmt.Sprintf("over %d", events.MaxSize), nil
-	}
-	if err != nil {
-		return fmt.Errorf("the request cannot be submitted: %w", err)
-	}
-	if len(body) == 0 || len(body) > maxRequestEvent {
-		return fmt.Errorf("the request is too large to submit: its event would be %s bytes; raprov submits at most %d (a valid request takes a few KiB)",
-			size, maxRequestEvent)
-	}
-	return nil
 }
 
 // stableID derives a request id from the request's content, so submitting

@@ -14,6 +14,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/submission"
 	"github.com/raprov/raprov/shared/transport/local"
 )
 
@@ -130,8 +131,8 @@ func TestRunOversizedRow(t *testing.T) {
 // bytes) and a failure, fits in an event (issue 8, item 2).
 func TestRunLargestRow(t *testing.T) {
 	for _, tt := range []struct{ name, upn, displayName string }{
-		{"long display name", "ra-large@contoso.com", strings.Repeat("x", maxRequestEvent-1024)},
-		{"growing UPN", strings.Repeat("Ⱥ", (maxRequestEvent-1024)/2) + "@contoso.com", "Large"},
+		{"long display name", "ra-large@contoso.com", strings.Repeat("x", submission.MaxRequestEvent-1024)},
+		{"growing UPN", strings.Repeat("Ⱥ", (submission.MaxRequestEvent-1024)/2) + "@contoso.com", "Large"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := newFileRun(t, []byte(runHeader+"LARGE-1,"+tt.upn+","+tt.displayName+",AA,US\n"))

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/events/validate"
+	"github.com/raprov/raprov/shared/door/bulkdir"
 	"github.com/raprov/raprov/shared/door/httpapi"
 	"github.com/raprov/raprov/shared/door/mapping"
 	"github.com/raprov/raprov/shared/embedded"
@@ -43,6 +45,8 @@ requests. See docs/http.md and docs/senders.md.`,
 	s.bindCommon(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", f.listen, "address of the HTTP doors")
+	fl.StringVar(&f.watch, "watch", s.BulkDir, "folder of scheduled bulk files (CSV, JSON lines) to provision, see docs/bulk.md (RAPROV_BULK_DIR)")
+	fl.DurationVar(&f.watchEvery, "watch-interval", bulkdir.DefaultInterval, "how often --watch is scanned")
 	fl.StringVar(&s.GraphURL, "graph-url", s.GraphURL, "use a running Graph simulator at this URL (RAPROV_GRAPH_URL)")
 	fl.StringVar(&s.GraphCA, "graph-ca", s.GraphCA, "PEM certificate of that simulator (RAPROV_GRAPH_CA)")
 	fl.IntVar(&s.Concurrency, "concurrency", s.Concurrency, "running handlers per step (RAPROV_CONCURRENCY)")
@@ -52,9 +56,7 @@ requests. See docs/http.md and docs/senders.md.`,
 // serveHTTP answers the HTTP doors on addr for the chain until ctx ends.
 func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Chain, l ledger.Ledger, log *slog.Logger, out io.Writer) error {
 	h, err := httpapi.New(httpapi.Options{
-		Submitter: submission.SubmitterFunc(func(ctx context.Context, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
-			return chain.Submit(ctx, traceParent, reqs...)
-		}),
+		Submitter:  chainSubmitter(chain),
 		Ledger:     l,
 		Keys:       s.IntakeKeys,
 		Normalize:  validate.Normalizer(validate.Options{VerifiedDomains: s.Steps.VerifiedDomains, CallbackAllowedHosts: s.Steps.CallbackAllowedHosts}),
@@ -107,4 +109,26 @@ func senders() map[string]httpapi.Sender {
 		}
 	}
 	return out
+}
+
+// chainSubmitter submits to the chain's intake.
+func chainSubmitter(chain *embedded.Chain) submission.Submitter {
+	return submission.SubmitterFunc(func(ctx context.Context, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
+		return chain.Submit(ctx, traceParent, reqs...)
+	})
+}
+
+// watchFolder provisions the bulk files dropped in f.watch until ctx ends.
+func watchFolder(ctx context.Context, f runFlags, sub submission.Submitter, l ledger.Ledger, log *slog.Logger, out io.Writer) error {
+	w, err := bulkdir.New(bulkdir.Options{Dir: f.watch, Submitter: sub, Ledger: l, Interval: f.watchEvery, Logger: log})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := w.Run(ctx); err != nil {
+			log.Error("bulk folder stopped", "dir", f.watch, "error", err.Error())
+		}
+	}()
+	fmt.Fprintf(out, "raprov: watching %s for bulk files every %s (results in %s)\n", safe(f.watch), f.watchEvery, safe(filepath.Join(f.watch, bulkdir.ProcessedDir)))
+	return nil
 }

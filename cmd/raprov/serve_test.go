@@ -30,7 +30,18 @@ func TestServeDoors(t *testing.T) {
 	pr, pw := io.Pipe()
 	cmd.SetOut(pw)
 	cmd.SetErr(pw)
-	cmd.SetArgs([]string{"--listen", "127.0.0.1:0"})
+	watch := filepath.Join(dir, "drop")
+	if err := os.MkdirAll(watch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bulk := "displayName,userPrincipalName,accountType,usageLocation\n" +
+		"Bulk one,ra-bulk-1@contoso.com,AA,US\n" +
+		"Bulk two,ra-bulk-2@contoso.com,CQ,US\n" +
+		"Bulk bad,ra-bulk-3@contoso.com,XX,US\n"
+	if err := os.WriteFile(filepath.Join(watch, "lines.csv"), []byte(bulk), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--watch", watch, "--watch-interval", "200ms"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx); pw.Close() }()
@@ -106,5 +117,26 @@ func TestServeDoors(t *testing.T) {
 	}
 	if got := outcome("servicenow-RITM0010023"); got != "completed " {
 		t.Errorf("servicenow-RITM0010023: %q, want completed", got)
+	}
+
+	// The bulk file was provisioned and moved aside with its report.
+	report := filepath.Join(watch, "processed", "lines.csv.report.csv")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := os.ReadFile(report)
+		if err == nil {
+			text := string(b)
+			if strings.Count(text, ",completed,") != 2 || !strings.Contains(text, "ra-bulk-3@contoso.com") {
+				t.Fatalf("report:\n%s", text)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no report at %s: %v", report, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(watch, "processed", "lines.csv")); err != nil {
+		t.Errorf("the file was not moved to processed/: %v", err)
 	}
 }

@@ -58,6 +58,9 @@ type settings struct {
 	// two while senders move to a new one; each at least 32 bytes. Never
 	// logged.
 	IntakeKeys []string `envconfig:"INTAKE_KEYS"`
+	// BulkDir is the folder of scheduled bulk files raprov serve watches
+	// (--watch); empty: none.
+	BulkDir string `envconfig:"BULK_DIR"`
 	// LogLevel of the JSON logs: debug, info, warn, error.
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
 	// LogFile receives the JSON logs; "-" is stderr.

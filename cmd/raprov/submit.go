@@ -28,7 +28,7 @@ func newSubmitCmd() *cobra.Command {
 			for i, r := range rows {
 				reqs[i] = r.Request
 			}
-			subs, err := ops.Submit(cmd.Context(), reqs)
+			subs, err := ops.Submit(cmd.Context(), "", reqs)
 			if err != nil {
 				return err
 			}

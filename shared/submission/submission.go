@@ -7,6 +7,9 @@ package submission
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/raprov/raprov/events"
 )
@@ -61,4 +64,36 @@ func SentEvents(subs []Submitted) []events.Event {
 		}
 	}
 	return out
+}
+
+// MaxRequestEvent is the largest provisioning.requested event a door
+// submits: half of events.MaxSize. The rest is room for what the chain adds
+// to the request's later events: the failure intake writes about it, what
+// the steps learn, and the normalised request, which can be longer
+// (lower-casing turns some 2-byte letters into 3-byte ones). A request that
+// validates takes a few KiB at most (events/validate's field limits), so
+// this refuses only requests intake would refuse, and those whose refusal
+// would not fit in an event: such a request would never end.
+const MaxRequestEvent = events.MaxSize / 2
+
+// Fits reports why r cannot be submitted: its provisioning.requested event
+// would be larger than MaxRequestEvent.
+func Fits(r events.Request) error {
+	ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
+	// The longest time an event can carry (RFC 3339 with nine digits of
+	// nanoseconds), so that the event submitted is no longer than this one.
+	ev.Time = ev.Time.Truncate(time.Second).Add(time.Second - 1)
+	body, err := events.Encode(ev)
+	size := fmt.Sprint(len(body))
+	if p := (*events.PoisonError)(nil); errors.As(err, &p) && p.Reason == events.PoisonTooLarge {
+		size, err = fmt.Sprintf("over %d", events.MaxSize), nil
+	}
+	if err != nil {
+		return fmt.Errorf("the request cannot be submitted: %w", err)
+	}
+	if len(body) == 0 || len(body) > MaxRequestEvent {
+		return fmt.Errorf("the request is too large to submit: its event would be %s bytes; raprov submits at most %d (a valid request takes a few KiB)",
+			size, MaxRequestEvent)
+	}
+	return nil
 }

@@ -67,11 +67,8 @@ submitted twice.`,
 			return runChain(cmd.Context(), s, f, args, cmd.OutOrStdout())
 		},
 	}
-	s.bindCommon(cmd)
+	s.bindChain(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&s.GraphURL, "graph-url", s.GraphURL, "use a running Graph simulator at this URL (RAPROV_GRAPH_URL)")
-	fl.StringVar(&s.GraphCA, "graph-ca", s.GraphCA, "PEM certificate of that simulator (RAPROV_GRAPH_CA)")
-	fl.IntVar(&s.Concurrency, "concurrency", s.Concurrency, "running handlers per step (RAPROV_CONCURRENCY)")
 	fl.BoolVar(&f.fresh, "fresh", false, "delete the database first (a new demo)")
 	fl.BoolVar(&f.serve, "serve", false, "submit nothing and run until interrupted")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up waiting for outcomes after this long")

@@ -42,14 +42,11 @@ requests. See docs/http.md and docs/senders.md.`,
 			return runChain(cmd.Context(), s, f, nil, cmd.OutOrStdout())
 		},
 	}
-	s.bindCommon(cmd)
+	s.bindChain(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", f.listen, "address of the HTTP doors")
 	fl.StringVar(&f.watch, "watch", s.BulkDir, "folder of scheduled bulk files (CSV, JSON lines) to provision, see docs/bulk.md (RAPROV_BULK_DIR)")
 	fl.DurationVar(&f.watchEvery, "watch-interval", bulkdir.DefaultInterval, "how often --watch is scanned")
-	fl.StringVar(&s.GraphURL, "graph-url", s.GraphURL, "use a running Graph simulator at this URL (RAPROV_GRAPH_URL)")
-	fl.StringVar(&s.GraphCA, "graph-ca", s.GraphCA, "PEM certificate of that simulator (RAPROV_GRAPH_CA)")
-	fl.IntVar(&s.Concurrency, "concurrency", s.Concurrency, "running handlers per step (RAPROV_CONCURRENCY)")
 	return cmd
 }
 

@@ -90,6 +90,16 @@ func (s *settings) bindOps(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&s.Transport, "transport", s.Transport, "deployment to work on: local (--db) or sqs (AWS; RAPROV_SQS_QUEUE_URL_PREFIX, RAPROV_DYNAMODB_TABLE) (RAPROV_TRANSPORT)")
 }
 
+// bindChain adds the flags of the commands that run the chain (run,
+// serve): the common ones, the Graph simulator to use and the concurrency.
+func (s *settings) bindChain(cmd *cobra.Command) {
+	s.bindCommon(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&s.GraphURL, "graph-url", s.GraphURL, "use a running Graph simulator at this URL (RAPROV_GRAPH_URL)")
+	fl.StringVar(&s.GraphCA, "graph-ca", s.GraphCA, "PEM certificate of that simulator (RAPROV_GRAPH_CA)")
+	fl.IntVar(&s.Concurrency, "concurrency", s.Concurrency, "running handlers per step (RAPROV_CONCURRENCY)")
+}
+
 // bindCommon adds the flags every command shares.
 func (s *settings) bindCommon(cmd *cobra.Command) {
 	f := cmd.Flags()

@@ -172,7 +172,7 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 			}
 		}
 		if f.listen != "" {
-			return serveHTTP(ctx, s, f.listen, chain, store.Ledger(), log, out)
+			return serveHTTP(ctx, s, f.listen, chain, localOps{store: store, db: s.DB}, log, out)
 		}
 		fmt.Fprintln(out, "raprov: serving; Ctrl-C stops")
 		<-ctx.Done()

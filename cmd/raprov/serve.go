@@ -18,6 +18,7 @@ import (
 	"github.com/raprov/raprov/shared/door/bulkdir"
 	"github.com/raprov/raprov/shared/door/httpapi"
 	"github.com/raprov/raprov/shared/door/mapping"
+	"github.com/raprov/raprov/shared/door/statuspage"
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/submission"
@@ -50,9 +51,11 @@ requests. See docs/http.md and docs/senders.md.`,
 	return cmd
 }
 
-// serveHTTP answers the HTTP doors on addr for the chain until ctx ends.
-func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Chain, l ledger.Ledger, log *slog.Logger, out io.Writer) error {
-	h, err := httpapi.New(httpapi.Options{
+// serveHTTP answers the HTTP doors and the status page on addr for the
+// chain until ctx ends.
+func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Chain, ops opsHost, log *slog.Logger, out io.Writer) error {
+	l := ops.Ledger()
+	api, err := httpapi.New(httpapi.Options{
 		Submitter:  chainSubmitter(chain),
 		Ledger:     l,
 		Keys:       s.IntakeKeys,
@@ -64,12 +67,35 @@ func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Cha
 	if err != nil {
 		return fmt.Errorf("RAPROV_INTAKE_KEYS: %w", err)
 	}
+	dl := ops.DeadLetters()
+	page, err := statuspage.New(statuspage.Options{
+		Ledger: l, DeadLetters: dl, Keys: s.IntakeKeys, Logger: log,
+		Replay: func(ctx context.Context, id string) error {
+			d, err := dl.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			body, err := replayBody(d.Body)
+			if err != nil {
+				return err
+			}
+			return dl.Requeue(ctx, id, body)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	for _, p := range []string{"/requests", "/requests/", "/senders/"} {
+		mux.Handle(p, api)
+	}
+	page.Mount(mux)
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -78,7 +104,7 @@ func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Cha
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
-	fmt.Fprintf(out, "raprov: serving on http://%s (POST /requests, POST /senders/{servicenow,workday}, GET /requests); Ctrl-C stops\n", lis.Addr())
+	fmt.Fprintf(out, "raprov: serving on http://%s (POST /requests, POST /senders/{servicenow,workday}, GET /requests; status page at /); Ctrl-C stops\n", lis.Addr())
 	select {
 	case <-ctx.Done():
 	case err := <-done:

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -117,6 +119,30 @@ func TestServeDoors(t *testing.T) {
 	}
 	if got := outcome("servicenow-RITM0010023"); got != "completed " {
 		t.Errorf("servicenow-RITM0010023: %q, want completed", got)
+	}
+
+	// The status page shares the server: an operator logs in with the key
+	// and sees the request and its timeline; the API's JSON is unchanged.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.PostForm(base+"/login", url.Values{"key": {key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for path, want := range map[string]string{"/": "HTTP-1", "/requests/HTTP-1/view": "account.created"} {
+		resp, err := browser.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), want) {
+			t.Errorf("GET %s: %d, want a page naming %s:\n%.400s", path, resp.StatusCode, want, page)
+		}
+	}
+	if code, b := call(http.MethodGet, "/requests/HTTP-1", nil, true); code != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
+		t.Errorf("API GET next to the page: %d %.200s", code, b)
 	}
 
 	// The bulk file was provisioned and moved aside with its report.

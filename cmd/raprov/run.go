@@ -42,6 +42,8 @@ type runFlags struct {
 	// every watchEvery.
 	watch      string
 	watchEvery time.Duration
+	// dryRun plans FILE against the tenant with reads only (dryrun.go).
+	dryRun bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -75,6 +77,7 @@ submitted twice.`,
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (bar on a terminal), bar, lines, none")
 	fl.DurationVar(&f.addLicense, "demo-add-licenses-after", 3*time.Second, "in-process simulator only: add licenses this long after the start, ending the license shortage")
 	fl.IntVar(&f.seedUnits, "demo-free-licenses", 16, "in-process simulator only: free resource-account licenses at the start (-1: the seed's)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "read the tenant and print what each request would create, assign or fail on; write nothing (docs/dry-run.md)")
 	fl.BoolVar(&f.demoTiming, "demo-timing", false, "simulator only: the in-process demo's short step delays (retries, license re-checks, number polls), for a simulator at --graph-url with scaled-down delays")
 	return cmd
 }
@@ -88,6 +91,9 @@ type tracked struct {
 }
 
 func runChain(ctx context.Context, s settings, f runFlags, args []string, out io.Writer) error {
+	if f.dryRun {
+		return dryRun(ctx, s, f, args, out)
+	}
 	if f.fresh {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			if err := os.Remove(s.DB + suffix); err != nil && !os.IsNotExist(err) {

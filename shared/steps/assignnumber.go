@@ -82,7 +82,7 @@ func checkInventory(ctx context.Context, numbers Numbers, in events.Event) ([]ev
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNumber(n, req, objectID); err != nil {
+	if err := CheckNumber(n, req, objectID); err != nil {
 		return nil, err
 	}
 	if assignedTo(n, objectID) {
@@ -100,8 +100,13 @@ func reusedNumber(in events.Event) []events.Event {
 	return []events.Event{out}
 }
 
-// checkNumber returns the failure for a number the account cannot get.
-func checkNumber(n *NumberAssignment, req events.Request, objectID string) error {
+// CheckNumber returns the failure (an *apperr.Error with its reason) for a
+// number the account objectID cannot get: not in the inventory, held by
+// another account, without the voice-application capability, of another
+// type or country than the request; nil when the number is free or already
+// the account's. check-license, assign-number and dry-runs judge numbers
+// by it.
+func CheckNumber(n *NumberAssignment, req events.Request, objectID string) error {
 	switch {
 	case n == nil:
 		return fail(events.ReasonNumberNotFound, "%s is not in the tenant's telephone number inventory", req.PhoneNumber)

@@ -86,7 +86,7 @@ func preflightNumber(ctx context.Context, numbers Numbers, accounts Accounts, ho
 			holder = n.AssignmentTargetID
 		}
 	}
-	if err := checkNumber(n, req, holder); err != nil {
+	if err := CheckNumber(n, req, holder); err != nil {
 		return err
 	}
 	if holds == nil {
@@ -103,7 +103,7 @@ func preflightNumber(ctx context.Context, numbers Numbers, accounts Accounts, ho
 }
 
 // heldByRequest reports whether the account objectID belongs to req (see
-// belongsTo).
+// BelongsTo).
 func heldByRequest(ctx context.Context, accounts Accounts, req events.Request, objectID string) (bool, error) {
 	acc, err := accounts.Get(ctx, objectID)
 	switch {
@@ -112,5 +112,5 @@ func heldByRequest(ctx context.Context, accounts Accounts, req events.Request, o
 	case err != nil:
 		return false, err
 	}
-	return belongsTo(acc, req), nil
+	return BelongsTo(acc, req), nil
 }

@@ -148,7 +148,7 @@ func createOrFind(ctx context.Context, accounts Accounts, req events.Request, ma
 		return foundAccount{}, false, retryable(err)
 	case found == nil:
 		return foundAccount{}, false, err
-	case !isResourceAccount(*found):
+	case !IsResourceAccount(*found):
 		// A mark alone proves nothing: on a synced account it is written
 		// on premises, and anyone who edits user attributes can copy it.
 		return foundAccount{}, false, fail(events.ReasonUPNConflict, "%s belongs to a user that is not a sign-in-blocked cloud resource account", req.UserPrincipalName)
@@ -163,18 +163,18 @@ func createOrFind(ctx context.Context, accounts Accounts, req events.Request, ma
 	return foundAccount{Account: *found, reused: true}, true, nil
 }
 
-// belongsTo reports whether req may continue the existing account a, by the
+// BelongsTo reports whether req may continue the existing account a, by the
 // rules createOrFind applies to a taken UPN: a sign-in-blocked cloud resource
 // account that carries req's ownership mark, or that req adopts (same UPN).
-func belongsTo(a Account, req events.Request) bool {
-	return isResourceAccount(a) && (a.OwnerMark == OwnerMark(req.RequestID) ||
+func BelongsTo(a Account, req events.Request) bool {
+	return IsResourceAccount(a) && (a.OwnerMark == OwnerMark(req.RequestID) ||
 		req.Adopt && strings.EqualFold(a.UserPrincipalName, req.UserPrincipalName))
 }
 
-// isResourceAccount reports whether a looks like a resource account raprov
+// IsResourceAccount reports whether a looks like a resource account raprov
 // may continue: Teams' resource-account department, sign-in blocked, and
 // made in the cloud (not synchronised from on-premises AD).
-func isResourceAccount(a Account) bool {
+func IsResourceAccount(a Account) bool {
 	return strings.EqualFold(a.Department, ResourceAccountDepartment) && !a.AccountEnabled && !a.OnPremisesSynced
 }
 

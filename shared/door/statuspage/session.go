@@ -72,7 +72,7 @@ func verifyToken(keys [][]byte, token string, now time.Time) (session, bool) {
 	if left := time.Unix(exp, 0).Sub(now); left <= 0 || left > SessionTTL+time.Minute {
 		return session{}, false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(mac)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(mac)
 	if err != nil {
 		return session{}, false
 	}

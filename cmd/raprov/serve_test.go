@@ -71,7 +71,9 @@ func TestServeDoors(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		if signed {
+		if signed && method == http.MethodGet {
+			req.Header.Set(httpapi.SignatureHeader, httpapi.SignGet(key, time.Now(), path))
+		} else if signed {
 			req.Header.Set(httpapi.SignatureHeader, httpapi.Sign(key, time.Now(), body))
 		}
 		resp, err := http.DefaultClient.Do(req)

@@ -352,7 +352,9 @@ func (w *Watcher) read(root *os.Root, name string, fi fs.FileInfo) (*state, erro
 		st.FileError = tooLarge(fi.Size(), w.opts.MaxFileSize)
 		return st, nil
 	}
-	f, err := root.Open(name)
+	// Non-blocking: a FIFO swapped in after the Lstat above must not hang
+	// the watcher in open; the handle's own Stat then refuses it.
+	f, err := root.OpenFile(name, os.O_RDONLY|openNonBlocking, 0)
 	if err != nil {
 		return nil, fmt.Errorf("bulkdir: %w", err)
 	}

@@ -21,10 +21,10 @@ func ExampleSign() {
 	body := `{"requestId":"INC0012345","displayName":"Contoso Main Line","userPrincipalName":"ra-mainline@contoso.com","accountType":"autoAttendant","usageLocation":"US"}`
 	t := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	fmt.Println(httpapi.Sign(key, t, []byte(body)))
-	fmt.Println(httpapi.Sign(key, t, nil)) // a GET
+	fmt.Println(httpapi.SignGet(key, t, "/requests/INC0012345"))
 	// Output:
 	// t=1795597200,v1=e718f758799a2a2e327395cfe736271a73b40e9464143c745b81528d3ecfa9e6
-	// t=1795597200,v1=5e2c734f669f85db372896f0d3ebe7e8f97191fde8fac7cbc3862333742c503f
+	// t=1795597200,v1=471b3b78a44ed78637c72fe4bb4073764292775c582a8ee1ff617d933c80aa3c
 }
 
 func ExampleNew() {

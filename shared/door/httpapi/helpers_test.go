@@ -209,7 +209,7 @@ func (e *env) post(t *testing.T, contentType string, body []byte, extra map[stri
 // get sends a GET signed with key1 over the empty body.
 func (e *env) get(t *testing.T, path string) response {
 	t.Helper()
-	return e.call(t, http.MethodGet, path, nil, map[string]string{httpapi.SignatureHeader: httpapi.Sign(key1, now, nil)})
+	return e.call(t, http.MethodGet, path, nil, map[string]string{httpapi.SignatureHeader: httpapi.SignGet(key1, now, path)})
 }
 
 // request returns a valid request as JSON, with changes applied.

@@ -94,6 +94,7 @@ type handler struct {
 	now        func() time.Time
 	log        *slog.Logger
 	senders    map[string]Sender
+	seen       seenSignatures
 }
 
 // New returns the HTTP handler of POST /requests, GET /requests and GET

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
@@ -38,6 +40,10 @@ func (h *handler) post(w http.ResponseWriter, r *http.Request, parse func(http.H
 		return
 	}
 	if !h.authenticate(w, r, sig, raw) {
+		return
+	}
+	if sec, err := strconv.ParseInt(sig.ts, 10, 64); err != nil || !h.seen.first(sig.ts, raw, h.now(), time.Unix(sec, 0).Add(MaxSkew)) {
+		h.unauthorized(w, r, ErrReplayedSignature)
 		return
 	}
 	b, berr := parse(r.Header, raw)

@@ -149,3 +149,14 @@ func mac(key []byte, ts string, body []byte) []byte {
 	m.Write(body)
 	return m.Sum(nil)
 }
+
+// GetMessage is what a GET's signature covers in place of a body: the
+// method and the request target as sent (escaped path and query), so that
+// a captured signature reads only the one resource it was made for.
+func GetMessage(requestURI string) []byte { return []byte("GET " + requestURI) }
+
+// SignGet returns the signature header of a GET of requestURI (escaped
+// path and query, e.g. "/requests/INC0012345") at t.
+func SignGet(key string, t time.Time, requestURI string) string {
+	return Sign(key, t, GetMessage(requestURI))
+}

@@ -13,10 +13,11 @@ import (
 	"github.com/raprov/raprov/shared/ledger"
 )
 
-// get serves GET /requests/{id}, signed over an empty body.
+// get serves GET /requests/{id}, signed over its request target
+// (GetMessage).
 func (h *handler) get(w http.ResponseWriter, r *http.Request, id string) {
 	sig, ok := h.signature(w, r)
-	if !ok || !h.authenticate(w, r, sig, nil) {
+	if !ok || !h.authenticate(w, r, sig, GetMessage(r.URL.RequestURI())) {
 		return
 	}
 	notFound := ErrorResponse{Error: "no request with this requestId", Reason: ReasonNotFound}
@@ -37,10 +38,10 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 // list serves GET /requests?outcome=&step=&reason=&since=&limit=, signed
-// over an empty body.
+// over its request target (GetMessage).
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	sig, ok := h.signature(w, r)
-	if !ok || !h.authenticate(w, r, sig, nil) {
+	if !ok || !h.authenticate(w, r, sig, GetMessage(r.URL.RequestURI())) {
 		return
 	}
 	f, err := parseFilter(r.URL.RawQuery)

@@ -107,16 +107,18 @@ func TestGetNeedsSignature(t *testing.T) {
 	for _, path := range []string{"/requests/A", "/requests", "/requests/NOPE"} {
 		for name, h := range map[string]map[string]string{
 			"unsigned":       nil,
-			"stale":          {httpapi.SignatureHeader: httpapi.Sign(key1, now.Add(-6*time.Minute), nil)},
+			"stale":          {httpapi.SignatureHeader: httpapi.SignGet(key1, now.Add(-6*time.Minute), path)},
 			"signed body":    {httpapi.SignatureHeader: httpapi.Sign(key1, now, []byte("{}"))},
-			"wrong key":      {httpapi.SignatureHeader: httpapi.Sign(strings.Repeat("k", 32), now, nil)},
+			"wrong key":      {httpapi.SignatureHeader: httpapi.SignGet(strings.Repeat("k", 32), now, path)},
+			"empty body":     {httpapi.SignatureHeader: httpapi.Sign(key1, now, nil)},
+			"other path":     {httpapi.SignatureHeader: httpapi.SignGet(key1, now, "/requests/B")},
 			"duplicate sigs": nil,
 		} {
 			var r response
 			if name == "duplicate sigs" {
 				req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
-				req.Header.Add(httpapi.SignatureHeader, httpapi.Sign(key1, now, nil))
-				req.Header.Add(httpapi.SignatureHeader, httpapi.Sign(key2, now, nil))
+				req.Header.Add(httpapi.SignatureHeader, httpapi.SignGet(key1, now, path))
+				req.Header.Add(httpapi.SignatureHeader, httpapi.SignGet(key2, now, path))
 				resp, err := e.srv.Client().Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -132,7 +134,7 @@ func TestGetNeedsSignature(t *testing.T) {
 		}
 	}
 	// The second key works for reading as well.
-	r := e.call(t, http.MethodGet, "/requests/A", nil, map[string]string{httpapi.SignatureHeader: httpapi.Sign(key2, now, nil)})
+	r := e.call(t, http.MethodGet, "/requests/A", nil, map[string]string{httpapi.SignatureHeader: httpapi.SignGet(key2, now, "/requests/A")})
 	if r.code != http.StatusOK {
 		t.Errorf("second key: %d %s", r.code, r.body)
 	}

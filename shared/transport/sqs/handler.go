@@ -132,7 +132,20 @@ func (h *handler) record(ctx context.Context, m *lambdaevents.SQSMessage) (ok bo
 	}
 
 	now := h.s.now()
-	if nb, ok := notBefore(m); ok && nb.After(now) {
+	if nb, ok := notBefore(m); ok && nb.After(now.Add(MaxChainedDelay)) {
+		// No step parks a message this long: a not-before this far ahead
+		// was not written by raprov, and chaining it would bounce the
+		// message between queue and function for ever, never reaching the
+		// dead-letter queue.
+		o := runner.Outcome{Action: runner.DeadLetter, Reason: ReasonInvalidDelay,
+			Detail: fmt.Sprintf("%s %s is more than %s ahead", AttrNotBefore, nb.Format(time.RFC3339), MaxChainedDelay)}
+		if err := h.deadLetter(ctx, m, o, received); err != nil {
+			h.log.ErrorContext(ctx, "could not dead-letter the record; left for redelivery", "reason", o.Reason, "error", err.Error())
+			return false
+		}
+		h.log.WarnContext(ctx, "record dead-lettered", "reason", o.Reason)
+		return true
+	} else if ok && nb.After(now) {
 		// A chained delay: send it on, attributes and all, until it is due.
 		err := h.s.sendURL(ctx, h.s.queues.URL(h.name), []entry{{
 			body: m.Body, delay: h.s.delaySeconds(nb.Sub(now)), attrs: messageAttributes(m.MessageAttributes),
@@ -219,6 +232,15 @@ func receiveCount(m *lambdaevents.SQSMessage) int {
 	}
 	return n
 }
+
+// MaxChainedDelay bounds how far ahead a message's AttrNotBefore may be.
+// The steps park for at most 30 minutes at a time (steps.Config's
+// backoffs, steps.MaxRetryDelay); a day leaves room for any tuning.
+const MaxChainedDelay = 24 * time.Hour
+
+// ReasonInvalidDelay is the dead-letter reason of a message whose
+// AttrNotBefore lies more than MaxChainedDelay ahead.
+const ReasonInvalidDelay = "invalid_delay"
 
 // notBefore returns the record's AttrNotBefore, if it has a valid one.
 func notBefore(m *lambdaevents.SQSMessage) (time.Time, bool) {

@@ -442,3 +442,29 @@ func TestSendChainsDelaysOverMaxDelay(t *testing.T) {
 		t.Fatalf("not-before %q, want %s", attr(got[0], sqs.AttrNotBefore), now.Add(2*time.Hour))
 	}
 }
+
+// A not-before further ahead than any step parks a message was not written
+// by raprov: the message is dead-lettered, not bounced between queue and
+// function for ever.
+func TestHandlerDeadLettersAFarFutureNotBefore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, available, queueConfig{}, sqs.HandlerOptions{})
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	sqs.SetNow(f.sender, func() time.Time { return now })
+	far := now.Add(sqs.MaxChainedDelay + time.Hour).Format(time.RFC3339Nano)
+	m := rec("far", mustEncode(t, accepted("R3")), 1)
+	m.MessageAttributes = map[string]lambdaevents.SQSMessageAttribute{sqs.AttrNotBefore: {DataType: "String", StringValue: &far}}
+	if failed := f.handle(t, m); len(failed) != 0 {
+		t.Fatalf("failures %v", failed)
+	}
+	if n := f.runs.Load(); n != 0 {
+		t.Fatalf("step ran %d times on a message parked too far ahead", n)
+	}
+	got := drain(t, f.c, f.qs.DLQ(events.StepCheckLicense), 1, 10*time.Second)
+	if len(got) != 1 || attr(got[0], sqs.AttrReason) != sqs.ReasonInvalidDelay {
+		t.Fatalf("dead letters %v, want one with reason %s", got, sqs.ReasonInvalidDelay)
+	}
+	if n := count(t, f.c, f.qs.URL(events.StepCheckLicense)); n != 0 {
+		t.Fatalf("the step queue holds %d messages, want none (nothing sent on)", n)
+	}
+}

@@ -69,7 +69,7 @@ func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Cha
 	}
 	dl := ops.DeadLetters()
 	page, err := statuspage.New(statuspage.Options{
-		Ledger: l, DeadLetters: dl, Keys: s.IntakeKeys, Logger: log,
+		Ledger: l, DeadLetters: dl, Keys: s.IntakeKeys, Logger: log, SecureCookies: s.SecureCookies,
 		Replay: func(ctx context.Context, id string) error {
 			d, err := dl.Get(ctx, id)
 			if err != nil {

@@ -58,6 +58,10 @@ type settings struct {
 	// two while senders move to a new one; each at least 32 bytes. Never
 	// logged.
 	IntakeKeys []string `envconfig:"INTAKE_KEYS"`
+	// SecureCookies marks the status page's session cookie Secure on every
+	// answer: set it when raprov serve sits behind a proxy that terminates
+	// TLS.
+	SecureCookies bool `envconfig:"SECURE_COOKIES"`
 	// BulkDir is the folder of scheduled bulk files raprov serve watches
 	// (--watch); empty: none.
 	BulkDir string `envconfig:"BULK_DIR"`

@@ -133,7 +133,7 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, token string
 		Expires:  exp,
 		MaxAge:   int(SessionTTL / time.Second),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   h.secure || r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -145,7 +145,7 @@ func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request) {
 		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   h.secure || r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
 	})
 }

@@ -38,6 +38,11 @@ type Options struct {
 	// Logger receives logins, refusals and replays; nil discards. Keys
 	// and tokens are never logged.
 	Logger *slog.Logger
+	// SecureCookies marks the session cookie Secure on every answer, for a
+	// page served behind a proxy that terminates TLS (the request the page
+	// sees is plain HTTP); without it the cookie is Secure only on TLS
+	// requests.
+	SecureCookies bool
 }
 
 // SessionTTL is how long a login lasts.
@@ -55,6 +60,7 @@ type Handler struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
+	secure bool
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -96,6 +102,7 @@ func New(opts Options) (*Handler, error) {
 		replay: opts.Replay,
 		now:    opts.Now,
 		log:    opts.Logger,
+		secure: opts.SecureCookies,
 	}
 	for i, k := range opts.Keys {
 		if len(k) < httpapi.MinKeyLen {

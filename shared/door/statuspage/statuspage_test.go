@@ -109,6 +109,25 @@ func TestLoginCookieSecureOverTLS(t *testing.T) {
 	}
 }
 
+// Behind a proxy that terminates TLS the page sees plain HTTP:
+// SecureCookies still marks the cookie Secure.
+func TestLoginCookieSecureBehindATLSProxy(t *testing.T) {
+	h, err := statuspage.New(statuspage.Options{Ledger: memledger.New(), Keys: []string{key1}, SecureCookies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := noRedirects(srv.Client()).PostForm(srv.URL+"/login", url.Values{"key": {key1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Fatalf("cookies over plain HTTP with SecureCookies: %+v", cs)
+	}
+}
+
 // requestsFixture records three requests: r-done completed at create,
 // r-fail failed at license with no_license, r-busy in progress at number.
 func requestsFixture(t *testing.T, f *fixture) {

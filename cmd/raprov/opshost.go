@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/events"
-	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/ledger/dynamoledger"
@@ -138,32 +136,23 @@ func (a *sqsOps) Submit(ctx context.Context, traceParent string, reqs []events.R
 	var msgs []transport.Message
 	var record []ledger.Entry
 	for i, r := range reqs {
-		r.RequestID = strings.TrimSpace(r.RequestID)
-		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
-		ev.TraceParent = traceParent
-		out[i] = submission.Submitted{Outcome: submission.Sent, Event: ev}
-		if r.RequestID != "" {
-			norm, _ := validate.Normalize(r, validate.Options{})
-			holder, fp, err := a.claims.Holder(ctx, norm.RequestID)
+		p := submission.Prepare(traceParent, r)
+		out[i] = submission.Submitted{Outcome: submission.Sent, Event: p.Event}
+		if p.RequestID != "" {
+			holder, fp, err := a.claims.Holder(ctx, p.RequestID)
 			if err != nil {
 				return nil, err
 			}
-			switch {
-			case holder == "":
-			case fp == "" || fp == norm.Fingerprint():
-				out[i].Outcome = submission.Duplicate
-				continue
-			default:
-				out[i].Outcome = submission.Conflict
+			if out[i].Outcome = p.Against(holder, fp); out[i].Outcome != submission.Sent {
 				continue
 			}
-			record = append(record, ledger.Entry{EventID: ev.ID, RequestID: norm.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time})
 		}
-		body, err := events.Encode(ev)
+		body, err := events.Encode(p.Event)
 		if err != nil {
 			return nil, fmt.Errorf("request %d: %w", i+1, err)
 		}
 		msgs = append(msgs, transport.Message{Body: body})
+		record = append(record, p.Record()...)
 	}
 	if err := a.sender.Publish(ctx, map[string][]transport.Message{events.StepIntake: msgs}, record); err != nil {
 		return nil, err

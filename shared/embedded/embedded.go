@@ -11,14 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/raprov/raprov/events"
-	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/shared/apperr"
-	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/runner"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/submission"
@@ -139,40 +136,24 @@ func Submit(ctx context.Context, store *local.Store, traceParent string, reqs ..
 
 func publishRequests(ctx context.Context, store *local.Store, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
 	subs := make([]local.Submission, len(reqs))
-	out := make([]submission.Submitted, len(reqs))
+	prepared := make([]submission.Prepared, len(reqs))
 	for i, r := range reqs {
-		// The id is trimmed once, here, as intake would: every event and
-		// ledger line of the request then names the same id.
-		r.RequestID = strings.TrimSpace(r.RequestID)
-		ev := events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})
-		ev.TraceParent = traceParent
-		body, err := events.Encode(ev)
+		p := submission.Prepare(traceParent, r)
+		body, err := events.Encode(p.Event)
 		if err != nil {
 			return nil, fmt.Errorf("embedded: request %d: %w", i+1, err)
 		}
-		out[i].Event = ev
-		subs[i] = local.Submission{EventID: ev.ID, Message: transport.Message{Body: body}}
-		if r.RequestID != "" {
-			// Intake claims with the normalised request's fingerprint;
-			// this claim must name the same request the same way.
-			norm, _ := validate.Normalize(r, validate.Options{})
-			subs[i].RequestID, subs[i].Fingerprint = norm.RequestID, norm.Fingerprint()
-			subs[i].Record = []ledger.Entry{{EventID: ev.ID, RequestID: norm.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time}}
-		}
+		prepared[i] = p
+		subs[i] = local.Submission{EventID: p.Event.ID, Message: transport.Message{Body: body},
+			RequestID: p.RequestID, Fingerprint: p.Fingerprint, Record: p.Record()}
 	}
 	holders, err := store.SubmitClaimed(ctx, events.StepIntake, subs)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]submission.Submitted, len(reqs))
 	for i, h := range holders {
-		switch {
-		case h.EventID == subs[i].EventID:
-			out[i].Outcome = submission.Sent
-		case h.Fingerprint == "" || h.Fingerprint == subs[i].Fingerprint:
-			out[i].Outcome = submission.Duplicate
-		default:
-			out[i].Outcome = submission.Conflict
-		}
+		out[i] = submission.Submitted{Outcome: prepared[i].Against(h.EventID, h.Fingerprint), Event: prepared[i].Event}
 	}
 	return out, nil
 }

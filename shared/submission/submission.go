@@ -9,9 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/events/validate"
+	"github.com/raprov/raprov/shared/ledger"
 )
 
 // Outcome is what a submission did with one request.
@@ -96,4 +99,53 @@ func Fits(r events.Request) error {
 			size, MaxRequestEvent)
 	}
 	return nil
+}
+
+// Prepared is a request made ready to submit: its provisioning.requested
+// event and, when the request names its id, that id and the fingerprint as
+// intake's claim will name them (validate.Normalize's). Every host builds
+// its submissions with Prepare, so a claim made at submission and one made
+// at intake always agree.
+type Prepared struct {
+	Event events.Event
+	// RequestID and Fingerprint are empty when the request names no id:
+	// intake gives it one, and nothing can be claimed before.
+	RequestID, Fingerprint string
+}
+
+// Prepare builds the submission of r. The id is trimmed once, here, as
+// intake trims it: every event and ledger line of the request then names
+// the same id.
+func Prepare(traceParent string, r events.Request) Prepared {
+	r.RequestID = strings.TrimSpace(r.RequestID)
+	p := Prepared{Event: events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})}
+	p.Event.TraceParent = traceParent
+	if r.RequestID != "" {
+		norm, _ := validate.Normalize(r, validate.Options{})
+		p.RequestID, p.Fingerprint = norm.RequestID, norm.Fingerprint()
+	}
+	return p
+}
+
+// Record is the ledger line of the submission; none without a request id.
+func (p Prepared) Record() []ledger.Entry {
+	if p.RequestID == "" {
+		return nil
+	}
+	return []ledger.Entry{{EventID: p.Event.ID, RequestID: p.RequestID, Type: p.Event.Type, Step: "submit", Time: p.Event.Time}}
+}
+
+// Against judges the submission against the claim on its request id: the
+// holder's event id and fingerprint ("" when the id is not claimed). It is
+// Sent when the id is free or this event holds it, Duplicate when the
+// holder carries the same request (or was claimed before fingerprints were
+// kept), else Conflict.
+func (p Prepared) Against(holder, holderFingerprint string) Outcome {
+	switch {
+	case holder == "" || holder == p.Event.ID:
+		return Sent
+	case holderFingerprint == "" || holderFingerprint == p.Fingerprint:
+		return Duplicate
+	}
+	return Conflict
 }

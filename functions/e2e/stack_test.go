@@ -443,7 +443,7 @@ func (s *stack) poll(ctx context.Context, f *function) {
 		}
 		ev := lambdaevents.SQSEvent{Records: make([]lambdaevents.SQSMessage, len(out.Messages))}
 		for i, m := range out.Messages {
-			ev.Records[i] = lambdaRecord(m, arn)
+			ev.Records[i] = sqstest.Record(m, arn)
 		}
 		payload, err := json.Marshal(ev)
 		if err != nil {
@@ -502,36 +502,6 @@ func (s *stack) poll(ctx context.Context, f *function) {
 			s.note("%s: delete: %v", f.step, err)
 		}
 	}
-}
-
-// lambdaRecord is a received message as Lambda's event source mapping
-// hands it to the function.
-func lambdaRecord(m types.Message, arn string) lambdaevents.SQSMessage {
-	r := lambdaevents.SQSMessage{
-		MessageId:              aws.ToString(m.MessageId),
-		ReceiptHandle:          aws.ToString(m.ReceiptHandle),
-		Body:                   aws.ToString(m.Body),
-		Md5OfBody:              aws.ToString(m.MD5OfBody),
-		Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
-		Attributes:             m.Attributes,
-		MessageAttributes:      map[string]lambdaevents.SQSMessageAttribute{},
-		EventSourceARN:         arn,
-		EventSource:            "aws:sqs",
-		AWSRegion:              region,
-	}
-	if r.Attributes == nil {
-		r.Attributes = map[string]string{}
-	}
-	for k, v := range m.MessageAttributes {
-		r.MessageAttributes[k] = lambdaevents.SQSMessageAttribute{
-			DataType:         aws.ToString(v.DataType),
-			StringValue:      v.StringValue,
-			BinaryValue:      v.BinaryValue,
-			StringListValues: append([]string{}, v.StringListValues...),
-			BinaryListValues: append([][]byte{}, v.BinaryListValues...),
-		}
-	}
-	return r
 }
 
 // collectResults reads the results queue, which no function consumes.

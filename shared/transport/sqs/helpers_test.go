@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/raprov/raprov/events"
-	"github.com/raprov/raprov/infra/awslocal"
 	"github.com/raprov/raprov/shared/transport/sqs"
 	"github.com/raprov/raprov/shared/transport/sqs/sqstest"
 )
@@ -79,17 +78,7 @@ func send(tb testing.TB, c *awssqs.Client, url string, bodies ...[]byte) {
 
 // record converts a received message into the record Lambda's event
 // source mapping hands the function.
-func record(m types.Message) lambdaevents.SQSMessage {
-	r := lambdaevents.SQSMessage{
-		MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-		Attributes: m.Attributes, MessageAttributes: map[string]lambdaevents.SQSMessageAttribute{},
-		EventSource: "aws:sqs", AWSRegion: awslocal.SQSRegion,
-	}
-	for k, v := range m.MessageAttributes {
-		r.MessageAttributes[k] = lambdaevents.SQSMessageAttribute{DataType: aws.ToString(v.DataType), StringValue: v.StringValue, BinaryValue: v.BinaryValue}
-	}
-	return r
-}
+func record(m types.Message) lambdaevents.SQSMessage { return sqstest.Record(m, "") }
 
 // rec builds a record by hand.
 func rec(id string, body []byte, received int) lambdaevents.SQSMessage {

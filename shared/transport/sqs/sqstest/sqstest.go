@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,4 +126,34 @@ func Count(tb testing.TB, c *awssqs.Client, url string) int {
 		n += k
 	}
 	return n
+}
+
+// Record is the Lambda record of a message received from the queue arn, in
+// the shape Lambda's SQS event source mapping delivers it.
+func Record(m types.Message, arn string) lambdaevents.SQSMessage {
+	r := lambdaevents.SQSMessage{
+		MessageId:              aws.ToString(m.MessageId),
+		ReceiptHandle:          aws.ToString(m.ReceiptHandle),
+		Body:                   aws.ToString(m.Body),
+		Md5OfBody:              aws.ToString(m.MD5OfBody),
+		Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+		Attributes:             m.Attributes,
+		MessageAttributes:      map[string]lambdaevents.SQSMessageAttribute{},
+		EventSourceARN:         arn,
+		EventSource:            "aws:sqs",
+		AWSRegion:              awslocal.SQSRegion,
+	}
+	if r.Attributes == nil {
+		r.Attributes = map[string]string{}
+	}
+	for k, v := range m.MessageAttributes {
+		r.MessageAttributes[k] = lambdaevents.SQSMessageAttribute{
+			DataType:         aws.ToString(v.DataType),
+			StringValue:      v.StringValue,
+			BinaryValue:      v.BinaryValue,
+			StringListValues: append([]string{}, v.StringListValues...),
+			BinaryListValues: append([][]byte{}, v.BinaryListValues...),
+		}
+	}
+	return r
 }

@@ -584,17 +584,18 @@ func (d *directory) snapshot() ([]User, []Sku) {
 	return users, skus
 }
 
-// remove deletes the visible user key, freeing its licenses.
-func (d *directory) remove(key string, now time.Time) *graphError {
+// remove deletes the visible user key, freeing its licenses, and returns
+// its object id.
+func (d *directory) remove(key string, now time.Time) (string, *graphError) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	u, gerr := d.lookup(key, now)
 	if gerr != nil {
-		return gerr
+		return "", gerr
 	}
 	delete(d.users, u.ID)
 	delete(d.upns, strings.ToLower(u.UserPrincipalName))
 	d.order = slices.DeleteFunc(d.order, func(o *User) bool { return o == u })
 	d.recharge(u.AssignedLicenses, nil)
-	return nil
+	return u.ID, nil
 }

@@ -7,12 +7,13 @@
 //     configuration, instance discovery, the v2.0 token endpoint) for a client
 //     secret or a certificate-signed client assertion;
 //   - /v1.0/subscribedSkus and /v1.0/users (create, get by id or
-//     userPrincipalName, $filter, $select, update, licenseDetails,
+//     userPrincipalName, $filter, $select, update, delete, licenseDetails,
 //     assignLicense) with Graph's rules, JSON shapes and error bodies;
 //   - the Teams telephone-number and application-instance endpoints of
 //     package teamssim, mounted on the same handler;
-//   - an unauthenticated admin API under /_sim/ (state dump, request counts,
-//     licenses, knobs, faults) meant for loopback use only.
+//   - an unauthenticated admin API under /_sim/ (state dump, normalised
+//     snapshot, request counts, licenses, knobs, faults) meant for loopback
+//     use only.
 //
 // Knobs add replication delay (a new user is not found for a while), Graph's
 // throttling cost model (the simulator's own transcription, cost.go) with a

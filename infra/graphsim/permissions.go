@@ -146,6 +146,7 @@ var Requirements = []Requirement{
 	{"POST " + appInstancesPath, [][]string{teamsAdmin, userAdmin}, teamsAppOnly + "; " + resourceAccountBlog},
 	{"POST " + associationsPath, [][]string{teamsAdmin}, teamsAppOnly},
 	{"GET " + associationsPath + "/{objectId}", [][]string{teamsAdmin}, teamsAppOnly},
+	{"DELETE " + associationsPath + "/{objectId}", [][]string{teamsAdmin}, teamsAppOnly},
 }
 
 // Paths of the Teams side (teamssim serves them).

@@ -150,6 +150,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1.0/users/{id}/assignLicense", s.assignLicense)
 
 	m.HandleFunc("GET /_sim/state", s.adminState)
+	m.HandleFunc("GET /_sim/snapshot", s.adminSnapshot)
 	m.HandleFunc("GET /_sim/requests", s.adminRequests)
 	m.HandleFunc("DELETE /_sim/requests", s.adminResetRequests)
 	m.HandleFunc("POST /_sim/licenses", s.adminLicenses)

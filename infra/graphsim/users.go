@@ -578,13 +578,20 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// deleteUser serves DELETE /v1.0/users/{id | userPrincipalName}: 204, and
-// the user's licenses are freed.
+// deleteUser serves DELETE /v1.0/users/{id | userPrincipalName}: 204; the
+// user's licenses are freed (consumedUnits goes down) and its Teams
+// application instance and association go with it. A number still assigned
+// to it stays assigned and gets stuck (teamssim.Sim.UserDeleted). Deleted
+// users are not kept for restoring (Graph keeps them 30 days in
+// directory/deletedItems; not modelled). An unknown or already deleted user
+// is 404 Request_ResourceNotFound.
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
-	if gerr := s.dir.remove(r.PathValue("id"), s.now()); gerr != nil {
+	id, gerr := s.dir.remove(r.PathValue("id"), s.now())
+	if gerr != nil {
 		gerr.write(w, r)
 		return
 	}
+	s.teams.UserDeleted(id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -1,6 +1,8 @@
 // Package graph is raprov's Microsoft Graph adapter: it implements the
-// steps.Licenses, steps.Accounts and steps.Numbers ports on msgraph-sdk-go
-// and is the only package that imports the Graph SDK, kiota or azidentity.
+// steps.Licenses, steps.Accounts and steps.Numbers ports and, for
+// deprovisioning, steps.AccountRemover, steps.LicenseRemover and
+// steps.NumberUnassigner on msgraph-sdk-go, and is the only package that
+// imports the Graph SDK, kiota or azidentity.
 //
 // # Authentication
 //
@@ -10,9 +12,11 @@
 // privilege, each needed by a call here:
 //
 //   - User.ReadWrite.All: create users, read them by id or UPN, PATCH
-//     usageLocation, POST /users/{id}/assignLicense.
+//     usageLocation or accountEnabled, POST /users/{id}/assignLicense,
+//     DELETE /users/{id}.
 //   - LicenseAssignment.Read.All (or Organization.Read.All): GET /subscribedSkus.
-//   - TeamsTelephoneNumber.ReadWrite.All: number inventory, assignNumber, operations.
+//   - TeamsTelephoneNumber.ReadWrite.All: number inventory, assignNumber,
+//     unassignNumber, operations.
 //
 // docs/permissions.md has the sources.
 //
@@ -50,6 +54,12 @@
 //	409                                        Conflict
 //	429                                        Throttled with RetryAfter
 //	5xx, 408, timeouts, network errors         Unavailable (RetryAfter when sent)
+//
+// Removing what is already gone is a success: Delete takes a 404 as
+// deleted, RemoveLicense a user without the license (read first, or
+// Graph's 400 "User does not have a corresponding license."), Block an
+// account already blocked (read first). Reads come first where they save a
+// write, the scarcer quota (deprovision.go).
 //
 // Messages name the operation, HTTP status and Graph's error code and
 // message; never a token, secret or password.

@@ -152,6 +152,22 @@ func isInvalidUsageLocation(ge graphError) bool {
 	return strings.Contains(strings.ToLower(ge.message), "invalid usage location")
 }
 
+// lacksLicense reports Graph's refusal to remove a license the user does not
+// have: 400 Request_BadRequest "User does not have a corresponding
+// license." The wording is the directory's answer to the same removal
+// through Azure AD PowerShell (MicrosoftDocs/OfficeDocs-Enterprise#873);
+// that Graph's assignLicense answers with it is inferred. Matched on the
+// message, as the license cases of classifyBadRequest are: Graph gives no
+// other signal.
+func lacksLicense(err error) bool {
+	var oe *odataerrors.ODataError
+	if !errors.As(err, &oe) || oe.GetStatusCode() != http.StatusBadRequest {
+		return false
+	}
+	m := oe.GetErrorEscaped()
+	return m != nil && strings.Contains(strings.ToLower(deref(m.GetMessage())), "does not have a corresponding license")
+}
+
 // fromTokenError maps a failed token request. Entra answers bad credentials
 // with 400/401 (invalid_client, unauthorized_client); its body names the
 // error and a trace id, never the secret or assertion that was sent.

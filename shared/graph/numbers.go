@@ -69,7 +69,8 @@ func (c *Client) Lookup(ctx context.Context, e164 string) (*steps.NumberAssignme
 	return nil, nil
 }
 
-// operationID matches the id in the Location header of assignNumber:
+// operationID matches the id in the Location header of assignNumber and
+// unassignNumber:
 // …/telephoneNumberManagement/operations('<id>') (or …/operations/<id>).
 var operationID = regexp.MustCompile(`/operations(?:\('([^']+)'\)|/([^/?#]+))`)
 
@@ -80,23 +81,30 @@ func (c *Client) Assign(ctx context.Context, req steps.AssignNumberRequest) (str
 	if req.TelephoneNumber == "" || req.AssignmentTargetID == "" || req.NumberType == "" {
 		return "", apperr.New(apperr.Invalid, events.ReasonInvalidRequest, "graph: assign number: telephone number, target and number type are required")
 	}
-	body, err := json.Marshal(struct {
+	return c.startNumberAction(ctx, "assign number", "assignNumber", struct {
 		TelephoneNumber    string `json:"telephoneNumber"`
 		AssignmentTargetID string `json:"assignmentTargetId"`
 		NumberType         string `json:"numberType"`
 	}{req.TelephoneNumber, req.AssignmentTargetID, req.NumberType})
+}
+
+// startNumberAction posts the numberAssignments action (assignNumber,
+// unassignNumber) with body, answered 202 with an empty body, and returns
+// the operation id from the response's Location header.
+func (c *Client) startNumberAction(ctx context.Context, op, action string, body any) (string, error) {
+	payload, err := json.Marshal(body)
 	if err != nil {
-		return "", &apperr.Error{Code: apperr.Internal, Message: "graph: assign number: encode body", Err: err}
+		return "", &apperr.Error{Code: apperr.Internal, Message: "graph: " + op + ": encode body", Err: err}
 	}
-	ri := c.request(abs.POST, numbersRoot+"/numberAssignments/assignNumber")
-	ri.SetStreamContentAndContentType(body, "application/json")
+	ri := c.request(abs.POST, numbersRoot+"/numberAssignments/"+action)
+	ri.SetStreamContentAndContentType(payload, "application/json")
 	headers := khttp.NewHeadersInspectionOptions()
 	headers.InspectResponseHeaders = true
 	ri.AddRequestOptions([]abs.RequestOption{headers})
 
 	ctx, rec := withRecorder(ctx)
 	if err := c.adapter.SendNoContent(ctx, ri, errorMappings); err != nil {
-		return "", mapError("assign number", err, rec)
+		return "", mapError(op, err, rec)
 	}
 	var location string
 	if v := headers.GetResponseHeaders().Get("Location"); len(v) > 0 {
@@ -107,7 +115,7 @@ func (c *Client) Assign(ctx context.Context, req steps.AssignNumberRequest) (str
 	}
 	m := operationID.FindStringSubmatch(location)
 	if m == nil {
-		return "", &apperr.Error{Code: apperr.Internal, Message: fmt.Sprintf("graph: assign number: no operation in Location %q", location)}
+		return "", &apperr.Error{Code: apperr.Internal, Message: fmt.Sprintf("graph: %s: no operation in Location %q", op, location)}
 	}
 	if m[1] != "" {
 		return m[1], nil

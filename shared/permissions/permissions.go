@@ -114,25 +114,29 @@ const (
 // what it needs. The Teams admin rows are partly inferred: see
 // docs/permissions.md, "What the simulator checks".
 var Calls = []Call{
-	{Route: "GET /subscribedSkus", Audience: Graph, AllOf: [][]string{readSkus}, By: "check-license, doctor", Source: learn + "subscribedsku-list"},
-	{Route: "GET /users", Audience: Graph, AllOf: [][]string{readUsers}, By: "create-account, doctor", Source: learn + "user-list"},
-	{Route: "GET /users/{id}", Audience: Graph, AllOf: [][]string{readUsers}, By: "create-account, assign-license", Source: learn + "user-get"},
+	{Route: "GET /subscribedSkus", Audience: Graph, AllOf: [][]string{readSkus}, By: "check-license, remove-license, doctor", Source: learn + "subscribedsku-list"},
+	{Route: "GET /users", Audience: Graph, AllOf: [][]string{readUsers}, By: "create-account, unassociate, doctor", Source: learn + "user-list"},
+	{Route: "GET /users/{id}", Audience: Graph, AllOf: [][]string{readUsers}, By: "create-account, assign-license, unassign-number, remove-license, remove-account", Source: learn + "user-get"},
 	{Route: "POST /users", Audience: Graph, AllOf: [][]string{writeUsers}, By: "create-account", Source: learn + "user-post-users"},
-	{Route: "PATCH /users/{id}", Audience: Graph, AllOf: [][]string{writeUsers}, By: "assign-license", Source: learn + "user-update"},
-	{Route: "POST /users/{id}/assignLicense", Audience: Graph, AllOf: [][]string{assignLic}, By: "assign-license", Source: learn + "user-assignlicense"},
-	{Route: "GET " + numbersRoute + "/numberAssignments", Audience: Graph, AllOf: [][]string{readNumbers}, By: "check-license, assign-number, doctor",
+	{Route: "PATCH /users/{id}", Audience: Graph, AllOf: [][]string{writeUsers}, By: "assign-license, remove-account (block)", Source: learn + "user-update"},
+	{Route: "POST /users/{id}/assignLicense", Audience: Graph, AllOf: [][]string{assignLic}, By: "assign-license, remove-license", Source: learn + "user-assignlicense"},
+	{Route: "GET " + numbersRoute + "/numberAssignments", Audience: Graph, AllOf: [][]string{readNumbers}, By: "check-license, assign-number, unassign-number, doctor",
 		Source: learn + "teamsadministration-telephonenumbermanagementroot-list-numberassignments"},
 	{Route: "POST " + numbersRoute + "/numberAssignments/assignNumber", Audience: Graph, AllOf: [][]string{editNumbers}, By: "assign-number",
 		Source: learn + "teamsadministration-numberassignment-assignnumber"},
-	{Route: "GET " + numbersRoute + "/operations/{id}", Audience: Graph, AllOf: [][]string{readNumbers}, By: "assign-number",
+	{Route: "GET " + numbersRoute + "/operations/{id}", Audience: Graph, AllOf: [][]string{readNumbers}, By: "assign-number, unassign-number",
 		Source: learn + "teamsadministration-telephonenumberlongrunningoperation-get"},
+	{Route: "POST " + numbersRoute + "/numberAssignments/unassignNumber", Audience: Graph, AllOf: [][]string{editNumbers}, By: "unassign-number",
+		Source: learn + "teamsadministration-numberassignment-unassignnumber"},
+	{Route: "DELETE /users/{id}", Audience: Graph, AllOf: [][]string{{UserReadWriteAll}}, By: "remove-account", Source: learn + "user-delete"},
 	{Route: "GET /organization", Audience: Graph, AllOf: [][]string{readOrg}, By: "doctor", Optional: true, Source: learn + "organization-list"},
 
 	{Route: "GET " + appInstances, Audience: TeamsAdmin, AllOf: [][]string{teamsAdmin}, By: "create-account, doctor", Source: teamsAppOnly},
 	{Route: "GET " + appInstances + "/{objectId}", Audience: TeamsAdmin, AllOf: [][]string{teamsAdmin}, By: "create-account, doctor", Source: teamsAppOnly},
 	{Route: "POST " + appInstances + "/{objectId}/sync", Audience: TeamsAdmin, AllOf: [][]string{teamsAdmin, userAdmin}, By: "create-account", Source: teamsAppOnly + "; " + raBlog},
 	{Route: "POST " + associations, Audience: TeamsAdmin, AllOf: [][]string{teamsAdmin}, By: "associate", Source: teamsAppOnly},
-	{Route: "GET " + associations + "/{objectId}", Audience: TeamsAdmin, AllOf: [][]string{teamsAdmin}, By: "associate", Source: teamsAppOnly},
+	{Route: "GET " + associations + "/{objectId}", Audience: TeamsAdmin, AllOf: [][]string{teamsAdmin}, By: "associate, unassociate", Source: teamsAppOnly},
+	{Route: "DELETE " + associations + "/{objectId}", Audience: TeamsAdmin, AllOf: [][]string{teamsAdmin}, By: "unassociate", Source: teamsAppOnly},
 }
 
 // Grants is a set of Graph application permissions and directory role

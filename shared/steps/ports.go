@@ -247,3 +247,40 @@ type NumberHolds interface {
 	// does not hold changes nothing.
 	Release(ctx context.Context, e164, requestID string) error
 }
+
+// The ports below are what deprovisioning needs from Microsoft, each as
+// small as its step. Removing what is already gone is a success, so a
+// repeated delivery converges.
+
+// AccountRemover deletes or blocks the accounts raprov created.
+type AccountRemover interface {
+	// Delete deletes the user (DELETE /users/{id}); a user that no longer
+	// exists is not an error.
+	Delete(ctx context.Context, id string) error
+	// Block blocks the user's sign-in (accountEnabled false); a user whose
+	// sign-in is blocked already is left as it is.
+	Block(ctx context.Context, id string) error
+}
+
+// LicenseRemover takes licenses back.
+type LicenseRemover interface {
+	// RemoveLicense removes skuID from the user's licenses; a user without
+	// it is not an error.
+	RemoveLicense(ctx context.Context, userID, skuID string) error
+}
+
+// NumberUnassigner releases telephone numbers (unassignNumber).
+type NumberUnassigner interface {
+	// Unassign starts an asynchronous unassignment of e164 and returns its
+	// operation id (read with Numbers.Operation).
+	Unassign(ctx context.Context, e164, numberType string) (string, error)
+}
+
+// Unassociator removes a resource account's association with an auto
+// attendant or call queue (Remove-CsOnlineApplicationInstanceAssociation).
+type Unassociator interface {
+	// Unassociate removes the association of the application instance
+	// objectID; an instance with none (or no instance at all) is not an
+	// error.
+	Unassociate(ctx context.Context, objectID string) error
+}

@@ -108,12 +108,13 @@ const (
 	LookupList = "list"
 )
 
-// objectIDPlaceholder is replaced by the object id in GetPath, BindPath and
-// GetAssociationPath.
+// objectIDPlaceholder is replaced by the object id in GetPath, BindPath,
+// GetAssociationPath and RemoveAssociationPath.
 const objectIDPlaceholder = "{objectId}"
 
 // Config configures a Client. Paths are relative to BaseURL; GetPath,
-// BindPath and GetAssociationPath contain the placeholder {objectId}. See
+// BindPath, GetAssociationPath and RemoveAssociationPath contain the
+// placeholder {objectId}. See
 // docs/teams-admin.md for which parts are verified and which inferred.
 type Config struct {
 	// BaseURL of the Teams admin back end (a simulator in tests).
@@ -139,6 +140,13 @@ type Config struct {
 	AssociatePath string `envconfig:"ASSOCIATE_PATH" default:"/Teams.VoiceApps/applicationinstanceassociations"`
 	// GetAssociationPath reads the association of one instance.
 	GetAssociationPath string `envconfig:"GET_ASSOCIATION_PATH" default:"/Teams.VoiceApps/applicationinstanceassociations/{objectId}"`
+	// RemoveAssociationPath (DELETE) removes the association of one
+	// instance (Remove-CsOnlineApplicationInstanceAssociation: one DELETE
+	// per instance is verified, the path is inferred). Empty means
+	// GetAssociationPath, so by default
+	// /Teams.VoiceApps/applicationinstanceassociations/{objectId}: the
+	// instance's association resource, read and deleted at one path.
+	RemoveAssociationPath string `envconfig:"REMOVE_ASSOCIATION_PATH"`
 	// CallPriority (1–5) is sent with every association; 0 leaves it out
 	// and the back end applies its default (3).
 	CallPriority int `envconfig:"CALL_PRIORITY" default:"0"`
@@ -245,6 +253,7 @@ func (c Config) Validate() error {
 		{"bind path", c.BindPath, true},
 		{"associate path", c.AssociatePath, false},
 		{"get association path", c.GetAssociationPath, true},
+		{"remove association path", c.removeAssociationPath(), true},
 	}
 	for _, p := range paths {
 		if !strings.HasPrefix(p.path, "/") || strings.ContainsAny(p.path, "?#") {
@@ -298,6 +307,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// removeAssociationPath is RemoveAssociationPath, or GetAssociationPath
+// when it is empty.
+func (c Config) removeAssociationPath() string {
+	if c.RemoveAssociationPath != "" {
+		return c.RemoveAssociationPath
+	}
+	return c.GetAssociationPath
 }
 
 func isLoopback(host string) bool {

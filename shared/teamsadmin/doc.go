@@ -11,7 +11,8 @@
 // docs/teams-admin.md lists what is verified and what is inferred, so an
 // operator can compare it with the traffic of the cmdlets in their tenant.
 //
-// *Client implements steps.TeamsAdmin. Errors are *apperr.Error values,
+// *Client implements steps.TeamsAdmin and, for deprovisioning,
+// steps.Unassociator (Remove-CsOnlineApplicationInstanceAssociation). Errors are *apperr.Error values,
 // classified primarily by HTTP status:
 //
 //	401, 403            Forbidden, reason permission_denied

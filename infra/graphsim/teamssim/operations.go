@@ -29,12 +29,14 @@ const (
 	detailNeedsUserCap     = "The telephone number %s lacks the userAssignment capability required to assign it to %s, which is not a Teams application instance. A resource account must be licensed and bound to an application instance before it can get a number with the voiceApplicationAssignment capability."
 	detailNeedsVoiceAppCap = "The telephone number %s lacks the voiceApplicationAssignment capability required to assign it to the resource account %s."
 	detailCountryMismatch  = "The telephone number %s belongs to country %s, but the usage location of %s is %q."
+	detailOrphaned         = "The telephone number %s is assigned to %s, which no longer exists; the assignment cannot be changed."
 )
 
 // operation is a telephone number long-running operation. Before it completes
 // its status is derived from the clock; afterwards it is fixed.
 type operation struct {
 	id              string
+	seq             int // position in Sim.opOrder
 	action          string
 	created         time.Time
 	telephoneNumber string
@@ -59,6 +61,7 @@ func (s *Sim) startOperationLocked(op *operation) {
 	// base64url("Unassignment|<guid>") (decoded from the Learn examples).
 	op.id = base64.RawURLEncoding.EncodeToString([]byte(prefix + "|" + uuid.NewString()))
 	op.created = s.now()
+	op.seq = len(s.opOrder)
 	s.ops[op.id] = op
 	s.opOrder = append(s.opOrder, op)
 	s.pending = append(s.pending, op)
@@ -179,6 +182,8 @@ func (s *Sim) assignLocked(op *operation, rec *numberRec, user DirUser, found bo
 		return fmt.Sprintf(detailNotInInventory, tel)
 	case rec.NumberType != op.numberType:
 		return fmt.Sprintf(detailTypeMismatch, tel, rec.NumberType, op.numberType)
+	case rec.orphaned:
+		return fmt.Sprintf(detailOrphaned, tel, rec.AssignmentTargetID)
 	case rec.AssignmentStatus != StatusUnassigned && strings.EqualFold(rec.AssignmentTargetID, op.targetID):
 		rec.settled = ActivationActivated
 		return "" // already assigned to this target: idempotent
@@ -215,16 +220,23 @@ func (s *Sim) assignLocked(op *operation, rec *numberRec, user DirUser, found bo
 }
 
 // unassignLocked applies an unassignment and returns "" or the reason it
-// failed. Unassigning a number that is not assigned succeeds.
+// failed. Unassigning a number that is not assigned succeeds. A number whose
+// target was deleted while it held the number is stuck: an unassignment
+// started after the deletion fails (one started before completes).
 func (s *Sim) unassignLocked(op *operation, rec *numberRec) string {
 	switch {
 	case rec == nil:
 		return fmt.Sprintf(detailNotInInventory, op.telephoneNumber)
 	case rec.NumberType != op.numberType:
 		return fmt.Sprintf(detailTypeMismatch, op.telephoneNumber, rec.NumberType, op.numberType)
+	case rec.orphaned && op.seq >= rec.orphanedSeq:
+		return fmt.Sprintf(detailOrphaned, op.telephoneNumber, rec.AssignmentTargetID)
+	case rec.FailWith != "":
+		return rec.FailWith
 	}
 	s.setAssignmentLocked(rec, StatusUnassigned, "")
 	rec.AssignmentCategory = ""
+	rec.orphaned = false
 	rec.settled = ActivationActivated
 	return ""
 }

@@ -56,6 +56,11 @@ type numberRec struct {
 	Number
 	settled string // activationState once no operation is pending
 	pending int    // operations started and not completed
+	// orphaned says the number's assignment target was deleted while the
+	// number was still assigned to it: operations started from then on
+	// (seq ≥ orphanedSeq) fail (Sim.UserDeleted).
+	orphaned    bool
+	orphanedSeq int
 }
 
 type emptyDirectory struct{}
@@ -117,6 +122,7 @@ func (s *Sim) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+appInstancesPath, s.refuseCollectionBind)
 	mux.HandleFunc("POST "+associationsPath, s.associate)
 	mux.HandleFunc("GET "+associationsPath+"/{objectId}", s.getAssociation)
+	mux.HandleFunc("DELETE "+associationsPath+"/{objectId}", s.removeAssociation)
 }
 
 // SetKnobs replaces the knobs. It has no effect when Config.KnobsFunc is

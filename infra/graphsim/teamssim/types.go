@@ -23,6 +23,9 @@ const (
 
 	ActivationActivated         = "activated"
 	ActivationAssignmentPending = "assignmentPending"
+	// ActivationUpdatePending marks a number still assigned to a target
+	// that was deleted (Sim.UserDeleted): stuck, as Microsoft's guide warns.
+	ActivationUpdatePending = "updatePending"
 
 	StatusUnassigned               = "unassigned"
 	StatusUserAssigned             = "userAssigned"
@@ -88,8 +91,9 @@ type Number struct {
 	ReverseNumberLookupOptions []string `json:"reverseNumberLookupOptions,omitempty"`
 	SupportedCustomerActions   []string `json:"supportedCustomerActions,omitempty"`
 
-	// FailWith, when set, makes every assignment of this number that passes
-	// the other rules fail asynchronously with this statusDetail.
+	// FailWith, when set, makes every assignment or unassignment of this
+	// number that passes the other rules fail asynchronously with this
+	// statusDetail.
 	FailWith string `json:"failWith,omitempty"`
 }
 

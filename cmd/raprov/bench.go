@@ -57,6 +57,9 @@ type benchFlags struct {
 	cpuProfile  string
 	memProfile  string
 	timeout     time.Duration
+	output      outputFormat
+	// diag receives the progress lines when output is JSON.
+	diag io.Writer
 }
 
 func newBenchCmd() *cobra.Command {
@@ -80,12 +83,16 @@ database, and prints one table:
   sequential   --sequential requests one at a time, one handler per step:
                the latency baseline.
 
-It exits 1 when a target is missed. See docs/benchmarks.md.`,
+It exits 1 when a target is missed. See docs/benchmarks.md. -o json and
+-o jsonl print the tables' rows as JSON records (docs/cli.md), the progress
+lines going to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.diag = cmd.ErrOrStderr()
 			return runBench(cmd.Context(), f, cmd.OutOrStdout())
 		},
 	}
+	addOutputFlag(cmd, &f.output)
 	fl := cmd.Flags()
 	fl.IntVar(&f.requests, "requests", 1000, "accounts provisioned by the unthrottled and by the throttled run")
 	fl.IntVar(&f.repeat, "repeat", 3, "unthrottled runs; the table reports their median, since a run of a few seconds on a shared machine varies")
@@ -227,10 +234,14 @@ func writeFloor(writes int, scale float64) time.Duration {
 	return time.Duration(float64(writes) / graphcost.WritesPerWindow * window)
 }
 
+// runBench runs the benchmarks, printing progress as they go and the
+// tables (or their JSON records, f.output) to out at the end of each
+// section; it returns exitCode(1) when a target is missed.
 func runBench(ctx context.Context, f benchFlags, out io.Writer) error {
 	if err := f.validate(); err != nil {
-		return err
+		return usageError(err)
 	}
+	msgs := f.output.messages(out, f.diag)
 	dir := f.db
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "raprov-bench-")
@@ -263,9 +274,9 @@ func runBench(ctx context.Context, f benchFlags, out io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	fmt.Fprintf(out, "raprov bench: %d requests, %d handlers per step, GOMAXPROCS %d; throttled run: time scale %g, headroom %g\n",
+	fmt.Fprintf(msgs, "raprov bench: %d requests, %d handlers per step, GOMAXPROCS %d; throttled run: time scale %g, headroom %g\n",
 		f.requests, f.concurrency, runtime.GOMAXPROCS(0), f.scale, f.headroom)
-	b := bencher{dir: dir, log: log, headroom: f.headroom, timeout: f.timeout, out: out}
+	b := bencher{dir: dir, log: log, headroom: f.headroom, timeout: f.timeout, out: msgs}
 	uns := make([]runResult, f.repeat)
 	for i := range uns {
 		if uns[i], err = b.run(ctx, scenario{name: "unthrottled", requests: reqs[:f.requests], scale: 1, concurrency: f.concurrency}); err != nil {
@@ -291,14 +302,24 @@ func runBench(ctx context.Context, f benchFlags, out io.Writer) error {
 		}
 	}
 	rss, _ := peakRSS()
-	fmt.Fprintln(out)
 	rows := benchTable(f.scale, un, th, seq, rss)
-	ok := printBenchTable(out, rows)
-	fleetOK, err := benchFleet(ctx, f, log, out) // bench_fleet.go
+	if !f.output.machine() {
+		fmt.Fprintln(out)
+		printBenchTable(out, rows)
+	}
+	fleet, err := benchFleet(ctx, f, log, msgs) // bench_fleet.go
 	if err != nil {
 		return err
 	}
-	if !ok || !fleetOK {
+	if f.output.machine() {
+		if err := writeList(out, f.output, benchRecords(rows, fleet)); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(out)
+		printFleetTable(out, fleet)
+	}
+	if !benchPassed(rows) || !fleetPassed(fleet) {
 		return exitCode(1)
 	}
 	return nil
@@ -707,23 +728,56 @@ func benchTable(scale float64, un, th runResult, seq *runResult, rssKiB int) []b
 	return rows
 }
 
+// result is the row's RESULT: PASS, FAIL, or info for a row without a target.
+func (r benchRow) result() string {
+	switch {
+	case r.pass == nil:
+		return "info"
+	case *r.pass:
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// benchPassed reports whether every target was met.
+func benchPassed(rows []benchRow) bool {
+	for _, r := range rows {
+		if r.pass != nil && !*r.pass {
+			return false
+		}
+	}
+	return true
+}
+
 // printBenchTable writes the rows and reports whether every target was met.
 func printBenchTable(out io.Writer, rows []benchRow) bool {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "METRIC\tTARGET\tMEASURED\tRESULT")
-	ok := true
 	for _, r := range rows {
-		result := "info"
-		if r.pass != nil {
-			result = "PASS"
-			if !*r.pass {
-				result, ok = "FAIL", false
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.metric, r.target, r.measured, result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.metric, r.target, r.measured, r.result())
 	}
 	tw.Flush()
-	return ok
+	return benchPassed(rows)
+}
+
+// benchRecords returns the JSON records of both tables: the chain's rows,
+// then the fleet's.
+func benchRecords(rows []benchRow, fleet []fleetResult) []benchRecord {
+	out := make([]benchRecord, 0, len(rows)+len(fleet))
+	for _, r := range rows {
+		out = append(out, benchRecord{Section: "chain", Metric: r.metric, Target: r.target, Measured: r.measured, Result: r.result()})
+	}
+	for _, r := range fleet {
+		row := r.row()
+		out = append(out, benchRecord{
+			Section:  "fleet",
+			Metric:   fmt.Sprintf("%s, buckets at start %s", row.fleet, row.start),
+			Target:   row.target,
+			Measured: fmt.Sprintf("%s instances started; 429 responses %s; wall ÷ write floor %s", row.instances, row.throttled, row.floor),
+			Result:   row.result,
+		})
+	}
+	return out
 }
 
 // clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat CPU times;

@@ -168,23 +168,23 @@ func (r fleetResult) pass() *bool {
 	return verdict(r.calls > 0 && r.throttledShare() < targetFleetThrottledShare)
 }
 
-// benchFleet runs the fleet section of raprov bench and prints its table,
-// reporting whether every target was met.
-func benchFleet(ctx context.Context, f benchFlags, log *slog.Logger, out io.Writer) (bool, error) {
+// benchFleet runs the fleet section of raprov bench, printing what it runs
+// to progress, and returns the runs' results for printFleetTable or
+// benchRecords.
+func benchFleet(ctx context.Context, f benchFlags, log *slog.Logger, progress io.Writer) ([]fleetResult, error) {
 	scs := defaultFleetScenarios(f.requests, f.headroom)
 	sc0 := scs[0]
-	fmt.Fprintf(out, "\nfleet: %d accounts (2 identity writes each) per run by K instances of Share K; quota %d writes per %s window (time scale %.4g), headroom %g; instances live %.0f–%.0f %% of a window (a crash loop), %d account(s) at a time each\n",
+	fmt.Fprintf(progress, "\nfleet: %d accounts (2 identity writes each) per run by K instances of Share K; quota %d writes per %s window (time scale %.4g), headroom %g; instances live %.0f–%.0f %% of a window (a crash loop), %d account(s) at a time each\n",
 		sc0.accounts, sc0.writesPerWindow, sc0.window(), sc0.scale, sc0.headroom, sc0.minLife*100, sc0.maxLife*100, sc0.handlers)
 	var results []fleetResult
 	for _, sc := range scs {
-		r, err := runFleetLabelled(ctx, sc, f.timeout, log, out)
+		r, err := runFleetLabelled(ctx, sc, f.timeout, log, progress)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		results = append(results, r)
 	}
-	fmt.Fprintln(out)
-	return printFleetTable(out, results), nil
+	return results, nil
 }
 
 // runFleetLabelled runs sc with a timeout and a pprof label, printing a
@@ -352,25 +352,49 @@ func fleetSimulator(sc fleetScenario) graphsim.Config {
 	}
 }
 
+// fleetRow is one fleet run as its table row shows it.
+type fleetRow struct {
+	fleet, start, instances, throttled, floor, target, result string
+}
+
+func (r fleetResult) row() fleetRow {
+	row := fleetRow{
+		fleet:     fmt.Sprintf("K=%d, Share %s", r.scenario.instances, r.scenario.share()),
+		start:     r.scenario.startName(),
+		instances: fmt.Sprint(r.starts),
+		throttled: fmt.Sprintf("%.2f %% (%d of %d calls)", r.throttledShare()*100, r.throttled, r.calls),
+		floor: fmt.Sprintf("%.2f × (%s; floor %s = %d writes)", r.floorRatio(), r.wall.Round(time.Millisecond),
+			r.floor().Round(time.Millisecond), r.writes),
+		target: "—", result: "info",
+	}
+	if p := r.pass(); p != nil {
+		row.target, row.result = fmt.Sprintf("< %.0f %% 429", targetFleetThrottledShare*100), "PASS"
+		if !*p {
+			row.result = "FAIL"
+		}
+	}
+	return row
+}
+
+// fleetPassed reports whether every fleet run met its target.
+func fleetPassed(results []fleetResult) bool {
+	for _, r := range results {
+		if p := r.pass(); p != nil && !*p {
+			return false
+		}
+	}
+	return true
+}
+
 // printFleetTable writes the fleet's rows and reports whether every target
 // was met.
 func printFleetTable(out io.Writer, results []fleetResult) bool {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FLEET\tBUCKETS AT START\tINSTANCES STARTED\t429 RESPONSES\tWALL ÷ WRITE FLOOR\tTARGET\tRESULT")
-	ok := true
 	for _, r := range results {
-		target, result := "—", "info"
-		if p := r.pass(); p != nil {
-			target, result = fmt.Sprintf("< %.0f %% 429", targetFleetThrottledShare*100), "PASS"
-			if !*p {
-				result, ok = "FAIL", false
-			}
-		}
-		fmt.Fprintf(tw, "K=%d, Share %s\t%s\t%d\t%.2f %% (%d of %d calls)\t%.2f × (%s; floor %s = %d writes)\t%s\t%s\n",
-			r.scenario.instances, r.scenario.share(), r.scenario.startName(), r.starts,
-			r.throttledShare()*100, r.throttled, r.calls,
-			r.floorRatio(), r.wall.Round(time.Millisecond), r.floor().Round(time.Millisecond), r.writes, target, result)
+		row := r.row()
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.fleet, row.start, row.instances, row.throttled, row.floor, row.target, row.result)
 	}
 	tw.Flush()
-	return ok
+	return fleetPassed(results)
 }

@@ -87,9 +87,11 @@ func TestBenchFleetSmall(t *testing.T) {
 	}
 	var out bytes.Buffer
 	f := benchFlags{requests: 30, headroom: 0.9, timeout: time.Minute}
-	if _, err := benchFleet(context.Background(), f, slog.New(slog.DiscardHandler), &out); err != nil {
+	results, err := benchFleet(context.Background(), f, slog.New(slog.DiscardHandler), &out)
+	if err != nil {
 		t.Fatalf("benchFleet: %v\n%s", err, out.String())
 	}
+	printFleetTable(&out, results)
 	table := out.String()
 	for _, want := range []string{
 		"fleet: 30 accounts", "K=2, Share 2", "K=10, Share 10", "K=5, Share none",

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -10,35 +11,35 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/transport"
 )
 
 func newDLQCmd() *cobra.Command {
 	s, err := loadSettings()
 	var queue string
 	var limit int
+	var o outputFormat
 	cmd := &cobra.Command{Use: "dlq", Short: "Inspect, replay and delete dead letters"}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List dead letters with their reasons",
+		Short: "List dead letters with their reasons (-o json, jsonl: docs/cli.md)",
+		Args:  cobra.NoArgs,
 		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
 			dls, err := ops.DeadLetters().List(cmd.Context(), queue, limit)
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			defer tw.Flush()
-			fmt.Fprintln(tw, "ID\tQUEUE\tREQUEST\tTYPE\tREASON\tRECEIVED\tAT\tDETAIL\t")
-			for _, d := range dls {
-				subject, typ := "?", "(undecodable)"
-				if ev, err := events.Decode(d.Body); err == nil {
-					subject, typ = ev.Subject, ev.Type
-				}
-				// Subjects and details come from message bodies: escaped.
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", d.ID, safe(d.Queue), safe(subject), safe(typ), safe(d.Reason), d.Received, d.At.Format(time.RFC3339), safe(d.Detail))
+			recs := make([]deadLetterRecord, len(dls))
+			for i, d := range dls {
+				recs[i] = deadLetterRecordOf(d)
 			}
-			return nil
+			if o.machine() {
+				return writeList(cmd.OutOrStdout(), o, recs)
+			}
+			return printDeadLetters(cmd.OutOrStdout(), recs)
 		}),
 	}
+	addOutputFlag(list, &o)
 	replay := &cobra.Command{
 		Use:   "replay ID...",
 		Short: "Send dead letters back to their queue (replaycount + 1, attempts reset); run them with `raprov run --serve`",
@@ -126,6 +127,33 @@ func newDLQCmd() *cobra.Command {
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
 	cmd.AddCommand(list, replay, del, purge)
 	return cmd
+}
+
+// deadLetterRecordOf is d's record; the request id and type come from the
+// event it holds, when it holds one.
+func deadLetterRecordOf(d transport.DeadLetter) deadLetterRecord {
+	rec := deadLetterRecord{ID: d.ID, Queue: d.Queue, Reason: d.Reason, Detail: d.Detail, Received: d.Received, At: d.At.UTC()}
+	if ev, err := events.Decode(d.Body); err == nil {
+		rec.RequestID, rec.Type = ev.Subject, ev.Type
+	} else {
+		rec.Undecodable = true
+	}
+	return rec
+}
+
+// printDeadLetters prints the dead letters' table. Subjects and details
+// come from message bodies: escaped.
+func printDeadLetters(out io.Writer, recs []deadLetterRecord) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tQUEUE\tREQUEST\tTYPE\tREASON\tRECEIVED\tAT\tDETAIL\t")
+	for _, d := range recs {
+		subject, typ := d.RequestID, d.Type
+		if d.Undecodable {
+			subject, typ = "?", "(undecodable)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", d.ID, safe(d.Queue), safe(subject), safe(typ), safe(d.Reason), d.Received, d.At.Format(time.RFC3339), safe(d.Detail))
+	}
+	return tw.Flush()
 }
 
 // confirm asks question on the command's input unless yes is set; only "y"

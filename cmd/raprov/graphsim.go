@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"flag"
+
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/infra/graphsim"
@@ -12,7 +15,11 @@ func newGraphsimCmd() *cobra.Command {
 		Short:              "Start the Microsoft Graph simulator alone (flags: raprov graphsim -h)",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return graphsim.Main(cmd.Context(), args, cmd.OutOrStdout())
+			err := graphsim.Main(cmd.Context(), args, cmd.OutOrStdout())
+			if errors.Is(err, flag.ErrHelp) {
+				return nil // -h: the simulator printed its flags
+			}
+			return err
 		},
 	}
 }

@@ -68,17 +68,17 @@ func login(ctx context.Context, s settings, tokenFile string, out io.Writer) err
 	switch {
 	case s.GraphURL != "":
 		if gc, tc, hc, err = simulatorConfig(s); err != nil {
-			return err
+			return configError(err)
 		}
 		name = "the simulator at " + s.GraphURL
 	case os.Getenv("RAPROV_GRAPH_TENANT_ID") != "":
 		if gc, tc, err = microsoftConfig(); err != nil {
-			return err
+			return configError(err)
 		}
 		cl, _ := cloud.FromEnv() // microsoftConfig checked it
 		name = "tenant " + gc.TenantID + " (" + cl.Name + " cloud)"
 	default:
-		return errors.New("login: set RAPROV_GRAPH_TENANT_ID and RAPROV_GRAPH_CLIENT_ID (and RAPROV_CLOUD outside the public cloud) to sign in to Microsoft, or --graph-url for a simulator")
+		return configError(errors.New("login: set RAPROV_GRAPH_TENANT_ID and RAPROV_GRAPH_CLIENT_ID (and RAPROV_CLOUD outside the public cloud) to sign in to Microsoft, or --graph-url for a simulator"))
 	}
 	if tokenFile != "" {
 		tc.TokenFile = tokenFile

@@ -8,6 +8,12 @@
 //	raprov doctor            check a tenant read-only before a run
 //	raprov graphsim          start the Microsoft Graph simulator alone
 //	raprov bench             throughput benchmarks against the simulator
+//	raprov version           version, commit and Go version (also raprov --version)
+//	raprov completion SHELL  shell completion script (bash, zsh, fish, powershell)
+//
+// run, status, dlq list, bench and version print a table, or JSON with
+// -o json (one document) or -o jsonl (one object per line). Exit codes are
+// the same for every command: see exitcode.go and docs/cli.md.
 //
 // Configuration comes from RAPROV_* environment variables (see
 // docs/configuration.md); flags override them.
@@ -15,7 +21,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,26 +29,12 @@ import (
 	"syscall"
 )
 
+// main runs the command and exits once, with the code exitStatus gives
+// (exitcode.go; docs/cli.md).
 func main() {
 	ctx, stopped := notifyStop(context.Background(), os.Stderr)
-	err := newRoot().ExecuteContext(ctx)
-	if sig := stopped(); sig != nil && (err == nil || errors.Is(err, context.Canceled)) {
-		// The command ended because it was asked to: `run --serve` is done
-		// (0); an interrupted run is reported as shells do (128 + signal).
-		if err == nil {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "raprov: stopped by %s; requests still in progress continue on the next run (see raprov status)\n", signalName(sig))
-		os.Exit(128 + signalNumber(sig))
-	}
-	if err != nil {
-		var ec exitCode
-		if errors.As(err, &ec) {
-			os.Exit(int(ec))
-		}
-		fmt.Fprintln(os.Stderr, "raprov:", err)
-		os.Exit(1)
-	}
+	cmd, err := newRoot().ExecuteContextC(ctx)
+	os.Exit(report(os.Stderr, cmd, err, stopped()))
 }
 
 // notifyStop returns a context cancelled by the first SIGINT or SIGTERM,
@@ -63,7 +54,7 @@ func notifyStop(parent context.Context, msg io.Writer) (context.Context, func() 
 		cancel()
 		sig = <-sigs
 		fmt.Fprintf(msg, "raprov: %s again: stopping now; messages in flight are delivered again after their visibility timeout\n", signalName(sig))
-		os.Exit(128 + signalNumber(sig))
+		os.Exit(128 + signalNumber(sig)) // at once: the command may be stuck, so this cannot wait for main's exit
 	}()
 	return ctx, func() os.Signal {
 		if p := got.Load(); p != nil {
@@ -89,8 +80,3 @@ func signalName(sig os.Signal) string {
 	}
 	return sig.String()
 }
-
-// exitCode ends the process with a code and no further message.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }

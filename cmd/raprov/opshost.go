@@ -37,19 +37,21 @@ type opsHost interface {
 	Close() error
 }
 
-// openOps opens the host s.Transport names.
+// openOps opens the host s.Transport names. An unusable setting is a
+// configuration error (exit 3), a local database that cannot be opened an
+// unreachable queue (exit 4).
 func openOps(ctx context.Context, s settings) (opsHost, error) {
 	switch s.Transport {
 	case "", transportLocal:
 		store, err := local.Open(ctx, s.DB, local.Options{})
 		if err != nil {
-			return nil, err
+			return nil, unreachableError(err)
 		}
 		return localOps{store: store, db: s.DB}, nil
 	case transportSQS:
 		return openSQSOps(ctx, s)
 	}
-	return nil, fmt.Errorf("RAPROV_TRANSPORT=%q: want %s or %s", s.Transport, transportLocal, transportSQS)
+	return nil, configError(fmt.Errorf("RAPROV_TRANSPORT=%q: want %s or %s", s.Transport, transportLocal, transportSQS))
 }
 
 // localOps is the embedded default's SQLite store.
@@ -98,15 +100,15 @@ type sqsOps struct {
 
 func openSQSOps(ctx context.Context, s settings) (*sqsOps, error) {
 	if s.QueueURLPrefix == "" || s.Table == "" {
-		return nil, fmt.Errorf("RAPROV_TRANSPORT=sqs needs RAPROV_SQS_QUEUE_URL_PREFIX and RAPROV_DYNAMODB_TABLE (the stack's outputs; see docs/aws.md)")
+		return nil, configError(fmt.Errorf("RAPROV_TRANSPORT=sqs needs RAPROV_SQS_QUEUE_URL_PREFIX and RAPROV_DYNAMODB_TABLE (the stack's outputs; see docs/aws.md)"))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, configError(fmt.Errorf("AWS configuration: %w", err))
 	}
 	queues, err := sqs.NewQueues(s.QueueURLPrefix)
 	if err != nil {
-		return nil, err
+		return nil, configError(err)
 	}
 	client := sqs.NewClient(cfg)
 	ddb := dynamodb.NewFromConfig(cfg)

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,6 +43,11 @@ type runFlags struct {
 	watchEvery time.Duration
 	// dryRun plans FILE against the tenant with reads only (dryrun.go).
 	dryRun bool
+	// output is -o: the final table, or JSON records (records.go).
+	output outputFormat
+	// diag receives messages and progress when output is JSON (the
+	// command's stderr; os.Stderr when nil).
+	diag io.Writer
 }
 
 func newRunCmd() *cobra.Command {
@@ -54,8 +58,10 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the provisioning chain on the embedded default and provision FILE (default: the bundled example)",
 		Long: `run starts every step on the durable local queue, submits the requests of FILE
 (CSV or JSON lines; the bundled example when FILE is omitted), shows progress
-and ends with a table of outcomes. It exits 0 only when every request reached
-the outcome its row expects (the expect column; "completed" when absent).
+and ends with a table of outcomes, or with one JSON record per request
+(-o json, -o jsonl; docs/cli.md). It exits 0 only when every request reached
+the outcome its row expects (the expect column; "completed" when absent), 1
+when one did not or a row could not be read.
 
 Without --graph-url and RAPROV_GRAPH_TENANT_ID it starts the Microsoft Graph
 simulator in process. Killed at any moment, a new run on the same database
@@ -66,10 +72,12 @@ submitted twice.`,
 			if err != nil {
 				return err
 			}
+			f.diag = cmd.ErrOrStderr()
 			return runChain(cmd.Context(), s, f, args, cmd.OutOrStdout())
 		},
 	}
 	s.bindChain(cmd)
+	addOutputFlag(cmd, &f.output)
 	fl := cmd.Flags()
 	fl.BoolVar(&f.fresh, "fresh", false, "delete the database first (a new demo)")
 	fl.BoolVar(&f.serve, "serve", false, "submit nothing and run until interrupted")
@@ -88,21 +96,29 @@ type tracked struct {
 	id     string
 	status ledger.Status
 	done   bool
+	// refused: not submitted, its id being another request's
+	// (request_conflict); it has no final event.
+	refused bool
 }
 
+// runChain is `raprov run` (and `raprov serve`): it runs the chain on the
+// embedded default and, unless it serves, provisions the file of args.
+// The table or the JSON records go to out; with JSON, messages and
+// progress go to f.diag.
 func runChain(ctx context.Context, s settings, f runFlags, args []string, out io.Writer) error {
 	if f.dryRun {
 		return dryRun(ctx, s, f, args, out)
 	}
+	msgs := f.output.messages(out, f.diag)
 	if f.fresh {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			if err := os.Remove(s.DB + suffix); err != nil && !os.IsNotExist(err) {
-				return err
+				return unreachableError(err)
 			}
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(s.DB), 0o755); err != nil {
-		return err
+		return unreachableError(err)
 	}
 	log, closer, err := s.logger()
 	if err != nil {
@@ -111,7 +127,7 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	defer closer.Close()
 	shutdownTracing, err := setupTracing(ctx, log)
 	if err != nil {
-		return err
+		return configError(err)
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx))
 
@@ -124,19 +140,19 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 			return err
 		}
 		for _, e := range badRows {
-			fmt.Fprintf(out, "%s: %s\n", safe(name), safe(e.Error()))
+			fmt.Fprintf(msgs, "%s: %s\n", safe(name), safe(e.Error()))
 		}
-		fmt.Fprintf(out, "raprov: %d requests from %s\n", len(rows), safe(name))
+		fmt.Fprintf(msgs, "raprov: %d requests from %s\n", len(rows), safe(name))
 	}
 
 	m, err := connectConfigured(s, log)
 	if err != nil {
-		return err
+		return configError(err)
 	}
 	if m != nil && f.demoTiming {
 		if !m.simulated {
 			m.Close()
-			return fmt.Errorf("--demo-timing needs a simulator (--graph-url), not Microsoft")
+			return usageError(fmt.Errorf("--demo-timing needs a simulator (--graph-url), not Microsoft"))
 		}
 		s.Steps = demoTiming(s.Steps)
 	}
@@ -146,24 +162,28 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 			return err
 		}
 		s.Steps = demoTiming(s.Steps)
-		fmt.Fprintf(out, "raprov: Microsoft Graph simulator at %s (in process)\n", m.sim.URL)
+		fmt.Fprintf(msgs, "raprov: Microsoft Graph simulator at %s (in process)\n", m.sim.URL)
 	}
 	defer m.Close()
 
 	store, err := local.Open(ctx, s.DB, local.Options{Logger: log})
 	if err != nil {
-		return err
+		return unreachableError(err)
 	}
 	defer store.Close()
 	chain, err := newChain(store, m, s, log)
 	if err != nil {
-		return err
+		return configError(err)
 	}
 
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- chain.Run(runCtx) }()
-	go drainResults(runCtx, chain.Queue(events.Results), log)
+	var fin *finals // what JSON records need of the final events
+	if f.output.machine() && !f.serve {
+		fin = newFinals()
+	}
+	go drainResults(runCtx, chain.Queue(events.Results), fin)
 	defer func() {
 		stop()
 		if err := <-done; err != nil {
@@ -173,14 +193,14 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 
 	if f.serve {
 		if f.watch != "" {
-			if err := watchFolder(runCtx, f, chainSubmitter(chain), store.Ledger(), log, out); err != nil {
+			if err := watchFolder(runCtx, f, chainSubmitter(chain), store.Ledger(), log, msgs); err != nil {
 				return err
 			}
 		}
 		if f.listen != "" {
-			return serveHTTP(ctx, s, f.listen, chain, localOps{store: store, db: s.DB}, log, out)
+			return serveHTTP(ctx, s, f.listen, chain, localOps{store: store, db: s.DB}, log, msgs)
 		}
-		fmt.Fprintln(out, "raprov: serving; Ctrl-C stops")
+		fmt.Fprintln(msgs, "raprov: serving; Ctrl-C stops")
 		<-ctx.Done()
 		return nil
 	}
@@ -208,12 +228,24 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	if err != nil {
 		return err
 	}
-	refuseConflicts(reqs, subs, name, out)
+	refuseConflicts(reqs, subs, name, msgs)
 	start := time.Now()
-	if err := wait(ctx, store.Ledger(), reqs, f, out); err != nil {
+	if err := wait(ctx, store.Ledger(), reqs, f, msgs); err != nil {
 		return err
 	}
-	if ok := printTable(out, reqs, time.Since(start)); !ok || len(badRows) > 0 {
+	ok := true
+	if f.output.machine() {
+		fin.await(ctx, reqs, finalsGrace)
+		if err := writeList(out, f.output, runRecords(reqs, badRows, fin, os.Getenv("RAPROV_GRAPH_TENANT_ID"))); err != nil {
+			return err
+		}
+		for _, r := range reqs {
+			ok = ok && r.asExpected()
+		}
+	} else {
+		ok = printTable(out, reqs, time.Since(start))
+	}
+	if !ok || len(badRows) > 0 {
 		return exitCode(1)
 	}
 	return nil
@@ -234,7 +266,7 @@ func refuseConflicts(reqs []*tracked, subs []submission.Submitted, file string, 
 			Detail:  "requestId was already used for a different request; submit this one under a new requestId",
 			Started: now, Updated: now,
 		}
-		r.done = true
+		r.done, r.refused = true, true
 		reportConflict(out, file, r.row.Line, r.id)
 	}
 }
@@ -246,7 +278,8 @@ func reportConflict(out io.Writer, file string, line int, requestID string) {
 }
 
 // openInput opens the request file named by args ("-" for stdin), or the
-// bundled example. Files are read as they stream, whatever their size.
+// bundled example. Files are read as they stream, whatever their size. A
+// file that cannot be opened is a usage error (exit 2).
 func openInput(args []string) (string, io.ReadCloser, error) {
 	if len(args) == 0 || args[0] == "" {
 		return "examples/requests.csv (bundled)", io.NopCloser(bytes.NewReader(examples.RequestsCSV)), nil
@@ -256,7 +289,7 @@ func openInput(args []string) (string, io.ReadCloser, error) {
 	}
 	fh, err := os.Open(args[0])
 	if err != nil {
-		return "", nil, err
+		return "", nil, usageError(err)
 	}
 	return args[0], fh, nil
 }
@@ -267,7 +300,7 @@ func openInput(args []string) (string, io.ReadCloser, error) {
 // than the codec allows is refused like a row that cannot be read, so that
 // it alone is not submitted. It returns the file's name for messages, the
 // rows to submit and the rows refused, both in line order. A file that
-// cannot be read at all is an error.
+// cannot be read at all is a usage error (exit 2); bad rows are not.
 func readRequests(args []string) (string, []requestfile.Row, []requestfile.RowError, error) {
 	name, rc, err := openInput(args)
 	if err != nil {
@@ -276,7 +309,7 @@ func readRequests(args []string) (string, []requestfile.Row, []requestfile.RowEr
 	defer rc.Close()
 	rows, bad, err := requestfile.Parse(rc)
 	if err != nil {
-		return name, nil, nil, fmt.Errorf("%s: %w", safe(name), err)
+		return name, nil, nil, usageError(fmt.Errorf("%s: %w", safe(name), err))
 	}
 	kept := rows[:0]
 	for _, r := range rows {
@@ -324,9 +357,13 @@ func demoSimulator(f runFlags) graphsim.Config {
 }
 
 // drainResults acknowledges the final events published to the results
-// queue; the ledger already holds the outcome.
-func drainResults(ctx context.Context, q *local.Queue, log *slog.Logger) {
+// queue, keeping what fin needs of them (fin may be nil); the ledger
+// already holds the outcome.
+func drainResults(ctx context.Context, q *local.Queue, fin *finals) {
 	_ = local.Consume(ctx, q, local.ConsumeOptions{Concurrency: 1}, func(ctx context.Context, d transport.Delivery) error {
+		if ev, err := events.Decode(d.Body); err == nil {
+			fin.add(ev)
+		}
 		return q.Delete(ctx, d.ID)
 	})
 }

@@ -73,15 +73,16 @@ type settings struct {
 	Steps steps.Config `ignored:"true"`
 }
 
-// loadSettings reads RAPROV_* and the step tuning.
+// loadSettings reads RAPROV_* and the step tuning; its errors are
+// configuration errors (exit 3).
 func loadSettings() (settings, error) {
 	var s settings
 	if err := envconfig.Process("RAPROV", &s); err != nil {
-		return s, fmt.Errorf("config: %w", err)
+		return s, configError(fmt.Errorf("config: %w", err))
 	}
 	sc := steps.DefaultConfig()
 	if err := envconfig.Process("RAPROV", &sc); err != nil {
-		return s, fmt.Errorf("config: %w", err)
+		return s, configError(fmt.Errorf("config: %w", err))
 	}
 	s.Steps = sc
 	return s, nil
@@ -112,20 +113,22 @@ func (s *settings) bindCommon(cmd *cobra.Command) {
 	f.StringVar(&s.LogFile, "log-file", s.LogFile, `JSON log file, "-" for stderr (RAPROV_LOG_FILE)`)
 }
 
-// logger opens the JSON log destination.
+// logger opens the JSON log destination; a bad level or a log file that
+// cannot be opened is a configuration error (exit 3). Logs never go to
+// stdout, which is the command's output.
 func (s settings) logger() (*slog.Logger, io.Closer, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(strings.ToUpper(s.LogLevel))); err != nil {
-		return nil, nil, fmt.Errorf("log level %q: %w", s.LogLevel, err)
+		return nil, nil, configError(fmt.Errorf("log level %q: %w", s.LogLevel, err))
 	}
 	var w io.WriteCloser = nopCloser{os.Stderr}
 	if s.LogFile != "-" && s.LogFile != "" {
 		if err := os.MkdirAll(filepath.Dir(s.LogFile), 0o755); err != nil {
-			return nil, nil, err
+			return nil, nil, configError(fmt.Errorf("log file: %w", err))
 		}
 		f, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, configError(fmt.Errorf("log file: %w", err))
 		}
 		w = f
 	}

@@ -20,122 +20,194 @@ func newStatusCmd() *cobra.Command {
 	s, err := loadSettings()
 	var outcome string
 	var limit int
+	var o outputFormat
 	cmd := &cobra.Command{
 		Use:   "status [REQUEST-ID]",
 		Short: "Show where requests stand, or one request's history",
 		Long: `status counts requests by outcome, names the queue each request in progress
 waits in (or the dead-letter queue its latest event was moved to) and lists the
 most recently updated requests. With a request id it shows that request's
-history.`,
+history. -o json and -o jsonl print the same as JSON records (docs/cli.md).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
 			loc, err := newLocator(cmd.Context(), ops)
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
 			if len(args) == 1 {
 				// Trimmed as intake trims a request id.
-				return showRequest(cmd.Context(), cmd.OutOrStdout(), loc, strings.TrimSpace(args[0]))
+				rec, err := requestStatus(cmd.Context(), loc, strings.TrimSpace(args[0]))
+				if err != nil {
+					return err
+				}
+				if o.machine() {
+					return writeObject(out, o, rec)
+				}
+				return printRequestStatus(out, rec)
 			}
-			return showRequests(cmd.Context(), cmd.OutOrStdout(), loc, ledger.Filter{Outcome: ledger.Outcome(outcome), Limit: limit})
+			sum, err := statusList(cmd.Context(), loc, ledger.Filter{Outcome: ledger.Outcome(outcome), Limit: limit})
+			switch {
+			case err != nil:
+				return err
+			case o == outputJSONL:
+				return writeList(out, o, sum.Requests)
+			case o.machine():
+				return writeObject(out, o, sum)
+			}
+			return printStatusList(out, sum)
 		}),
 	}
 	s.bindOps(cmd)
+	addOutputFlag(cmd, &o)
 	cmd.Flags().StringVar(&outcome, "outcome", "", "only requests with this outcome: in_progress, completed, failed")
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many requests")
 	return cmd
 }
 
-// showRequest prints one request: where it stands and its history.
-func showRequest(ctx context.Context, out io.Writer, loc *locator, id string) error {
+// requestStatus reads one request: where it stands, its dead letters and
+// its history.
+func requestStatus(ctx context.Context, loc *locator, id string) (statusRecord, error) {
 	st, err := loc.ledger.Get(ctx, id)
 	if err != nil {
-		return err
+		return statusRecord{}, err
 	}
 	w, err := loc.where(ctx, st)
 	if err != nil {
-		return err
+		return statusRecord{}, err
+	}
+	rec := statusRecordOf(st, w)
+	for _, d := range loc.dead[st.RequestID] {
+		rec.DeadLetters = append(rec.DeadLetters, deadLetterRecordOf(d.DeadLetter))
+	}
+	rec.History = make([]historyRecord, len(st.History))
+	for i, e := range st.History {
+		rec.History[i] = historyRecord{Time: e.Time.UTC(), Step: e.Step, Type: e.Type, EventID: e.EventID, Attempt: e.Attempt,
+			Reason: e.Reason, Detail: e.Detail, Outcome: outcomeOf(e.Outcome)}
+	}
+	return rec, nil
+}
+
+// printRequestStatus prints one request: where it stands and its history.
+func printRequestStatus(out io.Writer, rec statusRecord) error {
+	var latest deadLetterRecord
+	for _, d := range rec.DeadLetters {
+		if d.ID == rec.DeadLetterID {
+			latest = d
+		}
 	}
 	switch {
-	case st.Outcome == ledger.Failed:
-		fmt.Fprintf(out, "%s: failed (%s)\n", safe(st.RequestID), safe(st.Reason))
-	case st.Outcome != ledger.InProgress:
-		fmt.Fprintf(out, "%s: %s\n", safe(st.RequestID), safe(string(st.Outcome)))
-	case w.dead != nil:
+	case rec.Outcome == string(ledger.Failed):
+		fmt.Fprintf(out, "%s: failed (%s)\n", safe(rec.RequestID), safe(rec.Reason))
+	case rec.Outcome != string(ledger.InProgress):
+		fmt.Fprintf(out, "%s: %s\n", safe(rec.RequestID), safe(rec.Outcome))
+	case rec.DeadLetterID != "":
 		fmt.Fprintf(out, "%s: in progress, but its latest event was dead-lettered from the %s queue (%s); `raprov dlq replay %s` sends it back\n",
-			safe(st.RequestID), safe(w.queue), safe(w.dead.Reason), safe(w.dead.ID))
+			safe(rec.RequestID), safe(rec.Queue), safe(latest.Reason), safe(rec.DeadLetterID))
 	default:
-		fmt.Fprintf(out, "%s: in progress, waiting in the %s queue\n", safe(st.RequestID), safe(w.queue))
+		fmt.Fprintf(out, "%s: in progress, waiting in the %s queue\n", safe(rec.RequestID), safe(rec.Queue))
 	}
-	for _, d := range loc.dead[st.RequestID] {
-		if d != w.dead {
-			fmt.Fprintf(out, "dead letter %s: a %s event dead-lettered from the %s queue (%s)\n", safe(d.ID), safe(d.event.Type), safe(d.Queue), safe(d.Reason))
+	for _, d := range rec.DeadLetters {
+		if d.ID != rec.DeadLetterID {
+			fmt.Fprintf(out, "dead letter %s: a %s event dead-lettered from the %s queue (%s)\n", safe(d.ID), safe(d.Type), safe(d.Queue), safe(d.Reason))
 		}
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSTEP\tEVENT\tATTEMPT\tREASON\tDETAIL\t")
-	for _, e := range st.History {
+	for _, e := range rec.History {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", e.Time.Format(time.RFC3339Nano), safe(e.Step), safe(e.Type), e.Attempt, safe(e.Reason), safe(e.Detail))
 	}
 	return tw.Flush()
 }
 
-// showRequests prints the counts of all requests, where those in progress
+// statusList reads the counts of all requests, where those in progress
 // wait, and the requests f selects.
-func showRequests(ctx context.Context, out io.Writer, loc *locator, f ledger.Filter) error {
+func statusList(ctx context.Context, loc *locator, f ledger.Filter) (statusSummaryRecord, error) {
 	sum, err := loc.ledger.Summary(ctx)
 	if err != nil {
-		return err
+		return statusSummaryRecord{}, err
 	}
-	fmt.Fprintf(out, "%d requests: %d completed, %d failed, %d in progress\n",
-		sum.Total, sum.ByOutcome[ledger.Completed], sum.ByOutcome[ledger.Failed], sum.ByOutcome[ledger.InProgress])
-	for _, kv := range sorted(sum.FailedByReason) {
-		fmt.Fprintf(out, "  failed %-28s %d\n", safe(kv.k), kv.v)
+	rec := statusSummaryRecord{
+		Total: sum.Total, Completed: sum.ByOutcome[ledger.Completed], Failed: sum.ByOutcome[ledger.Failed], InProgress: sum.ByOutcome[ledger.InProgress],
+		FailedByReason: map[string]int{}, WaitingIn: map[string]int{}, DeadLetteredFrom: map[string]int{}, Requests: []statusRecord{},
+	}
+	for k, v := range sum.FailedByReason {
+		rec.FailedByReason[k] = v
 	}
 	pending, err := loc.ledger.List(ctx, ledger.Filter{Outcome: ledger.InProgress, Limit: 1 << 30})
 	if err != nil {
-		return err
+		return statusSummaryRecord{}, err
 	}
-	waiting, dead := map[string]int{}, map[string]int{}
 	for _, st := range pending {
 		w, err := loc.where(ctx, st)
 		if err != nil {
-			return err
+			return statusSummaryRecord{}, err
 		}
 		if w.dead != nil {
-			dead[w.queue]++
+			rec.DeadLetteredFrom[w.queue]++
 		} else {
-			waiting[w.queue]++
+			rec.WaitingIn[w.queue]++
 		}
 	}
-	for _, kv := range sorted(waiting) {
-		fmt.Fprintf(out, "  waiting in %-24s %d\n", safe(kv.k), kv.v)
-	}
-	for _, kv := range sorted(dead) {
-		fmt.Fprintf(out, "  dead-lettered from %-16s %d\n", safe(kv.k), kv.v)
-	}
-
 	sts, err := loc.ledger.List(ctx, f)
 	if err != nil {
-		return err
+		return statusSummaryRecord{}, err
 	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REQUEST\tOUTCOME\tQUEUE\tREASON\tUPDATED\t")
 	for _, st := range sts {
 		w, err := loc.where(ctx, st)
 		if err != nil {
-			return err
+			return statusSummaryRecord{}, err
 		}
+		rec.Requests = append(rec.Requests, statusRecordOf(st, w))
+	}
+	return rec, nil
+}
+
+// printStatusList prints the counts, where requests wait, and the list.
+func printStatusList(out io.Writer, rec statusSummaryRecord) error {
+	fmt.Fprintf(out, "%d requests: %d completed, %d failed, %d in progress\n", rec.Total, rec.Completed, rec.Failed, rec.InProgress)
+	for _, kv := range sorted(rec.FailedByReason) {
+		fmt.Fprintf(out, "  failed %-28s %d\n", safe(kv.k), kv.v)
+	}
+	for _, kv := range sorted(rec.WaitingIn) {
+		fmt.Fprintf(out, "  waiting in %-24s %d\n", safe(kv.k), kv.v)
+	}
+	for _, kv := range sorted(rec.DeadLetteredFrom) {
+		fmt.Fprintf(out, "  dead-lettered from %-16s %d\n", safe(kv.k), kv.v)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQUEST\tOUTCOME\tQUEUE\tREASON\tUPDATED\t")
+	for _, st := range rec.Requests {
 		queue := "-"
 		switch {
-		case w.dead != nil:
-			queue = w.queue + " (dead letter)"
-		case w.queue != "":
-			queue = w.queue
+		case st.DeadLetterID != "":
+			queue = st.Queue + " (dead letter)"
+		case st.Queue != "":
+			queue = st.Queue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", safe(st.RequestID), safe(string(st.Outcome)), safe(queue), safe(st.Reason), st.Updated.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", safe(st.RequestID), safe(st.Outcome), safe(queue), safe(st.Reason), st.Updated.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// statusRecordOf is st's record, where it is included; no history.
+func statusRecordOf(st ledger.Status, w whereabouts) statusRecord {
+	rec := statusRecord{
+		RequestID: st.RequestID, Outcome: outcomeOf(st.Outcome), Step: st.Step, Type: st.Type, Reason: st.Reason, Detail: st.Detail,
+		Attempt: st.Attempt, Started: st.Started.UTC(), Updated: st.Updated.UTC(), Queue: w.queue,
+	}
+	if w.dead != nil {
+		rec.DeadLetterID = w.dead.ID
+	}
+	return rec
+}
+
+// outcomeOf names an outcome; a ledger entry without one is in progress.
+func outcomeOf(o ledger.Outcome) string {
+	if o == "" {
+		return string(ledger.InProgress)
+	}
+	return string(o)
 }
 
 // locator finds where requests in progress are: the queue their latest

@@ -70,6 +70,44 @@ func TestFunctionsLinkOnlyWhatTheirStepNeeds(t *testing.T) {
 	}
 }
 
+// schemaSerdePackages are the AWS SDK's schema-serde packages, which the
+// SDK's service modules link from dynamodb v1.69.0, sqs v1.49.0 and
+// secretsmanager v1.50.0 on. Their package init builds every shape of the
+// service's model at process start: measured, they made complete's package
+// init 1.7 times that of the pinned build and every function's zip 0.11 to
+// 0.14 MiB larger (docs/aws.md, "Function sizes and start-up"). go.mod pins
+// the three service modules to the last releases without them.
+var schemaSerdePackages = []string{
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/schemas",
+	"github.com/aws/aws-sdk-go-v2/service/sqs/schemas",
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/schemas",
+}
+
+// No function links the SDK's schema-serde packages: a `go get -u` that
+// moves the pinned service modules past them fails here instead of
+// slowing every cold start.
+func TestFunctionsLinkNoSDKSchemaSerde(t *testing.T) {
+	mains, err := filepath.Glob("*/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mains {
+		name := filepath.Dir(m)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			all := deps(t, "github.com/raprov/raprov/functions/"+name)
+			for _, pkg := range schemaSerdePackages {
+				if slices.Contains(all, pkg) {
+					t.Errorf("%s links %s: the AWS SDK service module was upgraded past the release pinned in go.mod, "+
+						"and its schema-serde package costs every cold start (package init) and zip size. "+
+						"Pin it back to the last release without it, or measure and update docs/aws.md "+
+						"(\"Function sizes and start-up\": make report-aws) and this test", name, pkg)
+				}
+			}
+		})
+	}
+}
+
 // The rules of the layout that never break: the runner and the steps link
 // no SDK, no transport links another, and only the SQS transport links
 // aws-lambda-go and the SQS SDK among the product's shared packages.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/kelseyhightower/envconfig"
@@ -95,7 +96,7 @@ func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: RAPROV_SQS_QUEUE_URL_PREFIX: %w", err)
 	}
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(getenv, "DYNAMODB") })
+	ddb := dynamodb.NewFromConfig(cfg, dynamoDBOptions(getenv))
 	h.Ledger = dynamoledger.New(ddb, h.Settings.Table, dynamoledger.Options{})
 	h.Claims = dynamoledger.NewClaims(ddb, h.Settings.Table)
 	h.Holds = dynamoledger.NewNumberHolds(ddb, h.Settings.Table)
@@ -179,6 +180,25 @@ func awsConfig(getenv func(string) string) (aws.Config, error) {
 			return nil
 		}(),
 	}, nil
+}
+
+// dynamoDBOptions are the DynamoDB client's: its endpoint override and
+// DynamoDB's own retry defaults, 4 attempts with a 25 ms base backoff. The
+// service module is pinned to v1.68.0, the last release before the SDK's
+// schema-serde packages (docs/aws.md, "Function sizes and start-up"); from
+// v1.69 on the client sets these defaults itself, before it only did so
+// under AWS_NEW_RETRIES_2026=true, so the host sets them to keep the
+// behaviour of the current SDK.
+func dynamoDBOptions(getenv func(string) string) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		o.BaseEndpoint = endpoint(getenv, "DYNAMODB")
+		if o.Retryer == nil && o.RetryMaxAttempts == 0 {
+			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = 4
+				so.BaseDelay = 25 * time.Millisecond
+			})
+		}
+	}
 }
 
 // endpoint is AWS_ENDPOINT_URL_<service>, else AWS_ENDPOINT_URL, else nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -70,5 +72,19 @@ func TestRetryBackoffGrowsToACap(t *testing.T) {
 	}
 	if RetryBackoff(1) != 10*time.Second || RetryBackoff(20) != 5*time.Minute {
 		t.Fatalf("RetryBackoff(1) = %s, (20) = %s", RetryBackoff(1), RetryBackoff(20))
+	}
+}
+
+// DynamoDB keeps the retry defaults the current SDK gives it (4 attempts,
+// 25 ms base) although its service module is pinned to a release that
+// only had them behind a flag.
+func TestDynamoDBRetryDefaults(t *testing.T) {
+	var o dynamodb.Options
+	dynamoDBOptions(env(map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000"}))(&o)
+	if o.Retryer == nil || o.Retryer.MaxAttempts() != 4 {
+		t.Fatalf("retryer %v, want 4 attempts", o.Retryer)
+	}
+	if o.BaseEndpoint == nil || *o.BaseEndpoint != "http://127.0.0.1:8000" {
+		t.Fatalf("endpoint %v", o.BaseEndpoint)
 	}
 }

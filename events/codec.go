@@ -234,10 +234,10 @@ func check(e Event) *PoisonError {
 		return poison(PoisonMalformedEnvelope, "source %q is not a URI reference", e.Source)
 	}
 	id := e.Data.Request.RequestID
-	if e.Subject != id && (e.Type != TypeProvisioningRequested || e.Subject != "") {
+	if e.Subject != id && (!Submitted(e.Type) || e.Subject != "") {
 		return poison(PoisonMalformedEnvelope, "subject %q differs from data.request.requestId %q", e.Subject, id)
 	}
-	if e.Subject == "" && e.Type != TypeProvisioningRequested {
+	if e.Subject == "" && !Submitted(e.Type) {
 		return poison(PoisonMalformedEnvelope, "subject (the request id) is empty")
 	}
 	f := e.Data.Failure

@@ -66,7 +66,41 @@ type Request struct {
 	// such an account is an upn_conflict. An adopted account that holds
 	// another number never gets a second one.
 	Adopt bool `json:"adopt,omitempty"`
+
+	// Action is what the request asks for: empty for provisioning (the
+	// field is omitted, so older requests keep their fingerprints) or
+	// ActionDeprovision.
+	Action string `json:"action,omitempty"`
+	// Target is, on a deprovision request, the id of the provisioning
+	// request whose account is removed. When it is set the account must
+	// carry exactly that request's ownership mark; when it is empty the
+	// account is found by userPrincipalName and must carry any raprov mark.
+	Target string `json:"target,omitempty"`
 }
+
+// Request actions. Provisioning has no name on the wire: it is the empty
+// Action.
+const (
+	ActionProvision   = ""
+	ActionDeprovision = "deprovision"
+)
+
+// DeprovisionID is the request id of the deprovision request that the doors
+// which name a provisioning request (raprov deprovision REQUEST_ID, DELETE
+// /requests/{id}) submit for target: the same target always gives the same
+// id, so asking twice removes the account once. It fits the 128 characters
+// of a request id: a long target is replaced by its hash.
+func DeprovisionID(target string) string {
+	const prefix = "deprovision:"
+	if len(prefix)+len(target) <= 128 {
+		return prefix + target
+	}
+	sum := sha256.Sum256([]byte(target))
+	return prefix + "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Deprovision reports whether r asks to remove an account.
+func (r Request) Deprovision() bool { return r.Action == ActionDeprovision }
 
 // Account types of a normalised request.
 const (
@@ -119,6 +153,16 @@ type Progress struct {
 
 	// associate
 	AssociationSkipped bool `json:"associationSkipped,omitempty"` // no associateWith was requested
+
+	// Deprovisioning.
+	Owner           string   `json:"owner,omitempty"`           // the provisioning request whose ownership mark the account carries
+	AccountAbsent   bool     `json:"accountAbsent,omitempty"`   // the target account no longer existed: nothing was removed
+	Unassociated    bool     `json:"unassociated,omitempty"`    // the account's association was removed (or it had none)
+	ReleasedNumbers []string `json:"releasedNumbers,omitempty"` // numbers unassigned from the account
+	UnassignNumber  string   `json:"unassignNumber,omitempty"`  // the number whose unassignment OperationID is
+	LicenseRemoved  bool     `json:"licenseRemoved,omitempty"`  // the resource-account license was taken back
+	AccountDeleted  bool     `json:"accountDeleted,omitempty"`  // the account was deleted
+	AccountBlocked  bool     `json:"accountBlocked,omitempty"`  // the account was kept with sign-in blocked (RAPROV_DEPROVISION_MODE=block)
 }
 
 // Failure says why a request failed. It is set on provisioning.failed only.
@@ -242,6 +286,7 @@ func (d Data) clone() Data {
 		f.Errors = slices.Clone(f.Errors)
 		d.Failure = &f
 	}
+	d.Progress.ReleasedNumbers = slices.Clone(d.Progress.ReleasedNumbers)
 	return d
 }
 

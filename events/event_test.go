@@ -161,6 +161,14 @@ func TestRouting(t *testing.T) {
 		events.TypeAccountAssociated:       "complete",
 		events.TypeProvisioningCompleted:   "",
 		events.TypeProvisioningFailed:      "complete",
+
+		events.TypeDeprovisionRequested:      "intake",
+		events.TypeDeprovisionAccepted:       "unassociate",
+		events.TypeAccountUnassociated:       "unassign-number",
+		events.TypeNumberUnassignmentPending: "unassign-number",
+		events.TypeNumberUnassigned:          "remove-license",
+		events.TypeLicenseRemoved:            "remove-account",
+		events.TypeAccountRemoved:            "complete",
 	}
 	if len(events.Types) != len(consumers) {
 		t.Errorf("Types has %d entries, want %d", len(events.Types), len(consumers))
@@ -183,8 +191,18 @@ func TestRouting(t *testing.T) {
 		}
 	}
 	steps := map[string]bool{}
-	for _, s := range events.Steps {
+	for _, s := range events.AllSteps {
 		steps[s] = true
+	}
+	for _, chain := range [][]string{events.Steps, events.DeprovisionSteps} {
+		for _, s := range chain {
+			if !steps[s] {
+				t.Errorf("chain step %q is not in AllSteps", s)
+			}
+		}
+	}
+	if len(steps) != len(events.AllSteps) || len(steps) != len(events.Steps)+len(events.DeprovisionSteps)-2 {
+		t.Errorf("AllSteps %q is not the union of the two chains (each step once)", events.AllSteps)
 	}
 	for _, r := range events.Routes {
 		if r.Consumer != "" && !steps[r.Consumer] {
@@ -209,6 +227,10 @@ func TestDestination(t *testing.T) {
 		{events.TypeProvisioningFailed, events.StepAssignLicense, events.StepComplete},
 		{events.TypeProvisioningFailed, events.StepComplete, events.Results},
 		{events.TypeProvisioningCompleted, events.StepComplete, events.Results},
+		{events.TypeDeprovisionAccepted, events.StepIntake, events.StepUnassociate},
+		{events.TypeNumberUnassignmentPending, events.StepUnassignNumber, events.StepUnassignNumber},
+		{events.TypeAccountRemoved, events.StepRemoveAccount, events.StepComplete},
+		{events.TypeProvisioningFailed, events.StepRemoveLicense, events.StepComplete},
 	}
 	for _, tt := range tests {
 		if got := events.Destination(events.New(tt.typ, events.Source(tt.step), d)); got != tt.want {
@@ -218,7 +240,7 @@ func TestDestination(t *testing.T) {
 }
 
 func TestSourceAndStepOf(t *testing.T) {
-	for _, s := range events.Steps {
+	for _, s := range events.AllSteps {
 		if got := events.StepOf(events.Source(s)); got != s {
 			t.Errorf("StepOf(Source(%s)) = %s", s, got)
 		}
@@ -240,5 +262,23 @@ func TestLogValueOmitsPayload(t *testing.T) {
 	}
 	if strings.Contains(out, "ra@contoso.com") {
 		t.Errorf("log contains the payload: %s", out)
+	}
+}
+
+func TestDeprovisionID(t *testing.T) {
+	if got := events.DeprovisionID("INC0012345"); got != "deprovision:INC0012345" {
+		t.Errorf("DeprovisionID = %q", got)
+	}
+	long := strings.Repeat("x", 128)
+	a, b := events.DeprovisionID(long), events.DeprovisionID(long+"y")
+	if len(a) > 128 || len(b) > 128 || a == b || a != events.DeprovisionID(long) {
+		t.Errorf("long targets: %q, %q", a, b)
+	}
+	r := events.Request{RequestID: "d", UserPrincipalName: "a@b.c", Action: events.ActionDeprovision}
+	if events.RequestedType(r) != events.TypeDeprovisionRequested || events.RequestedType(events.Request{}) != events.TypeProvisioningRequested {
+		t.Error("RequestedType")
+	}
+	if !events.Submitted(events.TypeDeprovisionRequested) || events.Submitted(events.TypeDeprovisionAccepted) {
+		t.Error("Submitted")
 	}
 }

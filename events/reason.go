@@ -47,6 +47,19 @@ const (
 	// ReasonRetriesExhausted: a transient failure (throttling, 5xx, replication
 	// lag) persisted past the configured number of attempts.
 	ReasonRetriesExhausted Reason = "retries_exhausted"
+
+	// Deprovisioning.
+
+	// ReasonNotOwned: the account to remove was not created by raprov (no
+	// ownership mark), was created for another request than the target, or
+	// is synchronised from on-premises; nothing was changed.
+	ReasonNotOwned Reason = "not_owned"
+	// ReasonAccountNotFound: no account has the userPrincipalName of a
+	// deprovision request that names no target request.
+	ReasonAccountNotFound Reason = "account_not_found"
+	// ReasonNumberUnassignmentFailed: Teams accepted the unassignment of the
+	// account's number but its asynchronous operation ended in failure.
+	ReasonNumberUnassignmentFailed Reason = "number_unassignment_failed"
 )
 
 // Reasons lists every reason code, in documentation order.
@@ -55,6 +68,7 @@ var Reasons = []Reason{
 	ReasonNumberNotFound, ReasonNumberInUse, ReasonNumberNotAssignable, ReasonNumberCountryMismatch,
 	ReasonNumberAssignmentFailed, ReasonAssociationFailed, ReasonRequestConflict, ReasonTeamsNotReady,
 	ReasonPermissionDenied, ReasonRejected, ReasonRetriesExhausted,
+	ReasonNotOwned, ReasonAccountNotFound, ReasonNumberUnassignmentFailed,
 }
 
 // Valid reports whether r is one of the declared reason codes.

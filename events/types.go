@@ -13,10 +13,44 @@ const (
 	StepComplete      = "complete"
 )
 
-// Steps lists the steps in chain order.
+// Steps of the deprovisioning chain, between intake and complete.
+const (
+	StepUnassociate    = "unassociate"
+	StepUnassignNumber = "unassign-number"
+	StepRemoveLicense  = "remove-license"
+	StepRemoveAccount  = "remove-account"
+)
+
+// Steps lists the provisioning chain's steps in chain order.
 var Steps = []string{
 	StepIntake, StepCheckLicense, StepCreateAccount, StepAssignLicense,
 	StepAssignNumber, StepAssociate, StepComplete,
+}
+
+// DeprovisionSteps lists the deprovisioning chain's steps in chain order:
+// intake and complete are shared with provisioning.
+var DeprovisionSteps = []string{
+	StepIntake, StepUnassociate, StepUnassignNumber, StepRemoveLicense,
+	StepRemoveAccount, StepComplete,
+}
+
+// AllSteps lists every step once: each has its own queue and function.
+// The provisioning steps come first, then the deprovisioning ones, then
+// complete.
+var AllSteps = []string{
+	StepIntake, StepCheckLicense, StepCreateAccount, StepAssignLicense,
+	StepAssignNumber, StepAssociate,
+	StepUnassociate, StepUnassignNumber, StepRemoveLicense, StepRemoveAccount,
+	StepComplete,
+}
+
+// ChainOf returns the steps of the chain a request of action runs through:
+// DeprovisionSteps for ActionDeprovision, otherwise Steps.
+func ChainOf(action string) []string {
+	if action == ActionDeprovision {
+		return DeprovisionSteps
+	}
+	return Steps
 }
 
 // Results is the destination of the final outcome that the complete step
@@ -51,6 +85,18 @@ const (
 	TypeAccountAssociated       = "raprov.account.associated.v1"
 	TypeProvisioningCompleted   = "raprov.provisioning.completed.v1"
 	TypeProvisioningFailed      = "raprov.provisioning.failed.v1"
+
+	// Deprovisioning. Its requests end with the same two terminal types
+	// as provisioning (their request's action says which it was), so
+	// complete, the ledger, callbacks and results consumers see one
+	// lifecycle per request id.
+	TypeDeprovisionRequested      = "raprov.deprovision.requested.v1"
+	TypeDeprovisionAccepted       = "raprov.deprovision.accepted.v1"
+	TypeAccountUnassociated       = "raprov.account.unassociated.v1"
+	TypeNumberUnassignmentPending = "raprov.number.unassignmentPending.v1"
+	TypeNumberUnassigned          = "raprov.number.unassigned.v1"
+	TypeLicenseRemoved            = "raprov.license.removed.v1"
+	TypeAccountRemoved            = "raprov.account.removed.v1"
 )
 
 // A Route states who emits an event type and which step consumes it.
@@ -72,11 +118,36 @@ var Routes = []Route{
 	{TypeNumberAssignmentPending, StepAssignNumber, []string{StepAssignNumber}},
 	{TypeNumberAssigned, StepAssociate, []string{StepAssignNumber, StepAssociate}},
 	{TypeAccountAssociated, StepComplete, []string{StepAssociate}},
+	{TypeDeprovisionRequested, StepIntake, nil}, // submitted by raprov deprovision, DELETE /requests/{id} or a bulk row
+	{TypeDeprovisionAccepted, StepUnassociate, []string{StepIntake}},
+	{TypeAccountUnassociated, StepUnassignNumber, []string{StepUnassociate}},
+	{TypeNumberUnassignmentPending, StepUnassignNumber, []string{StepUnassignNumber}},
+	{TypeNumberUnassigned, StepRemoveLicense, []string{StepUnassignNumber}},
+	{TypeLicenseRemoved, StepRemoveAccount, []string{StepRemoveLicense}},
+	{TypeAccountRemoved, StepComplete, []string{StepRemoveAccount}},
 	{TypeProvisioningCompleted, "", []string{StepComplete}},
 	{TypeProvisioningFailed, StepComplete, []string{
 		StepIntake, StepCheckLicense, StepCreateAccount, StepAssignLicense,
-		StepAssignNumber, StepAssociate, StepComplete,
+		StepAssignNumber, StepAssociate,
+		StepUnassociate, StepUnassignNumber, StepRemoveLicense, StepRemoveAccount,
+		StepComplete,
 	}},
+}
+
+// RequestedType returns the type a door submits r as: deprovision.requested
+// for a deprovision request, provisioning.requested otherwise.
+func RequestedType(r Request) string {
+	if r.Deprovision() {
+		return TypeDeprovisionRequested
+	}
+	return TypeProvisioningRequested
+}
+
+// Submitted reports whether typ is a type that doors submit to intake
+// (provisioning.requested, deprovision.requested): only those may arrive
+// without a request id.
+func Submitted(typ string) bool {
+	return typ == TypeProvisioningRequested || typ == TypeDeprovisionRequested
 }
 
 // Types lists every event type, in chain order.

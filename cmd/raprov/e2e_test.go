@@ -1119,7 +1119,7 @@ func e2eFailureScenarios() []e2eScenario {
 // list and checks the simulator was left as the failure implies.
 func TestE2EReasonCodes(t *testing.T) {
 	t.Parallel()
-	scenarios := e2eFailureScenarios()
+	scenarios := append(e2eFailureScenarios(), deprovisionScenarios()...)
 	// A conflicting request never becomes a failed request of its own (that
 	// would end the first one): TestE2EIdempotency/sequential drives it.
 	elsewhere := map[events.Reason]bool{events.ReasonRequestConflict: true}

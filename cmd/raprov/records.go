@@ -67,6 +67,9 @@ type statusRecord struct {
 	Attempt   int       `json:"attempt"`
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
+	Account   string    `json:"account,omitempty"`  // the request's userPrincipalName
+	ObjectID  string    `json:"objectId,omitempty"` // the account's Entra object id, once known
+	Action    string    `json:"action,omitempty"`   // "deprovision" on a deprovision request
 	// Queue is, for a request in progress, the queue its latest event waits
 	// in, or was dead-lettered from (then DeadLetterID names the dead letter).
 	Queue        string `json:"queue,omitempty"`

@@ -40,6 +40,7 @@ func newRoot() *cobra.Command {
 		newDoctorCmd(),
 		newLoginCmd(),
 		newVersionCmd(),
+		newDeprovisionCmd(),
 	)
 	return withUsageErrors(root)
 }

@@ -48,6 +48,10 @@ type runFlags struct {
 	// diag receives messages and progress when output is JSON (the
 	// command's stderr; os.Stderr when nil).
 	diag io.Writer
+	// rows, when set, are the requests to run instead of a file's, named
+	// rowsName in messages (raprov deprovision).
+	rows     []requestfile.Row
+	rowsName string
 }
 
 func newRunCmd() *cobra.Command {
@@ -134,7 +138,10 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	var rows []requestfile.Row
 	var badRows []requestfile.RowError
 	var name string
-	if !f.serve {
+	switch {
+	case f.rows != nil:
+		name, rows = f.rowsName, f.rows
+	case !f.serve:
 		name, rows, badRows, err = readRequests(args)
 		if err != nil {
 			return err
@@ -198,7 +205,7 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 			}
 		}
 		if f.listen != "" {
-			return serveHTTP(ctx, s, f.listen, chain, localOps{store: store, db: s.DB}, log, msgs)
+			return serveHTTP(ctx, s, m, f.listen, chain, localOps{store: store, db: s.DB}, log, msgs)
 		}
 		fmt.Fprintln(msgs, "raprov: serving; Ctrl-C stops")
 		<-ctx.Done()
@@ -333,6 +340,14 @@ func stableID(r events.Request) string {
 	for _, v := range []string{r.UserPrincipalName, r.DisplayName, r.AccountType, r.UsageLocation, r.PhoneNumber, r.NumberType, r.AssociateWith, r.CallbackURL} {
 		h.Write([]byte(strings.ToLower(strings.TrimSpace(v))))
 		h.Write([]byte{0})
+	}
+	// A deprovision row differs from a provisioning row with the same
+	// columns; provisioning rows keep the ids they always had.
+	if r.Deprovision() {
+		for _, v := range []string{r.Action, r.Target} {
+			h.Write([]byte(strings.TrimSpace(v)))
+			h.Write([]byte{0})
+		}
 	}
 	return "req-" + hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -19,8 +19,10 @@ import (
 	"github.com/raprov/raprov/shared/door/httpapi"
 	"github.com/raprov/raprov/shared/door/mapping"
 	"github.com/raprov/raprov/shared/door/statuspage"
+	"github.com/raprov/raprov/shared/dryrun"
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/submission"
 )
 
@@ -29,12 +31,16 @@ func newServeCmd() *cobra.Command {
 	f := runFlags{serve: true, listen: "127.0.0.1:8080", seedUnits: -1}
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the chain and its HTTP doors until interrupted: POST /requests, POST /senders/{servicenow,workday}, GET /requests[/{id}]",
+		Short: "Run the chain and its HTTP doors until interrupted: POST /requests, POST /senders/{servicenow,workday}, GET /requests[/{id}], DELETE /requests/{id}",
 		Long: `serve runs every step on the embedded default, as run --serve does, and
 answers HTTP on --listen: signed requests (HMAC-SHA256 with a timestamp,
 keys in RAPROV_INTAKE_KEYS) as CloudEvents, plain JSON or batches, the
-payloads of ServiceNow catalog requests and Workday events, and the status of
-requests. See docs/http.md and docs/senders.md.`,
+payloads of ServiceNow catalog requests and Workday events, the status of
+requests, and DELETE /requests/{id}, which removes the account a
+provisioning request created. A POST whose requests say "dryRun": true is
+planned from reads of the tenant and answered with the plan, nothing
+queued, when serve reaches Graph itself (RAPROV_GRAPH_TENANT_ID or
+--graph-url). See docs/http.md, docs/senders.md and docs/dry-run.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err != nil {
@@ -52,9 +58,11 @@ requests. See docs/http.md and docs/senders.md.`,
 }
 
 // serveHTTP answers the HTTP doors and the status page on addr for the
-// chain until ctx ends.
-func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Chain, ops opsHost, log *slog.Logger, out io.Writer) error {
+// chain until ctx ends. m is the tenant the chain works on: dry runs and
+// DELETE's account check read it.
+func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain *embedded.Chain, ops opsHost, log *slog.Logger, out io.Writer) error {
 	l := ops.Ledger()
+	planner, accounts := tenantReads(m, s)
 	api, err := httpapi.New(httpapi.Options{
 		Submitter:  chainSubmitter(chain),
 		Ledger:     l,
@@ -63,6 +71,8 @@ func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Cha
 		AllowAdopt: s.Steps.AllowAdopt,
 		Senders:    senders(),
 		Logger:     log,
+		Planner:    planner,
+		Accounts:   accounts,
 	})
 	if err != nil {
 		return fmt.Errorf("RAPROV_INTAKE_KEYS: %w", err)
@@ -104,7 +114,7 @@ func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Cha
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
-	fmt.Fprintf(out, "raprov: serving on http://%s (POST /requests, POST /senders/{servicenow,workday}, GET /requests; status page at /); Ctrl-C stops\n", lis.Addr())
+	fmt.Fprintf(out, "raprov: serving on http://%s (POST /requests, POST /senders/{servicenow,workday}, GET /requests, DELETE /requests/{id}; status page at /); Ctrl-C stops\n", lis.Addr())
 	select {
 	case <-ctx.Done():
 	case err := <-done:
@@ -116,6 +126,97 @@ func serveHTTP(ctx context.Context, s settings, addr string, chain *embedded.Cha
 		return err
 	}
 	return nil
+}
+
+// tenantReads gives the HTTP door its reads of the tenant the chain works
+// on (Microsoft, a simulator at --graph-url or the in-process one, through
+// the chain's adapters and budget): the planner of POST /requests with
+// "dryRun": true, and the check of the account a DELETE /requests/{id}
+// names. Without a tenant it returns nils: dry runs are then answered 501
+// and DELETE leaves the account check to the chain.
+func tenantReads(m *microsoft, s settings) (httpapi.Planner, httpapi.Accounts) {
+	if m == nil {
+		return nil, nil
+	}
+	planner := tenantPlanner{
+		ports: dryrun.Ports{Licenses: m.graph, Accounts: m.graph, Numbers: m.graph, Teams: m.teams},
+		sku:   s.Steps.SkuPartNumber,
+	}
+	return planner, tenantAccounts{m.graph}
+}
+
+// tenantAccounts tells whether an account is the one raprov created for a
+// request: it carries that request's ownership mark (steps.OwnerMark).
+type tenantAccounts struct{ accounts steps.Accounts }
+
+var _ httpapi.Accounts = tenantAccounts{}
+
+func (a tenantAccounts) CreatedFor(ctx context.Context, upn, requestID string) (exists, created bool, err error) {
+	acc, err := a.accounts.FindByUPN(ctx, upn)
+	if err != nil || acc == nil {
+		return false, false, err
+	}
+	return true, acc.OwnerMark == steps.OwnerMark(requestID), nil
+}
+
+// tenantPlanner plans the requests of one dry run with shared/dryrun: reads
+// only, the requests in order against one reading of the tenant.
+type tenantPlanner struct {
+	ports dryrun.Ports
+	sku   string
+}
+
+var _ httpapi.Planner = tenantPlanner{}
+
+// Plan plans reqs with a Planner of its own (a Planner is not safe for
+// concurrent use, and each POST is one file's worth of requests).
+func (p tenantPlanner) Plan(ctx context.Context, reqs []events.Request) (httpapi.DryRun, error) {
+	pl := dryrun.New(p.ports, p.sku)
+	out := httpapi.DryRun{DryRun: true, Plans: make([]httpapi.Plan, len(reqs))}
+	for i, r := range reqs {
+		plan, err := pl.Plan(ctx, r)
+		if err != nil {
+			return httpapi.DryRun{}, fmt.Errorf("dry run of request %d (%s): %w", i+1, r.RequestID, err)
+		}
+		out.Plans[i] = httpPlan(plan)
+	}
+	if sku, ok := pl.Sku(); ok {
+		out.License = &httpapi.LicensePlan{SKU: sku.PartNumber, FreeBefore: sku.Free(), FreeAfter: pl.Free()}
+	}
+	return out, nil
+}
+
+// verdicts maps shared/dryrun's verdicts to the HTTP door's.
+var verdicts = map[dryrun.Verdict]string{
+	dryrun.Create:   httpapi.VerdictCreate,
+	dryrun.Continue: httpapi.VerdictContinue,
+	dryrun.Adopt:    httpapi.VerdictAdopt,
+	dryrun.Fail:     httpapi.VerdictFail,
+}
+
+// httpPlan is p as the HTTP door answers it.
+func httpPlan(p dryrun.Plan) httpapi.Plan {
+	out := httpapi.Plan{
+		RequestID:         p.Request.RequestID,
+		UserPrincipalName: p.Request.UserPrincipalName,
+		Outcome:           p.Outcome(),
+		Verdict:           verdicts[p.Verdict],
+		ObjectID:          p.ObjectID,
+		PhoneNumber:       p.Request.PhoneNumber,
+		Number:            p.Number,
+		TakesSeat:         p.TakesSeat,
+		SeatsBefore:       p.SeatsBefore,
+		SeatsAfter:        p.SeatsAfter,
+		LicenseWait:       p.LicenseWait,
+	}
+	if p.Verdict == dryrun.Fail {
+		out.Reason, out.Detail = string(p.Reason), p.Detail
+	}
+	if p.SameAs > 0 {
+		i := p.SameAs - 1
+		out.SameAs = &i
+	}
+	return out
 }
 
 // senders are the built-in sender mappings, by route name.

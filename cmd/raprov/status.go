@@ -195,6 +195,7 @@ func statusRecordOf(st ledger.Status, w whereabouts) statusRecord {
 	rec := statusRecord{
 		RequestID: st.RequestID, Outcome: outcomeOf(st.Outcome), Step: st.Step, Type: st.Type, Reason: st.Reason, Detail: st.Detail,
 		Attempt: st.Attempt, Started: st.Started.UTC(), Updated: st.Updated.UTC(), Queue: w.queue,
+		Account: st.Account, ObjectID: st.ObjectID, Action: st.Action,
 	}
 	if w.dead != nil {
 		rec.DeadLetterID = w.dead.ID

@@ -239,6 +239,11 @@ func chainSteps(m *microsoft, claims steps.Claims, holds steps.NumberHolds, noti
 		events.StepAssignNumber:  steps.AssignNumber(m.graph, cfg),
 		events.StepAssociate:     steps.Associate(m.teams, cfg),
 		events.StepComplete:      steps.Complete(notifier, holds, cfg),
+
+		events.StepUnassociate:    steps.Unassociate(m.graph, m.teams, cfg),
+		events.StepUnassignNumber: steps.UnassignNumber(m.graph, m.graph, m.graph, cfg),
+		events.StepRemoveLicense:  steps.RemoveLicense(m.graph, licenses, m.graph, cfg),
+		events.StepRemoveAccount:  steps.RemoveAccount(m.graph, m.graph, cfg),
 	}
 	out := make(map[string]steps.Step, len(raw))
 	for name, s := range raw {
@@ -250,6 +255,9 @@ func chainSteps(m *microsoft, claims steps.Claims, holds steps.NumberHolds, noti
 // newChain opens the embedded chain on store against m.
 func newChain(store *local.Store, m *microsoft, s settings, log *slog.Logger) (*embedded.Chain, error) {
 	cfg := s.Steps
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	if len(cfg.VerifiedDomains) == 0 {
 		cfg.VerifiedDomains = m.domains
 	}

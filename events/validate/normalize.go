@@ -73,8 +73,20 @@ type Options struct {
 // returned request is normalised as far as possible even when there are
 // errors (the request id in particular), so that a provisioning.failed event
 // can carry it; use it for provisioning only when there are none.
+//
+// A deprovision request (action deprovision) is checked by other rules; see
+// normalizeDeprovision. Any other action is invalid.
 func Normalize(r events.Request, opts Options) (events.Request, []events.FieldError) {
 	var v validator
+	switch r.Action {
+	case events.ActionProvision:
+	case events.ActionDeprovision:
+		return v.deprovision(r, opts)
+	default:
+		out := events.Request{RequestID: v.requestID(r.RequestID)}
+		v.invalid("action", "action %s is not one of deprovision or empty (provision)", quote(r.Action))
+		return out, v.errs
+	}
 	out := events.Request{
 		RequestID:         v.requestID(r.RequestID),
 		DisplayName:       v.displayName(r.DisplayName),
@@ -88,6 +100,37 @@ func Normalize(r events.Request, opts Options) (events.Request, []events.FieldEr
 	out.AssociateWith = v.associateWith(r.AssociateWith)
 	out.CallbackURL = v.callbackURL(r.CallbackURL, opts.CallbackAllowedHosts)
 	return out, v.errs
+}
+
+// deprovision normalises a deprovision request: requestId and callbackUrl
+// as for provisioning; userPrincipalName (required: the account is found by
+// it) by the same rules; target, the provisioning request whose account is
+// removed, optional, by requestId's rules. The fields that describe an
+// account to create are not used and are dropped, so a bulk file may carry
+// provisioning columns on its deprovision rows.
+func (v *validator) deprovision(r events.Request, opts Options) (events.Request, []events.FieldError) {
+	out := events.Request{
+		RequestID:         v.requestID(r.RequestID),
+		UserPrincipalName: v.userPrincipalName(r.UserPrincipalName, opts.VerifiedDomains),
+		Action:            events.ActionDeprovision,
+		Target:            v.target(r.Target),
+	}
+	out.CallbackURL = v.callbackURL(r.CallbackURL, opts.CallbackAllowedHosts)
+	return out, v.errs
+}
+
+// target checks a deprovision request's target request id; empty is allowed.
+func (v *validator) target(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	var t validator
+	s = t.requestID(s)
+	for _, e := range t.errs {
+		v.invalid("target", "target: %s", e.Message)
+	}
+	return s
 }
 
 // validator collects field errors.

@@ -2,10 +2,11 @@
 
 package e2e_test
 
-// The scenarios. Each starts a stack of its own (queues, table, tenant,
-// seven functions) and asserts where the requests ended: the ledger in
-// DynamoDB, the final events on the results queue, the dead-letter queues,
-// and what the simulated tenant holds afterwards.
+// The scenarios. Each starts a stack of its own (queues, table, tenant, a
+// function per step of events.AllSteps: eleven) and asserts where the
+// requests ended: the ledger in DynamoDB, the final events on the results
+// queue, the dead-letter queues, and what the simulated tenant holds
+// afterwards.
 
 import (
 	"bytes"
@@ -49,7 +50,7 @@ func request(id, accountType, phone, associateWith string) events.Request {
 
 // TestE2EHappyPath provisions an auto attendant and a call queue, each with
 // a number, the call queue also associated with one of the tenant's call
-// queues, through all seven functions.
+// queues, through the seven functions of the provisioning chain.
 func TestE2EHappyPath(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackConfig{})
@@ -95,24 +96,102 @@ func TestE2EHappyPath(t *testing.T) {
 			}
 		}
 	}
-	for _, step := range events.Steps {
+	for _, step := range events.AllSteps {
 		if n := s.count(t, s.queues.DLQ(step)); n != 0 {
 			t.Errorf("%s's dead-letter queue holds %d messages, want none", step, n)
 		}
 	}
-	// Each Graph function read the Graph secret once, when it started;
-	// complete read the callback key; intake reads no secret.
+	// Each Graph function read the Graph secret once, when it started (the
+	// five of provisioning and the four of deprovisioning); complete read
+	// the callback key; intake reads no secret.
 	graphFns := 0
 	for _, f := range s.fns {
 		if f.graph {
 			graphFns++
 		}
 	}
-	if n := s.secrets.readsOf(graphSecretARN); n != graphFns || graphFns != 5 {
-		t.Errorf("Graph secret read %d times by %d Graph functions, want once by each of 5", n, graphFns)
+	if n := s.secrets.readsOf(graphSecretARN); n != graphFns || graphFns != 9 {
+		t.Errorf("Graph secret read %d times by %d Graph functions, want once by each of 9", n, graphFns)
 	}
 	if n := s.secrets.readsOf(callbackSecretARN); n != 1 {
 		t.Errorf("callback key read %d times, want once (complete's start)", n)
+	}
+}
+
+// TestE2EDeprovision provisions an auto attendant with a number and an
+// association, then deprovisions it by its request id (deprovision.requested
+// to intake's queue, as the doors that name a provisioning request submit
+// it) through the deprovisioning chain's functions: intake, unassociate,
+// unassign-number (which polls its operation through delayed messages on
+// its own queue), remove-license, remove-account (RAPROV_DEPROVISION_MODE
+// delete, the template's default) and complete. The request completes in
+// the ledger and on the results queue as a deprovision with the account
+// deleted, and the simulated tenant is as it was before the provisioning.
+func TestE2EDeprovision(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	before := s.sim.Server.Snapshot()
+
+	prov := request("e2e-dep", aa, "+12065550143", teamssim.SeedAfterHoursAAID)
+	s.submit(t, prov)
+	po := s.await(t, prov.RequestID, ledger.Completed)
+	u := checkAccount(t, s.sim.Server.State(), po.final.Data.Request)
+	if diff := before.Diff(s.sim.Server.Snapshot()); len(diff) == 0 {
+		t.Fatal("provisioning changed nothing in the simulated tenant")
+	}
+	s.quiesce(t) // provisioning's last ledger lines are written
+
+	dep := events.Request{
+		RequestID:         events.DeprovisionID(prov.RequestID),
+		UserPrincipalName: prov.UserPrincipalName,
+		Action:            events.ActionDeprovision,
+		Target:            prov.RequestID,
+	}
+	s.submit(t, dep)
+	o := s.await(t, dep.RequestID, ledger.Completed)
+	if len(o.results) != 1 {
+		t.Errorf("%s: %d final events on the results queue, want 1", dep.RequestID, len(o.results))
+	}
+	if o.final.Type != events.TypeProvisioningCompleted || o.final.Data.Request.Action != events.ActionDeprovision {
+		t.Errorf("final event %s with request action %q, want %s with action %q", o.final.Type, o.final.Data.Request.Action, events.TypeProvisioningCompleted, events.ActionDeprovision)
+	}
+	p := o.final.Data.Progress
+	if !p.AccountDeleted || p.AccountBlocked || p.AccountAbsent || !p.Unassociated || !p.LicenseRemoved || !strings.EqualFold(p.ObjectID, u.ID) {
+		t.Errorf("final progress %+v, want account %s unassociated, its license removed and the account deleted", p, u.ID)
+	}
+	if !slices.Equal(p.ReleasedNumbers, []string{prov.PhoneNumber}) {
+		t.Errorf("released numbers %v, want [%s]", p.ReleasedNumbers, prov.PhoneNumber)
+	}
+	if diff := before.Diff(s.sim.Server.Snapshot()); len(diff) != 0 {
+		t.Errorf("the tenant after deprovisioning differs from before provisioning:\n%s", strings.Join(diff, "\n"))
+	}
+
+	// Every function of the deprovisioning chain ran and recorded its step
+	// (read once every queue is quiet, as in TestE2EHappyPath), none of
+	// provisioning's did, and nothing was dead-lettered.
+	s.quiesce(t)
+	st, err := s.ledger.Get(context.Background(), dep.RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcome != ledger.Completed {
+		t.Errorf("%s: %s once every queue is quiet, want completed", dep.RequestID, st.Outcome)
+	}
+	var ran []string
+	for _, h := range st.History {
+		if !slices.Contains(ran, h.Step) {
+			ran = append(ran, h.Step)
+		}
+	}
+	for _, step := range events.AllSteps {
+		if want := slices.Contains(events.DeprovisionSteps, step); slices.Contains(ran, step) != want {
+			t.Errorf("%s: the ledger has an entry of %s: %v, want %v (steps: %v)", dep.RequestID, step, !want, want, ran)
+		}
+	}
+	for _, step := range events.AllSteps {
+		if n := s.count(t, s.queues.DLQ(step)); n != 0 {
+			t.Errorf("%s's dead-letter queue holds %d messages, want none", step, n)
+		}
 	}
 }
 
@@ -393,7 +472,7 @@ func TestE2EKilledFunction(t *testing.T) {
 	if emulators != 2 {
 		t.Errorf("create-account ran in %d emulators, want 2 (the killed one and its replacement)", emulators)
 	}
-	for _, step := range events.Steps {
+	for _, step := range events.AllSteps {
 		if n := s.count(t, s.queues.DLQ(step)); n != 0 {
 			t.Errorf("%s's dead-letter queue holds %d messages, want none", step, n)
 		}

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	if testing.Verbose() {
-		fmt.Printf("e2e: built %d functions in %s\n", len(events.Steps), time.Since(start).Round(time.Millisecond))
+		fmt.Printf("e2e: built %d functions in %s\n", len(events.AllSteps), time.Since(start).Round(time.Millisecond))
 	}
 	functionsDir = dir
 	code := m.Run()
@@ -45,10 +45,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildFunctions builds every functions/<step> into dir as the Makefile's
-// build-aws does (static, -tags lambda.norpc, stripped), but for this
-// machine's architecture: the emulator runs the bootstrap natively, so on
-// an amd64 machine the functions are linux/amd64 here while the deployable
+// buildFunctions builds the function of every step of events.AllSteps
+// (provisioning and deprovisioning), functions/<step>, into dir as the
+// Makefile's build-aws does (static, -tags lambda.norpc, stripped), but for
+// this machine's architecture: the emulator runs the bootstrap natively, so
+// on an amd64 machine the functions are linux/amd64 here while the deployable
 // (make package) is linux/arm64. One go build compiles them all, in
 // parallel and from the build cache.
 func buildFunctions(dir string) error {
@@ -57,7 +58,7 @@ func buildFunctions(dir string) error {
 		return fmt.Errorf("the functions are built with the go command, and none is on PATH: %w", err)
 	}
 	var pkgs []string
-	for _, step := range events.Steps {
+	for _, step := range events.AllSteps {
 		if _, err := os.Stat(filepath.Join(repoRoot, "functions", step, "main.go")); err != nil {
 			return fmt.Errorf("step %s has no function: %w", step, err)
 		}

@@ -117,7 +117,7 @@ func TestReportAWS(t *testing.T) {
 		inits, calls, reps  []time.Duration
 	}
 	rows := []*row{{step: bareName, zip: bareZip, bootstrap: bare, function: s.name + "-bare"}}
-	for _, step := range events.Steps {
+	for _, step := range events.AllSteps {
 		f := s.fns[step]
 		rows = append(rows, &row{step: step, graph: f.graph, zip: zips[step], bootstrap: filepath.Join(functionsDir, step), function: s.name + "-" + step, env: f.env})
 	}
@@ -409,7 +409,7 @@ func deployableZips(t *testing.T) map[string]int64 {
 	sizes := func() (map[string]int64, []string) {
 		out := map[string]int64{}
 		var missing []string
-		for _, step := range events.Steps {
+		for _, step := range events.AllSteps {
 			st, err := os.Stat(filepath.Join(repoRoot, "dist", step+".zip"))
 			if err != nil {
 				missing = append(missing, step)

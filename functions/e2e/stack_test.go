@@ -77,7 +77,8 @@ type stackConfig struct {
 }
 
 // stack is one deployment of the template on the stand-ins: queues named
-// after the stack, a table, a simulated tenant, and a function per step.
+// after the stack, a table, a simulated tenant, and a function per step of
+// events.AllSteps.
 type stack struct {
 	t      *testing.T
 	name   string
@@ -176,7 +177,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 		},
 		Refs: map[string]string{"Table": s.table},
 	}
-	for _, step := range events.Steps {
+	for _, step := range events.AllSteps {
 		env, err := tmpl.functionEnv(step, values)
 		if err != nil {
 			t.Fatal(err)
@@ -404,7 +405,7 @@ func tail(s string, n int) string {
 func (s *stack) startPollers() {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, step := range events.Steps {
+	for _, step := range events.AllSteps {
 		wg.Go(func() { s.poll(ctx, s.fns[step]) })
 	}
 	wg.Go(func() { s.collectResults(ctx) })
@@ -534,11 +535,13 @@ func (s *stack) collectResults(ctx context.Context) {
 
 // ------------------------------------------------------------ test helpers
 
-// submit sends a provisioning.requested event for req to intake's queue,
-// as `raprov submit` against AWS does, and returns its body.
+// submit sends the event a door submits req as (events.RequestedType:
+// provisioning.requested, or deprovision.requested for a deprovision
+// request) to intake's queue, as `raprov submit` against AWS does, and
+// returns its body.
 func (s *stack) submit(t *testing.T, req events.Request) []byte {
 	t.Helper()
-	body, err := events.Encode(events.New(events.TypeProvisioningRequested, "raprov/e2e", events.Data{Request: req}))
+	body, err := events.Encode(events.New(events.RequestedType(req), "raprov/e2e", events.Data{Request: req}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +608,7 @@ func (s *stack) quiesce(t *testing.T) {
 	var since time.Time
 	for time.Now().Before(deadline) {
 		busy := 0
-		for _, step := range events.Steps {
+		for _, step := range events.AllSteps {
 			busy += s.count(t, s.queues.URL(step))
 		}
 		switch {

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/steps"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
@@ -27,32 +28,42 @@ const repoRoot = "../.."
 
 // graphSteps are the steps whose functions call Microsoft Graph or the Teams
 // admin back end with the app registration's credentials: every step between
-// intake and complete (DESIGN §2). Intake and complete never link
-// msgraph-sdk-go (DESIGN §9) and get no Graph secret. Once the functions
-// exist, TestGraphStepsFollowCode checks this table against what each
-// function links.
+// intake and complete (DESIGN §2), of provisioning and of deprovisioning.
+// Intake and complete never link msgraph-sdk-go (DESIGN §9) and get no Graph
+// secret. Once the functions exist, TestGraphStepsFollowCode checks this
+// table against what each function links.
 var graphSteps = map[string]bool{
-	events.StepCheckLicense:  true,
-	events.StepCreateAccount: true,
-	events.StepAssignLicense: true,
-	events.StepAssignNumber:  true,
-	events.StepAssociate:     true,
+	events.StepCheckLicense:   true,
+	events.StepCreateAccount:  true,
+	events.StepAssignLicense:  true,
+	events.StepAssignNumber:   true,
+	events.StepAssociate:      true,
+	events.StepUnassociate:    true,
+	events.StepUnassignNumber: true,
+	events.StepRemoveLicense:  true,
+	events.StepRemoveAccount:  true,
 }
 
 // graphBudgetSteps are the Graph steps whose functions spend the tenant's
 // Graph budget (shared/graph/budget): their Graph client makes calls, so each
 // instance paces itself to 1/RAPROV_GRAPH_SHARE of the tenant's quotas, and
 // together they must stay within one budget (docs/aws-budget.md, "What
-// RAPROV_GRAPH_SHARE must be"). Associate is a Graph step without a term in
-// that sum: it builds a Graph client only for the token credential it lends
-// the Teams admin client and calls nothing through it, and the Teams admin
-// back end is not a Graph quota. TestGraphBudgetStepsFollowCode checks this
-// table against the functions' code.
+// RAPROV_GRAPH_SHARE must be"). Every deprovisioning step spends it:
+// unassociate reads the account by its UPN, the others read it and write.
+// Associate is a Graph step without a term in that sum: it builds a Graph
+// client only for the token credential it lends the Teams admin client and
+// calls nothing through it, and the Teams admin back end is not a Graph
+// quota. TestGraphBudgetStepsFollowCode checks this table against the
+// functions' code.
 var graphBudgetSteps = map[string]bool{
-	events.StepCheckLicense:  true,
-	events.StepCreateAccount: true,
-	events.StepAssignLicense: true,
-	events.StepAssignNumber:  true,
+	events.StepCheckLicense:   true,
+	events.StepCreateAccount:  true,
+	events.StepAssignLicense:  true,
+	events.StepAssignNumber:   true,
+	events.StepUnassociate:    true,
+	events.StepUnassignNumber: true,
+	events.StepRemoveLicense:  true,
+	events.StepRemoveAccount:  true,
 }
 
 // The functions' configuration contract: environment variables each kind of
@@ -63,8 +74,9 @@ var (
 		"RAPROV_LICENSE_WAIT", "RAPROV_TEAMS_SYNC_WAIT", "RAPROV_MAX_ATTEMPTS", "RAPROV_SKU_PART_NUMBER",
 	}
 	envByStep = map[string][]string{
-		events.StepIntake:   {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT"},
-		events.StepComplete: {"RAPROV_CALLBACK_SECRET_ARN", "RAPROV_CALLBACK_ALLOWED_HOSTS"},
+		events.StepIntake:        {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT"},
+		events.StepComplete:      {"RAPROV_CALLBACK_SECRET_ARN", "RAPROV_CALLBACK_ALLOWED_HOSTS"},
+		events.StepRemoveAccount: {"RAPROV_DEPROVISION_MODE"}, // steps.RemoveAccount is the only step that reads it
 	}
 	envGraph = []string{
 		"RAPROV_GRAPH_TENANT_ID", "RAPROV_GRAPH_CLIENT_ID", "RAPROV_GRAPH_CLIENT_SECRET_ARN",
@@ -72,6 +84,14 @@ var (
 	}
 	// envGraphBudget is what the functions of graphBudgetSteps get on top.
 	envGraphBudget = []string{"RAPROV_GRAPH_SHARE"}
+	// envEnums are the variables whose values the code takes from a fixed
+	// set and refuses otherwise at start (steps.Config.Check): wherever the
+	// template sets one, it is !Ref of a parameter whose AllowedValues are
+	// exactly that set, so that a deploy cannot give a function a value
+	// that ends its init.
+	envEnums = map[string][]string{
+		"RAPROV_DEPROVISION_MODE": {steps.DeprovisionDelete, steps.DeprovisionBlock},
+	}
 )
 
 // queueURLPrefix is RAPROV_SQS_QUEUE_URL_PREFIX: a queue's URL is this plus
@@ -112,11 +132,14 @@ func expectedSends(step string) []string {
 }
 
 func TestExpectedSends(t *testing.T) {
-	// The derivation above, spelled out for two steps, so that a change of
+	// The derivation above, spelled out for a few steps, so that a change of
 	// events.Routes that moves them shows here in plain words too.
 	for step, want := range map[string][]string{
-		events.StepAssignLicense: {"assign-license", "assign-license-dlq", "assign-number", "check-license", "complete"},
-		events.StepComplete:      {"complete", "complete-dlq", events.Results},
+		events.StepAssignLicense:  {"assign-license", "assign-license-dlq", "assign-number", "check-license", "complete"},
+		events.StepComplete:       {"complete", "complete-dlq", events.Results},
+		events.StepIntake:         {"check-license", "complete", "intake", "intake-dlq", "unassociate"},
+		events.StepUnassignNumber: {"complete", "remove-license", "unassign-number", "unassign-number-dlq"},
+		events.StepRemoveAccount:  {"complete", "remove-account", "remove-account-dlq"},
 	} {
 		if got := expectedSends(step); !slices.Equal(got, want) {
 			t.Errorf("expectedSends(%s) = %v, want %v", step, got, want)
@@ -171,11 +194,25 @@ func TestChecksCatchMistakes(t *testing.T) {
 	}{
 		{"intake sends to results", intakePolicies,
 			"        - SQSSendMessagePolicy: { QueueName: !GetAtt ResultsQueue.QueueName }\n",
-			"SendPermissions", "intake (IntakeFunction) may send to [check-license complete intake-dlq results], want exactly [check-license complete intake intake-dlq]"},
+			"SendPermissions", "intake (IntakeFunction) may send to [check-license complete intake-dlq results unassociate], want exactly [check-license complete intake intake-dlq unassociate]"},
 		{"assign-license cannot go back to waiting",
 			"        - SQSSendMessagePolicy: { QueueName: !GetAtt CheckLicenseQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt AssignLicenseQueue.QueueName }\n",
 			"        - SQSSendMessagePolicy: { QueueName: !GetAtt AssignLicenseQueue.QueueName }\n",
 			"SendPermissions", "missing [check-license]"},
+		{"intake cannot start deprovisioning", "        - SQSSendMessagePolicy: { QueueName: !GetAtt UnassociateQueue.QueueName }\n", "",
+			"SendPermissions", "intake (IntakeFunction) may send to [check-license complete intake intake-dlq], want exactly [check-license complete intake intake-dlq unassociate] (events.Routes); missing [unassociate], not allowed []"},
+		{"remove-account sends to results",
+			"RemoveAccountQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt CompleteQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt RemoveAccountDeadLetterQueue",
+			"RemoveAccountQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt ResultsQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt RemoveAccountDeadLetterQueue",
+			"SendPermissions", "remove-account (RemoveAccountFunction) may send to [remove-account remove-account-dlq results], want exactly [complete remove-account remove-account-dlq] (events.Routes); missing [complete], not allowed [results]"},
+		{"unassign-number lacks its own queue",
+			"        - SQSSendMessagePolicy: { QueueName: !GetAtt UnassignNumberQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt RemoveLicenseQueue.QueueName }\n",
+			"        - SQSSendMessagePolicy: { QueueName: !GetAtt RemoveLicenseQueue.QueueName }\n",
+			"SendPermissions", "unassign-number (UnassignNumberFunction) may send to [complete remove-license unassign-number-dlq], want exactly [complete remove-license unassign-number unassign-number-dlq] (events.Routes); missing [unassign-number]"},
+		{"unassociate skips to remove-license",
+			"        - SQSSendMessagePolicy: { QueueName: !GetAtt UnassociateQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt UnassignNumberQueue.QueueName }\n",
+			"        - SQSSendMessagePolicy: { QueueName: !GetAtt UnassociateQueue.QueueName }\n        - SQSSendMessagePolicy: { QueueName: !GetAtt RemoveLicenseQueue.QueueName }\n",
+			"SendPermissions", "unassociate (UnassociateFunction) may send to [complete remove-license unassociate unassociate-dlq], want exactly [complete unassign-number unassociate unassociate-dlq] (events.Routes); missing [unassign-number], not allowed [remove-license]"},
 		{"managed policy", intakePolicies, "        - AmazonSQSFullAccess\n" + intakePolicies,
 			"SendPermissions", `managed policy "AmazonSQSFullAccess"`},
 		{"send by inline statement", intakePolicies,
@@ -224,29 +261,46 @@ func TestChecksCatchMistakes(t *testing.T) {
 		// The rule of docs/aws-budget.md, broken one way at a time.
 		{"share = own concurrency", // the old template's mistake, on check-license
 			"RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]", "RAPROV_GRAPH_SHARE: !Ref GraphMaximumConcurrency",
-			"GraphBudget", "overrun for 9 of 9 parameter values; first at GraphMaximumConcurrency=2: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 2/2 + create-account 2/8 + assign-license 2/8 + assign-number 2/8 = 7/4 > 1"},
-		{"share too small for one value", `"5": { Share: 20 }`, `"5": { Share: 16 }`,
-			"GraphBudget", "overrun for 1 of 9 parameter values; first at GraphMaximumConcurrency=5: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 5/16 + create-account 5/16 + assign-license 5/16 + assign-number 5/16 = 5/4 > 1"},
-		{"share of 1", `"2": { Share: 8 }`, `"2": { Share: 1 }`,
-			"GraphBudget", "at GraphMaximumConcurrency=2: RAPROV_GRAPH_SHARE = 1; 2 instances at once need a share of at least 2 each"},
-		{"share mapping lacks a value", "    \"7\": { Share: 28 }\n", "",
-			"GraphBudget", "at GraphMaximumConcurrency=7: Mappings.GraphShare has no 7.Share"},
+			"GraphBudget", "overrun for 36 of 36 parameter values; first at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=2: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 2/2 + create-account 2/10 + assign-license 2/10 + assign-number 2/10 + unassociate 2/40 + unassign-number 2/40 + remove-license 2/40 + remove-account 2/40 = 9/5 > 1"},
+		// The provisioning share of the template before deprovisioning
+		// (4 × GraphMaximumConcurrency: the whole budget) for one value: with
+		// the deprovisioning functions' 1/5 on top, that value over-commits.
+		{"share too small for one value", `"5": { Share: 25 }`, `"5": { Share: 20 }`,
+			"GraphBudget", "overrun for 4 of 36 parameter values; first at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=5: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 5/20 + create-account 5/20 + assign-license 5/20 + assign-number 5/20 + unassociate 2/40 + unassign-number 2/40 + remove-license 2/40 + remove-account 2/40 = 6/5 > 1"},
+		{"share of 1", `"2": { Share: 10 }`, `"2": { Share: 1 }`,
+			"GraphBudget", "at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=2: RAPROV_GRAPH_SHARE = 1; 2 instances at once need a share of at least 2 each"},
+		{"share mapping lacks a value", "    \"7\": { Share: 35 }\n", "",
+			"GraphBudget", "at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=7: Mappings.GraphShare has no 7.Share"},
 		{"literal share", "RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]", "RAPROV_GRAPH_SHARE: 8",
-			"GraphBudget", "overrun for 8 of 9 parameter values; first at GraphMaximumConcurrency=3: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 3/8 + create-account 3/12 + assign-license 3/12 + assign-number 3/12 = 9/8 > 1"},
+			"GraphBudget", "overrun for 36 of 36 parameter values; first at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=2: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 2/8 + create-account 2/10 + assign-license 2/10 + assign-number 2/10 + unassociate 2/40 + unassign-number 2/40 + remove-license 2/40 + remove-account 2/40 = 21/20 > 1"},
+		// The deprovisioning functions' share, broken: a row of
+		// DeprovisionShare that over-commits, one that is missing, and a
+		// deprovisioning function that takes the provisioning share.
+		{"deprovision share row over-commits", `"2": { Share: 40 }`, `"2": { Share: 20 }`,
+			"GraphBudget", "overrun for 9 of 36 parameter values; first at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=2: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 2/10 + create-account 2/10 + assign-license 2/10 + assign-number 2/10 + unassociate 2/20 + unassign-number 2/20 + remove-license 2/20 + remove-account 2/20 = 6/5 > 1"},
+		{"deprovision share mapping lacks a value", "    \"4\": { Share: 80 }\n", "",
+			"GraphBudget", "unassociate (UnassociateFunction) at DeprovisionMaxConcurrency=4, GraphMaximumConcurrency=2: Mappings.DeprovisionShare has no 4.Share"},
+		{"deprovision function on the provisioning share", "RAPROV_GRAPH_SHARE: !FindInMap [DeprovisionShare, !Ref DeprovisionMaxConcurrency, Share]",
+			"RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]",
+			"GraphBudget", "overrun for 33 of 36 parameter values; first at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=2: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 2/10 + create-account 2/10 + assign-license 2/10 + assign-number 2/10 + unassociate 2/10 + unassign-number 2/40 + remove-license 2/40 + remove-account 2/40 = 23/20 > 1"},
+		{"unbounded deprovision concurrency", "    AllowedValues: [2, 3, 4, 5]\n", "    MinValue: 2\n    MaxValue: 5\n",
+			"GraphBudget", "parameter DeprovisionMaxConcurrency has no AllowedValues"},
+		{"deprovision reserved below maximum", "ReservedConcurrentExecutions: !Ref DeprovisionMaxConcurrency", "ReservedConcurrentExecutions: !Ref GraphMaximumConcurrency",
+			"GraphBudget", "unassociate (UnassociateFunction) at DeprovisionMaxConcurrency=3, GraphMaximumConcurrency=2: ReservedConcurrentExecutions 2 ≠ MaximumConcurrency 3"},
 		{"long-form FindInMap", "RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]",
 			"RAPROV_GRAPH_SHARE: {\"Fn::FindInMap\": [GraphShare, {Ref: GraphMaximumConcurrency}, Share]}",
 			"GraphBudget", ""},
 		{"concurrency of its own", "MaximumConcurrency: !Ref GraphMaximumConcurrency", "MaximumConcurrency: !Ref MaxReceive",
-			"GraphBudget", "check-license (CheckLicenseFunction) at GraphMaximumConcurrency=3, MaxReceive=2: ReservedConcurrentExecutions 3 ≠ MaximumConcurrency 2"},
+			"GraphBudget", "check-license (CheckLicenseFunction) at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=3, MaxReceive=2: ReservedConcurrentExecutions 3 ≠ MaximumConcurrency 2"},
 		{"concurrency of its own overruns", "MaximumConcurrency: !Ref GraphMaximumConcurrency", "MaximumConcurrency: !Ref MaxReceive",
-			"GraphBudget", "overrun for 36 of 81 parameter values; first at GraphMaximumConcurrency=2, MaxReceive=3: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 3/8 + create-account 2/8 + assign-license 2/8 + assign-number 2/8 = 9/8 > 1"},
+			"GraphBudget", "overrun for 144 of 324 parameter values; first at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=2, MaxReceive=3: Σ MaximumConcurrency ÷ RAPROV_GRAPH_SHARE = check-license 3/10 + create-account 2/10 + assign-license 2/10 + assign-number 2/10 + unassociate 2/40 + unassign-number 2/40 + remove-license 2/40 + remove-account 2/40 = 11/10 > 1"},
 		{"unbounded Graph concurrency", "    AllowedValues: [2, 3, 4, 5, 6, 7, 8, 9, 10]\n    Description: >-\n      Most instances",
 			"    MinValue: 2\n    MaxValue: 10\n    Description: >-\n      Most instances",
 			"GraphBudget", "parameter GraphMaximumConcurrency has no AllowedValues"},
 		{"no reserved concurrency", "      ReservedConcurrentExecutions: !Ref GraphMaximumConcurrency\n", "",
 			"GraphBudget", "check-license (CheckLicenseFunction): no ReservedConcurrentExecutions"},
 		{"reserved below maximum", "ReservedConcurrentExecutions: !Ref GraphMaximumConcurrency", "ReservedConcurrentExecutions: 1",
-			"GraphBudget", "check-license (CheckLicenseFunction) at GraphMaximumConcurrency=2: ReservedConcurrentExecutions 1 ≠ MaximumConcurrency 2"},
+			"GraphBudget", "check-license (CheckLicenseFunction) at DeprovisionMaxConcurrency=2, GraphMaximumConcurrency=2: ReservedConcurrentExecutions 1 ≠ MaximumConcurrency 2"},
 		{"no share", "          RAPROV_GRAPH_SHARE: !FindInMap [GraphShare, !Ref GraphMaximumConcurrency, Share]\n", "",
 			"GraphBudget", "check-license (CheckLicenseFunction): no RAPROV_GRAPH_SHARE"},
 		{"associate holds a share", "          RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n          RAPROV_GRAPH_TENANT_USERS",
@@ -264,6 +318,14 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"Secrets", "parameter GraphClientSecret looks like a secret value"},
 		{"intake lacks a variable", "          RAPROV_ALLOW_ADOPT: !Ref AllowAdopt\n", "",
 			"EnvironmentContract", "intake (IntakeFunction): environment lacks RAPROV_ALLOW_ADOPT"},
+		{"remove-account lacks the deprovision mode", "          RAPROV_DEPROVISION_MODE: !Ref DeprovisionMode\n", "",
+			"EnvironmentContract", "remove-account (RemoveAccountFunction): environment lacks RAPROV_DEPROVISION_MODE"},
+		{"literal deprovision mode", "RAPROV_DEPROVISION_MODE: !Ref DeprovisionMode", "RAPROV_DEPROVISION_MODE: Delete",
+			"EnvironmentContract", "remove-account (RemoveAccountFunction): RAPROV_DEPROVISION_MODE is not !Ref of a parameter"},
+		{"deprovision mode the code refuses", "AllowedValues: [delete, block]", "AllowedValues: [delete, block, purge]",
+			"EnvironmentContract", "remove-account (RemoveAccountFunction): RAPROV_DEPROVISION_MODE = !Ref DeprovisionMode, which allows [delete block purge]; want exactly [block delete]"},
+		{"deprovision mode default", "    Default: delete\n", "    Default: remove\n",
+			"EnvironmentContract", "whose Default \"remove\" is not one of [block delete]"},
 		{"wrong queue URL prefix", "/${AWS::AccountId}/${AWS::StackName}-\"\n        RAPROV_DYNAMODB_TABLE", "/${AWS::AccountId}/${AWS::StackName}/\"\n        RAPROV_DYNAMODB_TABLE",
 			"EnvironmentContract", "RAPROV_SQS_QUEUE_URL_PREFIX = !Sub"},
 		{"alarm on the wrong queue", "Value: !GetAtt IntakeDeadLetterQueue.QueueName", "Value: !GetAtt IntakeQueue.QueueName",
@@ -286,6 +348,14 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"PermissionsBoundary", "want this stack's queues only"},
 		{"results URL output", "    Value: !Ref ResultsQueue\n", "    Value: !Ref IntakeQueue\n",
 			"Outputs", "output ResultsQueueUrl is !Ref \"IntakeQueue\", want !Ref ResultsQueue"},
+		{"no output for a deprovision DLQ", "  RemoveAccountDeadLetterQueueUrl:\n    Value: !Ref RemoveAccountDeadLetterQueue\n", "",
+			"Outputs", "no output gives the URL of DLQ remove-account-dlq (RemoveAccountDeadLetterQueue)"},
+		{"no alarm on a deprovision DLQ", "Value: !GetAtt UnassignNumberDeadLetterQueue.QueueName", "Value: !GetAtt UnassignNumberQueue.QueueName",
+			"DeadLetterAlarms", "DLQ unassign-number-dlq (UnassignNumberDeadLetterQueue) has no alarm"},
+		{"deprovision queue without redrive", "      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt RemoveLicenseDeadLetterQueue.Arn\n        maxReceiveCount: !FindInMap [RedriveMaxReceiveCount, !Ref MaxReceive, Count]\n", "",
+			"QueuesAndDeadLetters", "queue remove-license (RemoveLicenseQueue) has no RedrivePolicy"},
+		{"deprovision function without Graph secret", "      RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n          RAPROV_GRAPH_SHARE: !FindInMap [DeprovisionShare", "      RAPROV_GRAPH_SHARE: !FindInMap [DeprovisionShare",
+			"Secrets", "unassociate (UnassociateFunction): has RAPROV_GRAPH_CLIENT_SECRET_ARN = false, want true"},
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			if !strings.Contains(text, m.old) {
@@ -297,7 +367,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 			}
 			// Every step, whatever functions/ holds today: the cases break
 			// the template for steps that may not have a directory yet.
-			tp.functionDirs = slices.Sorted(slices.Values(events.Steps))
+			tp.functionDirs = slices.Sorted(slices.Values(events.AllSteps))
 			i := slices.IndexFunc(checks, func(c check) bool { return c.name == m.check })
 			if i < 0 {
 				t.Fatalf("no check %q", m.check)
@@ -388,7 +458,7 @@ func checkFunctionsMatchSteps(t testing.TB, tp *template) {
 	want := tp.expectedSteps(t)
 	got := slices.Sorted(maps.Keys(tp.functions))
 	if !slices.Equal(got, want) {
-		t.Errorf("template.yaml has functions for %v, want exactly %v (functions/<step>/main.go, or events.Steps until those exist)", got, want)
+		t.Errorf("template.yaml has functions for %v, want exactly %v (functions/<step>/main.go, or events.AllSteps until those exist)", got, want)
 	}
 	for _, id := range tp.idsOfType("AWS::Serverless::Function") {
 		if _, ok := tp.stepOf[id]; !ok {
@@ -635,7 +705,7 @@ func checkGraphBudget(t testing.TB, tp *template) {
 		return
 	}
 	slices.SortFunc(terms, func(a, b term) int { // chain order, for messages
-		return slices.Index(events.Steps, a.f.step) - slices.Index(events.Steps, b.f.step)
+		return slices.Index(events.AllSteps, a.f.step) - slices.Index(events.AllSteps, b.f.step)
 	})
 
 	// Every combination of the parameters' allowed values.
@@ -851,6 +921,24 @@ func checkEnvironmentContract(t testing.TB, tp *template) {
 		}
 		if got := ref(env["RAPROV_MAX_RECEIVE"]); got != maxReceive {
 			t.Errorf("%s: RAPROV_MAX_RECEIVE = !Ref %q, want !Ref %s (the parameter the redrive derives from)", f, got, maxReceive)
+		}
+		for _, name := range slices.Sorted(maps.Keys(envEnums)) {
+			v, ok := env[name]
+			if !ok {
+				continue
+			}
+			want := slices.Sorted(slices.Values(envEnums[name]))
+			p := tp.paramRef(t, f, name, v)
+			if p == nil {
+				continue
+			}
+			allowed := scalars(Get(p, "AllowedValues"))
+			if got := slices.Sorted(slices.Values(allowed)); !slices.Equal(got, want) {
+				t.Errorf("%s: %s = !Ref %s, which allows %v; want exactly %v (the values the code accepts)", f, name, ref(v), allowed, want)
+			}
+			if d := scalar(Get(p, "Default")); !slices.Contains(want, d) {
+				t.Errorf("%s: %s = !Ref %s, whose Default %q is not one of %v", f, name, ref(v), d, want)
+			}
 		}
 	}
 }
@@ -1404,7 +1492,7 @@ func (tp *template) statement(t testing.TB, f fn, s *yaml.Node, table string, qu
 }
 
 // expectedSteps returns the steps the template must deploy: the directories
-// of functions/ that hold a main.go, or events.Steps until there are any.
+// of functions/ that hold a main.go, or events.AllSteps until there are any.
 func (tp *template) expectedSteps(t testing.TB) []string {
 	t.Helper()
 	dirs := tp.functionDirs
@@ -1414,7 +1502,7 @@ func (tp *template) expectedSteps(t testing.TB) []string {
 	if len(dirs) > 0 {
 		return dirs
 	}
-	return slices.Sorted(slices.Values(events.Steps))
+	return slices.Sorted(slices.Values(events.AllSteps))
 }
 
 // functionDirs returns the names of the directories under root that hold a

@@ -48,7 +48,7 @@ type Chain struct {
 	log     *slog.Logger
 }
 
-// New registers one queue per step of events.Steps plus the results queue on
+// New registers one queue per step of events.AllSteps plus the results queue on
 // store. stepFns maps step names (events.Step*) to their functions, already
 // wrapped in middleware; every step must be present.
 func New(store *local.Store, stepFns map[string]steps.Step, opts Options) (*Chain, error) {
@@ -73,7 +73,7 @@ func New(store *local.Store, stepFns map[string]steps.Step, opts Options) (*Chai
 		h, _, err := store.Claims().Holder(ctx, requestID)
 		return h, err
 	}
-	for _, name := range events.Steps {
+	for _, name := range events.AllSteps {
 		if stepFns[name] == nil {
 			return nil, fmt.Errorf("embedded: no function for step %q", name)
 		}
@@ -98,8 +98,8 @@ func (c *Chain) Queue(name string) *local.Queue {
 // steps to finish (graceful shutdown).
 func (c *Chain) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make([]error, len(events.Steps))
-	for i, name := range events.Steps {
+	errs := make([]error, len(events.AllSteps))
+	for i, name := range events.AllSteps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -131,3 +131,31 @@ func TestSubmitClaimsRequestIDs(t *testing.T) {
 		t.Fatalf("the first request's status changed: %+v", st)
 	}
 }
+
+// The ledger names the account of a request from its submission on, and
+// its object id once create-account learned it.
+func TestStatusNamesTheAccount(t *testing.T) {
+	create := func(_ context.Context, in events.Event) ([]events.Event, error) {
+		out := in.Next(events.TypeAccountCreated, events.Source(events.StepCreateAccount))
+		out.Data.Progress.ObjectID = "obj-1"
+		return []events.Event{out}, nil
+	}
+	f := open(t, runnertest.FakeSteps(map[string]steps.Step{events.StepCreateAccount: create}), embedded.Options{})
+	f.Run(t)
+	ctx := context.Background()
+	_, err := f.chain.Submit(ctx, "",
+		events.Request{RequestID: "P1", UserPrincipalName: "ra@contoso.com"},
+		events.Request{RequestID: "D1", UserPrincipalName: "rb@contoso.com", Action: events.ActionDeprovision, Target: "P0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []ledger.Status{
+		{RequestID: "P1", Account: "ra@contoso.com", ObjectID: "obj-1"},
+		{RequestID: "D1", Account: "rb@contoso.com", Action: events.ActionDeprovision},
+	} {
+		st := runnertest.Outcome(t, f, want.RequestID)
+		if st.Outcome != ledger.Completed || st.Account != want.Account || st.ObjectID != want.ObjectID || st.Action != want.Action {
+			t.Errorf("%s: %+v; want account %q object %q action %q", want.RequestID, st, want.Account, want.ObjectID, want.Action)
+		}
+	}
+}

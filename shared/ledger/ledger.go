@@ -34,6 +34,11 @@ const (
 // MaxDetail is the longest Detail kept, in bytes; longer ones are cut.
 const MaxDetail = 512
 
+// MaxField is the longest Account, ObjectID and Action kept, in bytes;
+// longer ones (never valid: a valid userPrincipalName has at most 113) are
+// cut, so a request that intake refuses cannot bloat the ledger.
+const MaxField = 256
+
 // Entry is one line of a request's history: an event and what it meant.
 type Entry struct {
 	EventID   string    // unique per emitted event; the idempotency key
@@ -47,6 +52,10 @@ type Entry struct {
 	// Outcome is Completed or Failed on the entry that ends the request and
 	// empty (or InProgress) on every other one.
 	Outcome Outcome
+
+	Account  string // the request's userPrincipalName, as the event carries it
+	ObjectID string // Entra object id of the account, once a step learned it
+	Action   string // the request's action: "" (provisioning) or "deprovision"
 }
 
 // Status is where one request stands: its latest entry, by Time (ties go
@@ -62,6 +71,12 @@ type Status struct {
 	Attempt   int
 	Started   time.Time // time of the earliest entry
 	Updated   time.Time // time of the latest entry
+	// Account, ObjectID and Action each come from the latest entry (by
+	// Time, ties to the one recorded last) whose value is not empty: a
+	// later entry without one does not blank it.
+	Account  string
+	ObjectID string
+	Action   string
 	// History lists every entry, oldest first (by Time, then by recording
 	// order). Only Get fills it.
 	History []Entry
@@ -106,7 +121,8 @@ type Ledger interface {
 
 // Normalize checks an entry and fills defaults, as every Ledger does before
 // storing it: Time defaults to now (and is kept in UTC), an empty Outcome
-// becomes InProgress and Detail is cut to MaxDetail bytes on a rune boundary.
+// becomes InProgress, Detail is cut to MaxDetail bytes and Account, ObjectID
+// and Action to MaxField, on a rune boundary.
 func (e Entry) Normalize(now time.Time) (Entry, error) {
 	if e.EventID == "" {
 		return e, apperr.New(apperr.Invalid, "", "ledger entry without event id")
@@ -125,14 +141,22 @@ func (e Entry) Normalize(now time.Time) (Entry, error) {
 		e.Time = now
 	}
 	e.Time = e.Time.UTC().Round(0)
-	if len(e.Detail) > MaxDetail {
-		cut := MaxDetail
-		for cut > 0 && !utf8.RuneStart(e.Detail[cut]) {
-			cut--
-		}
-		e.Detail = e.Detail[:cut]
-	}
+	e.Detail = truncate(e.Detail, MaxDetail)
+	e.Account = truncate(e.Account, MaxField)
+	e.ObjectID = truncate(e.ObjectID, MaxField)
+	e.Action = truncate(e.Action, MaxField)
 	return e, nil
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // EffectiveLimit returns f.Limit, or DefaultLimit when it is not positive.

@@ -46,6 +46,23 @@
 //	numberType
 //	associateWith
 //	callbackUrl
+//	adopt
+//	action              provision (or empty) | deprovision
+//	target              provisioningRequestId
+//
+// # Deprovision rows
+//
+// A row whose action is deprovision (case-insensitive, surrounding spaces
+// ignored) asks to remove the account with its userPrincipalName; target,
+// optional, names the provisioning request that created it (the account
+// must then carry that request's ownership mark). An empty action, or
+// provision, is a provisioning row, as in files without the column. Any
+// other value fails the row with its line number: remove, delete and the
+// like are refused rather than guessed at, since a typo must never turn a
+// provisioning file into a removal (or the other way round). A target on
+// a provisioning row fails the row too. The other columns of a deprovision
+// row (displayName, accountType, ...) are ignored by intake, so one file
+// may hold both kinds of rows.
 //
 // An unknown column fails the whole file, naming the column: a misspelt
 // optional column (phoneNumbr, callbackURI) would otherwise be dropped
@@ -55,7 +72,8 @@
 // JSON values must be strings or null.
 //
 // Within a file, a requestId, userPrincipalName (case-insensitive) or
-// phoneNumber used by an earlier row makes the later row an error: the same
+// phoneNumber used by an earlier row makes the later row an error (a
+// deprovision row's phoneNumber is not compared: intake ignores it): the same
 // requestId would be taken for the same request and skipped, two rows for
 // one account would fight over it, and two rows for one number would both
 // pass the pre-flight (the number is free when each is checked), both
@@ -261,6 +279,10 @@ func (p *parser) add(line int, r events.Request, expect string) {
 	if p.ids == nil {
 		p.ids, p.upns, p.nums = map[string]int{}, map[string]int{}, map[string]int{}
 	}
+	if r.Target != "" && r.Action != events.ActionDeprovision {
+		p.fail(line, "target %q names the provisioning request whose account a deprovision row removes; set action to deprovision, or leave target empty", r.Target)
+		return
+	}
 	id := r.RequestID
 	upn := strings.ToLower(strings.TrimSpace(r.UserPrincipalName))
 	num := numberKey(r.PhoneNumber)
@@ -271,6 +293,9 @@ func (p *parser) add(line int, r events.Request, expect string) {
 	if prev, ok := p.upns[upn]; ok && upn != "" {
 		p.fail(line, "userPrincipalName %q is already requested on line %d", upn, prev)
 		return
+	}
+	if r.Action == events.ActionDeprovision {
+		num = "" // ignored by intake: a deprovision request names no number
 	}
 	if prev, ok := p.nums[num]; ok && num != "" {
 		p.fail(line, "phoneNumber %q is already requested on line %d", r.PhoneNumber, prev)
@@ -327,30 +352,35 @@ const (
 	fAssociateWith = "associateWith"
 	fCallbackURL   = "callbackUrl"
 	fAdopt         = "adopt"
+	fAction        = "action"
+	fTarget        = "target"
 	fExpect        = "expect"
 )
 
 // aliases maps folded column names to canonical field names.
 var aliases = map[string]string{
-	"requestid":         fRequestID,
-	"displayname":       fDisplayName,
-	"userprincipalname": fUPN,
-	"upn":               fUPN,
-	"identity":          fUPN, // TeamsFunctions alias
-	"accounttype":       fAccountType,
-	"applicationtype":   fAccountType, // TeamsFunctions
-	"type":              fAccountType, // TeamsFunctions alias
-	"usagelocation":     fUsageLocation,
-	"phonenumber":       fPhoneNumber,
-	"telephonenumber":   fPhoneNumber, // TeamsFunctions aliases
-	"tel":               fPhoneNumber,
-	"number":            fPhoneNumber,
-	"numbertype":        fNumberType,
-	"associatewith":     fAssociateWith,
-	"callbackurl":       fCallbackURL,
-	"adopt":             fAdopt,
-	"expect":            fExpect,
-	"expectedoutcome":   fExpect,
+	"requestid":             fRequestID,
+	"displayname":           fDisplayName,
+	"userprincipalname":     fUPN,
+	"upn":                   fUPN,
+	"identity":              fUPN, // TeamsFunctions alias
+	"accounttype":           fAccountType,
+	"applicationtype":       fAccountType, // TeamsFunctions
+	"type":                  fAccountType, // TeamsFunctions alias
+	"usagelocation":         fUsageLocation,
+	"phonenumber":           fPhoneNumber,
+	"telephonenumber":       fPhoneNumber, // TeamsFunctions aliases
+	"tel":                   fPhoneNumber,
+	"number":                fPhoneNumber,
+	"numbertype":            fNumberType,
+	"associatewith":         fAssociateWith,
+	"callbackurl":           fCallbackURL,
+	"adopt":                 fAdopt,
+	"action":                fAction,
+	"target":                fTarget,
+	"provisioningrequestid": fTarget,
+	"expect":                fExpect,
+	"expectedoutcome":       fExpect,
 }
 
 // field returns the canonical field a column name or JSON key stands for.
@@ -367,9 +397,21 @@ func field(name string) (string, bool) {
 }
 
 // set sets field of r (or expect) from a column or JSON string value. Only
-// adopt can refuse a value.
+// adopt and action can refuse a value.
 func set(r *events.Request, expect *string, field, value string) error {
 	switch field {
+	case fAction:
+		switch strings.ToLower(strings.TrimSpace(value)) {
+		case "", "provision":
+			r.Action = events.ActionProvision
+		case events.ActionDeprovision:
+			r.Action = events.ActionDeprovision
+		default:
+			return fmt.Errorf("action %q must be provision (or empty) or deprovision", value)
+		}
+	case fTarget:
+		// Trimmed as intake trims it, like requestId.
+		r.Target = strings.TrimSpace(value)
 	case fAdopt:
 		switch strings.ToLower(strings.TrimSpace(value)) {
 		case "", "false", "no", "0":
@@ -512,7 +554,8 @@ func blank(record []string) bool {
 func knownColumns() string {
 	return strings.Join([]string{fRequestID, fDisplayName, fUPN + " (UPN, Identity)",
 		fAccountType + " (ApplicationType, Type)", fUsageLocation,
-		fPhoneNumber + " (TelephoneNumber, Tel, Number)", fNumberType, fAssociateWith, fCallbackURL, fExpect}, ", ")
+		fPhoneNumber + " (TelephoneNumber, Tel, Number)", fNumberType, fAssociateWith, fCallbackURL, fAdopt,
+		fAction + " (provision or deprovision)", fTarget + " (provisioningRequestId)", fExpect}, ", ")
 }
 
 // jsonObjects parses a single JSON object, possibly over several lines, or

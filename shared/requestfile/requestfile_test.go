@@ -3,6 +3,7 @@ package requestfile_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -581,5 +582,106 @@ func TestParseJSONArrayErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.msg) || rows != nil || errs != nil {
 			t.Errorf("Parse(%q) = %v, %v, %v; want %q", tt.data, rows, errs, err, tt.msg)
 		}
+	}
+}
+
+// action says whether a row provisions or deprovisions; its value set is
+// closed, so a typo or a synonym (remove, delete) is a bad row with its
+// line, never a silent provisioning or removal. target (alias
+// provisioningRequestId) names the provisioning request of a deprovision
+// row and is refused on a provisioning row.
+func TestActionColumn(t *testing.T) {
+	csv := "UserPrincipalName,DisplayName,ApplicationType,UsageLocation,PhoneNumber,Action,Provisioning Request Id\n" +
+		"a@contoso.com,A,AA,US,+14255550100,,\n" + // 2: provision (empty)
+		"b@contoso.com,B,AA,US,+14255550101, Provision ,\n" + // 3: provision
+		"c@contoso.com,,,,+14255550100,DEPROVISION, INC-7 \n" + // 4: deprovision; its number repeats line 2's and is ignored
+		"d@contoso.com,,,,,deprovision,\n" + // 5: deprovision without target
+		"e@contoso.com,E,AA,US,,remove,\n" + // 6: bad action
+		"f@contoso.com,F,AA,US,,delete,\n" + // 7: bad action
+		"g@contoso.com,G,AA,US,,,INC-8\n" + // 8: target on a provisioning row
+		"a@contoso.com,,,,,deprovision,\n" // 9: the same UPN as line 2
+	rows, bad, err := requestfile.Parse(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		Line           int
+		UPN            string
+		Action, Target string
+	}
+	var have []got
+	for _, r := range rows {
+		have = append(have, got{r.Line, r.Request.UserPrincipalName, r.Request.Action, r.Request.Target})
+	}
+	want := []got{
+		{2, "a@contoso.com", "", ""},
+		{3, "b@contoso.com", "", ""},
+		{4, "c@contoso.com", events.ActionDeprovision, "INC-7"},
+		{5, "d@contoso.com", events.ActionDeprovision, ""},
+	}
+	if d := cmp.Diff(want, have); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	var errs []rowErr
+	for _, e := range bad {
+		errs = append(errs, rowErr{e.Line, e.Error()})
+	}
+	wantErrs := map[int]string{
+		6: `action "remove" must be provision (or empty) or deprovision`,
+		7: `action "delete" must be provision (or empty) or deprovision`,
+		8: `target "INC-8" names the provisioning request`,
+		9: `userPrincipalName "a@contoso.com" is already requested on line 2`,
+	}
+	if len(errs) != len(wantErrs) {
+		t.Fatalf("row errors %v, want lines 6–9", errs)
+	}
+	for _, e := range errs {
+		if !strings.Contains(e.Msg, wantErrs[e.Line]) || !strings.HasPrefix(e.Msg, fmt.Sprintf("line %d: ", e.Line)) {
+			t.Errorf("line %d: %q, want it to name the line and say %q", e.Line, e.Msg, wantErrs[e.Line])
+		}
+	}
+
+	jsonl := `{"upn":"a@contoso.com","action":"deprovision","target":"INC-1"}` + "\n" +
+		`{"upn":"b@contoso.com","displayName":"B","type":"AA","usageLocation":"US","action":"provision"}` + "\n" +
+		`{"upn":"c@contoso.com","action":"Deprovisioning"}` + "\n" +
+		`{"upn":"d@contoso.com","action":true}` + "\n" +
+		`{"upn":"e@contoso.com","provisioningRequestId":"INC-2","action":"deprovision"}` + "\n"
+	rows, bad, err = requestfile.Parse(strings.NewReader(jsonl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || rows[0].Request.Action != events.ActionDeprovision || rows[0].Request.Target != "INC-1" ||
+		rows[1].Request.Action != "" || rows[2].Request.Target != "INC-2" || rows[2].Line != 5 {
+		t.Errorf("JSON lines: rows %+v", rows)
+	}
+	if len(bad) != 2 || bad[0].Line != 3 || !strings.Contains(bad[0].Error(), `action "Deprovisioning"`) ||
+		bad[1].Line != 4 || !strings.Contains(bad[1].Error(), `"action" must be a JSON string`) {
+		t.Errorf("JSON lines: bad rows %v, want lines 3 and 4", bad)
+	}
+}
+
+// An unknown column still fails the file, and the message names the new
+// columns among the known ones.
+func TestActionColumnsKnown(t *testing.T) {
+	_, _, err := requestfile.Parse(strings.NewReader("upn,action,targetRequest\na@contoso.com,deprovision,INC-1\n"))
+	if err == nil || !strings.Contains(err.Error(), `unknown column "targetRequest"`) ||
+		!strings.Contains(err.Error(), "action (provision or deprovision)") || !strings.Contains(err.Error(), "target (provisioningRequestId)") {
+		t.Errorf("err = %v, want the unknown column named and action and target listed", err)
+	}
+}
+
+// examples/deprovision.csv, the sample of docs/bulk.md's action column,
+// reads without a bad row.
+func TestDeprovisionExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "deprovision.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, bad, err := requestfile.Parse(bytes.NewReader(b))
+	if err != nil || len(bad) != 0 || len(rows) != 3 {
+		t.Fatalf("rows %d, bad %v, err %v", len(rows), bad, err)
+	}
+	if rows[0].Request.Deprovision() || !rows[1].Request.Deprovision() || rows[1].Request.Target != "INC0012345" || !rows[2].Request.Deprovision() {
+		t.Errorf("actions: %+v", rows)
 	}
 }

@@ -273,9 +273,10 @@ func Route(evs []events.Event) (map[string][]transport.Message, error) {
 }
 
 // Entry is the ledger line for the event ev that step emitted for its input
-// in.
+// in, with the account, object id and action ev carries.
 func Entry(step string, in, ev events.Event) ledger.Entry {
-	e := ledger.Entry{EventID: ev.ID, RequestID: ev.Subject, Type: ev.Type, Step: step, Time: ev.Time, Attempt: ev.Attempt}
+	e := ledger.Entry{EventID: ev.ID, RequestID: ev.Subject, Type: ev.Type, Step: step, Time: ev.Time, Attempt: ev.Attempt,
+		Account: ev.Data.Request.UserPrincipalName, ObjectID: ev.Data.Progress.ObjectID, Action: ev.Data.Request.Action}
 	if step == events.StepComplete {
 		// A final event's id is the same for every run of the same outcome
 		// (callbacks deduplicate on it); the ledger line is per input, so a

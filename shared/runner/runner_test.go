@@ -143,3 +143,33 @@ func TestExhausted(t *testing.T) {
 		t.Fatalf("undecodable: %+v", o)
 	}
 }
+
+// Every ledger line carries the account, object id and action of the event
+// it records, a failure included.
+func TestRecordCarriesAccount(t *testing.T) {
+	source := events.Source(events.StepRemoveLicense)
+	req := events.Request{RequestID: "D1", UserPrincipalName: "ra@contoso.com", Action: events.ActionDeprovision, Target: "R1"}
+	in := events.New(events.TypeNumberUnassigned, events.Source(events.StepUnassignNumber), events.Data{Request: req})
+	in.Data.Progress.ObjectID = "obj-1"
+	for _, c := range []struct {
+		name string
+		step steps.Step
+	}{
+		{"next", func(_ context.Context, in events.Event) ([]events.Event, error) {
+			return []events.Event{in.Next(events.TypeLicenseRemoved, source)}, nil
+		}},
+		{"failed", func(_ context.Context, in events.Event) ([]events.Event, error) {
+			return []events.Event{in.Fail(source, events.Failure{Reason: events.ReasonRetriesExhausted, Message: "gave up"})}, nil
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := runner.New(events.StepRemoveLicense, c.step, runner.Options{}).Handle(context.Background(), runner.Delivery{Body: body(t, in), Received: 1})
+			if o.Action != runner.Ack || len(o.Record) != 1 {
+				t.Fatalf("outcome %+v", o)
+			}
+			if e := o.Record[0]; e.Account != "ra@contoso.com" || e.ObjectID != "obj-1" || e.Action != events.ActionDeprovision {
+				t.Errorf("ledger line account %q object %q action %q; want ra@contoso.com obj-1 deprovision", e.Account, e.ObjectID, e.Action)
+			}
+		})
+	}
+}

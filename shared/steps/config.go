@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -50,8 +51,21 @@ type Config struct {
 	MaxAttempts int `envconfig:"MAX_ATTEMPTS" default:"8"`
 	// Retry is the first and the longest delay between transient retries.
 	Retry Backoff `ignored:"true"`
+	// DeprovisionMode is what deprovisioning does with an account once its
+	// association, numbers and license are gone: delete it (default) or
+	// block it (keep it, sign-in blocked).
+	DeprovisionMode string `envconfig:"DEPROVISION_MODE" default:"delete"`
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time `ignored:"true"`
+}
+
+// Check reports a setting no step can run with.
+func (c Config) Check() error {
+	switch c.DeprovisionMode {
+	case "", DeprovisionDelete, DeprovisionBlock:
+		return nil
+	}
+	return fmt.Errorf("RAPROV_DEPROVISION_MODE %q must be %s or %s", c.DeprovisionMode, DeprovisionDelete, DeprovisionBlock)
 }
 
 // Backoff is an exponential delay: Initial, doubled per attempt, capped at Max.
@@ -82,6 +96,7 @@ func DefaultConfig() Config {
 		TeamsSyncRecheck: Backoff{Initial: time.Minute, Max: 30 * time.Minute},
 		MaxAttempts:      8,
 		Retry:            Backoff{Initial: time.Second, Max: 5 * time.Minute},
+		DeprovisionMode:  DeprovisionDelete,
 	}
 }
 
@@ -117,6 +132,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.DeprovisionMode == "" {
+		c.DeprovisionMode = d.DeprovisionMode
 	}
 	return c
 }

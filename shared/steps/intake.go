@@ -16,8 +16,9 @@ type Normalizer func(events.Request) (events.Request, []events.FieldError)
 // request id was already used for a different request.
 const DeadLetterRequestConflict = string(events.ReasonRequestConflict)
 
-// Intake validates and normalises a provisioning.requested event. A valid
-// request becomes provisioning.accepted; an invalid one provisioning.failed
+// Intake validates and normalises a provisioning.requested or
+// deprovision.requested event. A valid request becomes
+// provisioning.accepted or deprovision.accepted; an invalid one provisioning.failed
 // with the field and reason code. A request id that another submission
 // already claimed for the same request emits nothing: the first
 // submission's chain provisions it. One claimed for a different request is
@@ -30,7 +31,23 @@ func Intake(claims Claims, normalize Normalizer, cfg Config) Step {
 	cfg = cfg.withDefaults()
 	source := events.Source(events.StepIntake)
 	return func(ctx context.Context, in events.Event) ([]events.Event, error) {
-		req, errs := normalize(in.Data.Request)
+		submitted := in.Data.Request
+		deprovision := in.Type == events.TypeDeprovisionRequested
+		var actionErr *events.FieldError
+		switch {
+		case deprovision:
+			submitted.Action = events.ActionDeprovision
+		case submitted.Action != events.ActionProvision:
+			// The event's type says what is asked; a provisioning event
+			// that names another action is refused, never reinterpreted.
+			actionErr = &events.FieldError{Field: "action", Reason: events.ReasonInvalidRequest,
+				Message: "action " + submitted.Action + " needs a " + events.TypeDeprovisionRequested + " event; this is " + in.Type}
+			submitted.Action = events.ActionProvision
+		}
+		req, errs := normalize(submitted)
+		if actionErr != nil {
+			errs = append([]events.FieldError{*actionErr}, errs...)
+		}
 		in.Data.Request = req // Normalize always returns a request id
 		in.Data.Progress = events.Progress{}
 		if req.Adopt && !cfg.AllowAdopt {
@@ -57,7 +74,11 @@ func Intake(claims Claims, normalize Normalizer, cfg Config) Step {
 		if len(errs) > 0 {
 			return []events.Event{in.Fail(source, events.FailureOf(errs))}, nil
 		}
-		out := in.Next(events.TypeProvisioningAccepted, source)
+		accepted := events.TypeProvisioningAccepted
+		if deprovision {
+			accepted = events.TypeDeprovisionAccepted
+		}
+		out := in.Next(accepted, source)
 		// A submission carries a request, never progress (cleared above):
 		// whatever a sender put there (an object id, "number checked")
 		// would skip the checks of later steps.

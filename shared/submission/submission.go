@@ -113,12 +113,13 @@ type Prepared struct {
 	RequestID, Fingerprint string
 }
 
-// Prepare builds the submission of r. The id is trimmed once, here, as
+// Prepare builds the submission of r: a deprovision.requested event for a
+// deprovision request, else provisioning.requested. The id is trimmed once, here, as
 // intake trims it: every event and ledger line of the request then names
 // the same id.
 func Prepare(traceParent string, r events.Request) Prepared {
 	r.RequestID = strings.TrimSpace(r.RequestID)
-	p := Prepared{Event: events.New(events.TypeProvisioningRequested, "raprov/submit", events.Data{Request: r})}
+	p := Prepared{Event: events.New(events.RequestedType(r), "raprov/submit", events.Data{Request: r})}
 	p.Event.TraceParent = traceParent
 	if r.RequestID != "" {
 		norm, _ := validate.Normalize(r, validate.Options{})
@@ -128,11 +129,20 @@ func Prepare(traceParent string, r events.Request) Prepared {
 }
 
 // Record is the ledger line of the submission; none without a request id.
+// Its Account is the submitted userPrincipalName trimmed and lower-cased,
+// as intake normalises it; its Action is the request's when intake knows
+// it ("" or deprovision), else "" (intake refuses the request).
 func (p Prepared) Record() []ledger.Entry {
 	if p.RequestID == "" {
 		return nil
 	}
-	return []ledger.Entry{{EventID: p.Event.ID, RequestID: p.RequestID, Type: p.Event.Type, Step: "submit", Time: p.Event.Time}}
+	r := p.Event.Data.Request
+	e := ledger.Entry{EventID: p.Event.ID, RequestID: p.RequestID, Type: p.Event.Type, Step: "submit", Time: p.Event.Time,
+		Account: strings.ToLower(strings.TrimSpace(r.UserPrincipalName))}
+	if r.Deprovision() {
+		e.Action = r.Action
+	}
+	return []ledger.Entry{e}
 }
 
 // Against judges the submission against the claim on its request id: the

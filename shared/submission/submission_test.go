@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/shared/submission"
 )
 
@@ -38,5 +39,31 @@ func TestPrepareAndAgainst(t *testing.T) {
 	}
 	if q := submission.Prepare("", events.Request{DisplayName: "no id"}); q.RequestID != "" || q.Record() != nil {
 		t.Fatalf("a request without id: %+v", q)
+	}
+}
+
+// The submit line names the account as intake will (trimmed, lower-cased)
+// and the action intake knows.
+func TestRecordAccount(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		r           events.Request
+		account, do string
+	}{
+		{"provision", events.Request{RequestID: "P1", DisplayName: "Reception", UserPrincipalName: " Reception@Contoso.COM ",
+			AccountType: "AA", UsageLocation: "US"}, "reception@contoso.com", ""},
+		{"deprovision", events.Request{RequestID: "D1", UserPrincipalName: "RA@contoso.com\t", Action: events.ActionDeprovision},
+			"ra@contoso.com", events.ActionDeprovision},
+		{"unknown action", events.Request{RequestID: "X1", UserPrincipalName: "ra@contoso.com", Action: "delete"}, "ra@contoso.com", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := submission.Prepare("", c.r).Record()
+			if len(rec) != 1 || rec[0].Account != c.account || rec[0].Action != c.do || rec[0].ObjectID != "" {
+				t.Fatalf("record %+v; want account %q action %q", rec, c.account, c.do)
+			}
+			if norm, errs := validate.Normalize(c.r, validate.Options{}); len(errs) == 0 && norm.UserPrincipalName != rec[0].Account {
+				t.Errorf("account %q, intake normalises it to %q", rec[0].Account, norm.UserPrincipalName)
+			}
+		})
 	}
 }

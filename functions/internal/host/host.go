@@ -82,6 +82,9 @@ func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
 	if err := envconfig.Process("RAPROV", &h.Steps); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if err := h.Steps.Check(); err != nil {
+		return nil, err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(h.Settings.LogLevel)); err != nil {
 		return nil, fmt.Errorf("RAPROV_LOG_LEVEL: %w", err)

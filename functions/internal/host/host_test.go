@@ -46,10 +46,14 @@ func TestLoadRefusesIncompleteConfiguration(t *testing.T) {
 		{name: "no table", unset: "RAPROV_DYNAMODB_TABLE", aws: full, want: "DYNAMODB_TABLE"},
 		{name: "no region", aws: map[string]string{"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "key"}, want: "AWS_REGION"},
 		{name: "no credentials", aws: map[string]string{"AWS_REGION": "eu-west-1"}, want: "AWS_ACCESS_KEY_ID"},
+		{name: "unknown deprovision mode", aws: full, want: "RAPROV_DEPROVISION_MODE"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("RAPROV_SQS_QUEUE_URL_PREFIX", "https://sqs.eu-west-1.amazonaws.com/123456789012/raprov-")
 			t.Setenv("RAPROV_DYNAMODB_TABLE", "raprov")
+			if c.want == "RAPROV_DEPROVISION_MODE" {
+				t.Setenv("RAPROV_DEPROVISION_MODE", "shred")
+			}
 			if c.unset != "" {
 				t.Setenv(c.unset, "")
 			}

@@ -251,7 +251,7 @@ func TestBulkCSV(t *testing.T) {
 		n := i + 1 // data row number; its line is n+1
 		line := strconv.Itoa(n + 1)
 		if bad[n+1] {
-			want := []string{line, "", "invalid", "the row has 6 fields; the header has 5 (quote fields that contain ',')", "", ""}
+			want := []string{line, "", "invalid", "the row has 6 fields; the header has 5 (quote fields that contain ',')", "", "", ""}
 			if d := cmp.Diff(want, rec); d != "" {
 				t.Errorf("line %s (-want +got):\n%s", line, d)
 			}
@@ -261,7 +261,7 @@ func TestBulkCSV(t *testing.T) {
 		if k%38 == 0 {
 			outcome, reason = "failed", "no_license"
 		}
-		want := []string{line, wantIDs[k], outcome, reason, upn(n), fmt.Sprintf("+1425555%04d", n)}
+		want := []string{line, wantIDs[k], outcome, reason, upn(n), fmt.Sprintf("+1425555%04d", n), "provision"}
 		if d := cmp.Diff(want, rec); d != "" {
 			t.Errorf("line %s (-want +got):\n%s", line, d)
 		}
@@ -475,10 +475,10 @@ func TestJSONLines(t *testing.T) {
 	}
 	want := [][]string{
 		bulkdir.ReportHeader,
-		{"1", id1, "completed", "", upn(1), "+14255550101"},
-		{"2", "INC0012345", "failed", "upn_conflict", upn(2), ""},
-		{"3", "", "invalid", `"userPrincipalName" must be a JSON string`, "", ""},
-		{"4", "", "invalid", "the row has no userPrincipalName (nor requestId) to derive its request id from", "", ""},
+		{"1", id1, "completed", "", upn(1), "+14255550101", "provision"},
+		{"2", "INC0012345", "failed", "upn_conflict", upn(2), "", "provision"},
+		{"3", "", "invalid", `"userPrincipalName" must be a JSON string`, "", "", ""},
+		{"4", "", "invalid", "the row has no userPrincipalName (nor requestId) to derive its request id from", "", "", "provision"},
 	}
 	if d := cmp.Diff(want, readReport(t, filepath.Join(f.dir, fr.ReportPath))); d != "" {
 		t.Fatalf("report (-want +got):\n%s", d)
@@ -551,7 +551,7 @@ func TestReportCellsAreNotFormulas(t *testing.T) {
 	f.end(t, "=1+1", ledger.Failed, "invalid_request")
 	fr = only(t, mustScan(t, w))
 	recs := readReport(t, filepath.Join(f.dir, fr.ReportPath))
-	want := []string{"2", "'=1+1", "failed", "invalid_request", "'@evil@contoso.com", "'-1+cmd|x"}
+	want := []string{"2", "'=1+1", "failed", "invalid_request", "'@evil@contoso.com", "'-1+cmd|x", "provision"}
 	if d := cmp.Diff(want, recs[1]); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
 	}
@@ -579,5 +579,83 @@ func TestCrashAfterMove(t *testing.T) {
 	mustScan(t, f.watcher(t))
 	if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("state of a moved file left: %v", err)
+	}
+}
+
+// The default id of a provisioning row is what it always was (ids of files
+// already submitted must not change); a deprovision row of the same file
+// and UPN gets another one, and its target does not change it.
+func TestRowIDAction(t *testing.T) {
+	prov := events.Request{UserPrincipalName: " RA-001@Contoso.com "}
+	// Computed by RowID before rows had an action: it must never change.
+	if got, want := bulkdir.RowID("batch.csv", prov), "bulk-23a6c837207f8e0ca321248f"; got != want {
+		t.Errorf("provisioning RowID = %s, want %s as before", got, want)
+	}
+	explicit := prov
+	explicit.Action = events.ActionProvision
+	if bulkdir.RowID("batch.csv", explicit) != bulkdir.RowID("batch.csv", prov) {
+		t.Error("action provision changed the id")
+	}
+	dep := events.Request{UserPrincipalName: "ra-001@contoso.com", Action: events.ActionDeprovision}
+	d1 := bulkdir.RowID("batch.csv", dep)
+	if d1 == bulkdir.RowID("batch.csv", prov) || !strings.HasPrefix(d1, "bulk-") || len(d1) != len("bulk-")+24 {
+		t.Errorf("deprovision RowID = %s, want another bulk- id than the provisioning row's", d1)
+	}
+	dep.Target = "INC-1"
+	if got := bulkdir.RowID("batch.csv", dep); got != d1 {
+		t.Errorf("target changed the deprovision id: %s, want %s", got, d1)
+	}
+	if bulkdir.RowID("other.csv", dep) == d1 {
+		t.Error("the file name does not change the deprovision id")
+	}
+}
+
+// A file may mix provisioning and deprovision rows: each is submitted as
+// its action says, under its own id, and the report names each row's
+// action; a bad action value is an invalid row with its line.
+func TestActionRows(t *testing.T) {
+	f := newFixture(t)
+	w := f.watcher(t)
+	content := "userPrincipalName,displayName,accountType,usageLocation,action,target\n" +
+		upn(1) + ",One,AA,US,,\n" +
+		upn(2) + ",,,,deprovision,INC-2\n" +
+		upn(3) + ",Three,AA,US,remove,\n" +
+		upn(4) + ",,,,Deprovision,\n"
+	writeFile(t, filepath.Join(f.dir, "mixed.csv"), content)
+	mustScan(t, w)
+	fr := only(t, mustScan(t, w))
+	if fr.Sent != 3 || fr.Invalid != 1 {
+		t.Fatalf("%+v, want 3 sent and 1 invalid", fr)
+	}
+	id1 := bulkdir.RowID("mixed.csv", events.Request{UserPrincipalName: upn(1)})
+	id2 := bulkdir.RowID("mixed.csv", events.Request{UserPrincipalName: upn(2), Action: events.ActionDeprovision})
+	id4 := bulkdir.RowID("mixed.csv", events.Request{UserPrincipalName: upn(4), Action: events.ActionDeprovision})
+	f.sub.mu.Lock()
+	sent := append([]events.Request(nil), f.sub.sent...)
+	f.sub.mu.Unlock()
+	want := []events.Request{
+		{RequestID: id1, UserPrincipalName: upn(1), DisplayName: "One", AccountType: "AA", UsageLocation: "US"},
+		{RequestID: id2, UserPrincipalName: upn(2), Action: events.ActionDeprovision, Target: "INC-2"},
+		{RequestID: id4, UserPrincipalName: upn(4), Action: events.ActionDeprovision},
+	}
+	if d := cmp.Diff(want, sent); d != "" {
+		t.Fatalf("submitted (-want +got):\n%s", d)
+	}
+	f.end(t, id1, ledger.Completed, "")
+	f.end(t, id2, ledger.Completed, "")
+	f.end(t, id4, ledger.Failed, "not_owned")
+	fr = only(t, mustScan(t, w))
+	if fr.Status != bulkdir.Processed {
+		t.Fatalf("%+v", fr)
+	}
+	wantReport := [][]string{
+		bulkdir.ReportHeader,
+		{"2", id1, "completed", "", upn(1), "", "provision"},
+		{"3", id2, "completed", "", upn(2), "", "deprovision"},
+		{"4", "", "invalid", `action "remove" must be provision (or empty) or deprovision`, "", "", ""},
+		{"5", id4, "failed", "not_owned", upn(4), "", "deprovision"},
+	}
+	if d := cmp.Diff(wantReport, readReport(t, filepath.Join(f.dir, fr.ReportPath))); d != "" {
+		t.Fatalf("report (-want +got):\n%s", d)
 	}
 }

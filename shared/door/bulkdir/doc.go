@@ -24,7 +24,10 @@
 //  4. Rows requestfile cannot read, and rows that cannot be given a request
 //     id or refused by Options.Check, are "invalid" and are not submitted;
 //     every other row is, under its own requestId or under Options.ID's
-//     (file name + userPrincipalName by default, see RowID).
+//     (file name + userPrincipalName, and the action of a deprovision row,
+//     by default: see RowID). A row's action (provision or deprovision,
+//     requestfile's action column) goes with it to intake, and its report
+//     line says it.
 //  5. The rows, their ids and where each stands are kept in a state file,
 //     Dir/.raprov/<name>.json, written (atomically) before and after every
 //     submission, so a restarted watcher carries on with the same ids. A

@@ -20,6 +20,12 @@ import (
 // a conflict (DESIGN §1: one id, one request) — give the edited file
 // another name to submit it as new requests. RowID returns "" for a row
 // without UPN.
+//
+// A deprovision row (action deprovision) hashes its action too, after the
+// UPN: removing an account is another request than creating it, so the
+// file that provisioned ra-x@contoso.com and a later file of the same name
+// that deprovisions it give two ids, not a conflict. Provisioning rows hash
+// nothing more, so their ids are those raprov always gave them.
 func RowID(file string, r events.Request) string {
 	upn := strings.ToLower(strings.TrimSpace(r.UserPrincipalName))
 	if upn == "" {
@@ -30,6 +36,10 @@ func RowID(file string, r events.Request) string {
 	h.Write([]byte(file))
 	h.Write([]byte{0})
 	h.Write([]byte(upn))
+	if r.Deprovision() {
+		h.Write([]byte{0})
+		h.Write([]byte(events.ActionDeprovision))
+	}
 	return "bulk-" + hex.EncodeToString(h.Sum(nil))[:24]
 }
 

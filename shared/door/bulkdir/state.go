@@ -56,8 +56,12 @@ type row struct {
 	RequestID string `json:"requestId,omitempty"`
 	Account   string `json:"account,omitempty"`
 	Number    string `json:"number,omitempty"`
-	State     string `json:"state"`
-	Reason    string `json:"reason,omitempty"`
+	// Action is provision or deprovision for a row that was read, ""
+	// for one that could not be (and in states written before rows had
+	// an action: those were all provisioning rows).
+	Action string `json:"action,omitempty"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
 	// Request is kept until the row is submitted.
 	Request *events.Request `json:"request,omitempty"`
 }
@@ -80,7 +84,8 @@ func (w *Watcher) rows(file string, rows []requestfile.Row, bad []requestfile.Ro
 	ids := map[string]int{}
 	for _, r := range rows {
 		req := r.Request
-		rs := row{Line: r.Line, Account: strings.TrimSpace(req.UserPrincipalName), Number: strings.TrimSpace(req.PhoneNumber), State: rowInvalid}
+		rs := row{Line: r.Line, Account: strings.TrimSpace(req.UserPrincipalName), Number: strings.TrimSpace(req.PhoneNumber),
+			Action: actionName(req), State: rowInvalid}
 		if req.RequestID == "" {
 			req.RequestID = w.opts.ID(file, req)
 		}
@@ -280,8 +285,23 @@ func (w *Watcher) target(root *os.Root, name string) string {
 	}
 }
 
-// ReportHeader is the header of a file's result report.
-var ReportHeader = []string{"row", "requestId", "outcome", "reason", "account", "number"}
+// ReportHeader is the header of a file's result report. Columns are only
+// ever added at the end, so scripts reading them by position keep working.
+var ReportHeader = []string{"row", "requestId", "outcome", "reason", "account", "number", "action"}
+
+// Actions in the report and the state.
+const (
+	actionProvision   = "provision"
+	actionDeprovision = events.ActionDeprovision
+)
+
+// actionName is the report's name of what r asks for.
+func actionName(r events.Request) string {
+	if r.Deprovision() {
+		return actionDeprovision
+	}
+	return actionProvision
+}
 
 // writeReport writes st's report: one line per row in line order, or one
 // line without row for a file refused as a whole.
@@ -289,10 +309,14 @@ func writeReport(w io.Writer, st *state) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(ReportHeader)
 	if st.FileError != "" {
-		_ = cw.Write([]string{"", "", rowInvalid, cell(st.FileError), "", ""})
+		_ = cw.Write([]string{"", "", rowInvalid, cell(st.FileError), "", "", ""})
 	}
 	for _, r := range st.Rows {
-		_ = cw.Write([]string{strconv.Itoa(r.Line), cell(r.RequestID), r.State, cell(r.Reason), cell(r.Account), cell(r.Number)})
+		action := r.Action
+		if action == "" && r.RequestID != "" { // a state from before rows had an action
+			action = actionProvision
+		}
+		_ = cw.Write([]string{strconv.Itoa(r.Line), cell(r.RequestID), r.State, cell(r.Reason), cell(r.Account), cell(r.Number), action})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -39,12 +39,16 @@ func badRequest(field, reason, format string, args ...any) *bodyError {
 type decoded struct {
 	req  events.Request
 	errs []ItemError
+	// dryRun is the request's "dryRun" member: plan it, do not submit it.
+	// A door-level flag, never part of the request (nor its fingerprint).
+	dryRun bool
 }
 
 // body is a parsed POST body.
 type body struct {
 	items       []decoded
 	batch       bool
+	dryRun      bool   // every item says "dryRun": true
 	traceParent string // traceparent of a single CloudEvent (extension or ce-traceparent), if valid
 }
 
@@ -235,6 +239,11 @@ var requestFields = map[string]func(*events.Request) any{
 	"adopt":             func(r *events.Request) any { return &r.Adopt },
 }
 
+// dryRunField is the member of a request object that makes a POST a dry
+// run. It is read and dropped while decoding: events.Request has no such
+// field.
+const dryRunField = "dryRun"
+
 // decodeRequest decodes one request object strictly: only the fields of
 // events.Request, spelt exactly, each once and of its type (null counts as
 // absent). Errors name the request field; where names the request itself
@@ -253,11 +262,17 @@ func decodeRequest(raw []byte, idx *int, where string) decoded {
 	}
 	var d decoded
 	for _, m := range ms {
+		if m.name == dryRunField {
+			if err := json.Unmarshal(m.value, &d.dryRun); err != nil {
+				return itemError(idx, dryRunField, reasonInvalid, "dryRun must be true or false")
+			}
+			continue
+		}
 		field, ok := requestFields[m.name]
 		if !ok {
 			return itemError(idx, clip(m.name), reasonInvalid,
 				"unknown field %q; a request has requestId, displayName, userPrincipalName, accountType, usageLocation, "+
-					"phoneNumber, numberType, associateWith, callbackUrl and adopt", clip(m.name))
+					"phoneNumber, numberType, associateWith, callbackUrl and adopt (and dryRun, to plan it without submitting it)", clip(m.name))
 		}
 		if err := json.Unmarshal(m.value, field(&d.req)); err != nil {
 			want := "a string"
@@ -379,6 +394,10 @@ func decodeCloudEvent(raw []byte, idx *int) (decoded, string) {
 	if v, ok, isStr := str("datacontenttype"); !isStr || (ok && !isJSONType(v)) {
 		return itemError(idx, "datacontenttype", events.PoisonMalformedEnvelope, "datacontenttype must be %q", ContentTypeJSON), ""
 	}
+	if _, ok := attrs["dryrun"]; ok {
+		// An extension would be ignored, and the request submitted for real.
+		return itemError(idx, "dryrun", events.PoisonMalformedEnvelope, "a dry run is not a CloudEvent attribute: put \"dryRun\": true in data, the request"), ""
+	}
 	if _, ok := attrs["data_base64"]; ok {
 		return itemError(idx, "data_base64", events.PoisonMalformedEnvelope, "data_base64 is not supported; send the request as JSON in data"), ""
 	}
@@ -409,6 +428,9 @@ func decodeBinary(hdr http.Header, b []byte) (decoded, string) {
 	}
 	if v := hdr.Get("Ce-Time"); v != "" && !isTime(v) {
 		return itemError(nil, "ce-time", events.PoisonMalformedEnvelope, "ce-time must be an RFC 3339 timestamp"), ""
+	}
+	if _, ok := hdr["Ce-Dryrun"]; ok {
+		return itemError(nil, "ce-dryrun", events.PoisonMalformedEnvelope, "a dry run is not a CloudEvent attribute: put \"dryRun\": true in the body, the request"), ""
 	}
 	tp := hdr.Get("Ce-Traceparent")
 	if !events.ValidTraceParent(tp) {

@@ -41,6 +41,7 @@ type fakeSubmitter struct {
 	mu     sync.Mutex
 	claims map[string]string // request id → fingerprint
 	calls  []submitCall
+	events []events.Event // the events of the requests sent
 }
 
 type submitCall struct {
@@ -59,7 +60,7 @@ func (f *fakeSubmitter) Submit(ctx context.Context, traceParent string, reqs []e
 	}
 	out := make([]httpapi.Submitted, len(reqs))
 	for i, r := range reqs {
-		ev := events.New(events.TypeProvisioningRequested, "raprov/http", events.Data{Request: r})
+		ev := events.New(events.RequestedType(r), "raprov/http", events.Data{Request: r})
 		ev.TraceParent = traceParent
 		out[i].Event = ev
 		fp, claimed := f.claims[r.RequestID]
@@ -67,6 +68,7 @@ func (f *fakeSubmitter) Submit(ctx context.Context, traceParent string, reqs []e
 		case !claimed:
 			f.claims[r.RequestID] = r.Fingerprint()
 			out[i].Outcome = httpapi.Sent
+			f.events = append(f.events, ev)
 			if err := f.ledger.Record(ctx, ledger.Entry{EventID: ev.ID, RequestID: r.RequestID, Type: ev.Type, Step: "submit", Time: ev.Time}); err != nil {
 				return nil, err
 			}
@@ -88,6 +90,13 @@ func (f *fakeSubmitter) sent() []events.Request {
 		out = append(out, c.reqs...)
 	}
 	return out
+}
+
+// sentEvents returns the events of the requests sent, across calls.
+func (f *fakeSubmitter) sentEvents() []events.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.events)
 }
 
 func (f *fakeSubmitter) callCount() int {

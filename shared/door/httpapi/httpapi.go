@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/events/validate"
+	"github.com/raprov/raprov/shared/deprovision"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/submission"
 )
@@ -74,6 +76,23 @@ type Options struct {
 	// Workday event): POST /senders/{name} is signed, limited and answered
 	// like POST /requests, with the request the sender's payload maps to.
 	Senders map[string]Sender
+	// Planner plans the requests of a POST /requests marked "dryRun": true
+	// instead of submitting them. nil (a host that cannot read the tenant)
+	// answers such a POST 501 with reason dry_run_unavailable.
+	Planner Planner
+	// Accounts, when set, checks the account a DELETE /requests/{id} names
+	// before anything is queued: a userPrincipalName no account has, or an
+	// account raprov did not create for {id}, is refused (422) instead of
+	// queued. nil leaves the check to the deprovisioning chain.
+	Accounts Accounts
+}
+
+// Accounts reads the tenant's accounts for DELETE /requests/{id}.
+type Accounts interface {
+	// CreatedFor reports whether an account has the userPrincipalName upn
+	// and, if so, whether raprov created it for the request requestID (it
+	// carries that request's ownership mark).
+	CreatedFor(ctx context.Context, upn, requestID string) (exists, created bool, err error)
 }
 
 // Sender turns one payload of a sending system into a request. A payload
@@ -94,11 +113,13 @@ type handler struct {
 	now        func() time.Time
 	log        *slog.Logger
 	senders    map[string]Sender
+	planner    Planner
+	accounts   Accounts
 	seen       seenSignatures
 }
 
-// New returns the HTTP handler of POST /requests, GET /requests and GET
-// /requests/{id}. It fails when a required option is missing or a key is
+// New returns the HTTP handler of POST /requests, GET /requests, GET
+// /requests/{id} and DELETE /requests/{id}. It fails when a required option is missing or a key is
 // too short; its errors never quote a key.
 func New(opts Options) (http.Handler, error) {
 	if opts.Submitter == nil {
@@ -123,6 +144,8 @@ func New(opts Options) (http.Handler, error) {
 		now:        opts.Now,
 		log:        opts.Logger,
 		senders:    opts.Senders,
+		planner:    opts.Planner,
+		accounts:   opts.Accounts,
 	}
 	for i, k := range opts.Keys {
 		if len(k) < MinKeyLen {
@@ -188,11 +211,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, ErrorResponse{Error: "no such resource", Reason: ReasonNotFound})
 			return
 		}
-		if r.Method != http.MethodGet {
-			methodNotAllowed(w, "GET")
-			return
+		switch r.Method {
+		case http.MethodGet:
+			h.get(w, r, id)
+		case http.MethodDelete:
+			h.delete(w, r, id)
+		default:
+			methodNotAllowed(w, "GET, DELETE")
 		}
-		h.get(w, r, id)
 	case strings.HasPrefix(path, sendersPath) && h.senders[path[len(sendersPath):]] != nil:
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, "POST")
@@ -216,6 +242,15 @@ const (
 	ReasonBadFilter        = "invalid_filter"         // 400 on GET /requests
 	ReasonUnavailable      = "unavailable"            // 503
 	ReasonInternal         = "internal"               // 500
+
+	// DELETE /requests/{id}.
+	ReasonNotProvisioning = deprovision.NotProvisioning // 400: {id} is itself a deprovision request
+	ReasonInProgress      = deprovision.InProgress      // 409: {id} has not ended yet
+	ReasonNothingToRemove = deprovision.NothingToRemove // 422: {id} failed before any account was made
+	ReasonAccountUnknown  = deprovision.NoAccount       // 400: the ledger does not know {id}'s account and the body names none
+
+	// POST /requests with "dryRun": true.
+	ReasonDryRunUnavailable = "dry_run_unavailable" // 501: no Planner on this host
 )
 
 // ErrorResponse is the body of every error answer.
@@ -246,6 +281,9 @@ type Receipt struct {
 	Index     *int   `json:"index,omitempty"` // batch item; absent for a single request
 	RequestID string `json:"requestId"`
 	Status    string `json:"status"` // path of the request's status: /requests/<id>
+	// Target is, on the answer to DELETE /requests/{id}, {id}: the
+	// provisioning request whose account the deprovision request removes.
+	Target string `json:"target,omitempty"`
 	// Result, Code, Error and Reason are set on batch items: what was done
 	// with the item and the status code it would have had on its own.
 	Result Outcome `json:"result,omitempty"`
@@ -273,6 +311,12 @@ type Status struct {
 	Attempt int            `json:"attempt"`
 	Started time.Time      `json:"started"`
 	Updated time.Time      `json:"updated"`
+	// Account is the request's userPrincipalName, ObjectID the account's
+	// Entra object id once a step learned it, Action "deprovision" on a
+	// deprovision request (absent on provisioning).
+	Account  string `json:"account,omitempty"`
+	ObjectID string `json:"objectId,omitempty"`
+	Action   string `json:"action,omitempty"`
 	// History lists every entry, oldest first; GET /requests leaves it out.
 	History []HistoryEntry `json:"history,omitempty"`
 }

@@ -24,32 +24,31 @@ func (h *handler) post(w http.ResponseWriter, r *http.Request, parse func(http.H
 	if !ok {
 		return
 	}
-	if r.ContentLength > h.maxBody {
-		h.tooLarge(w)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			h.tooLarge(w)
-			return
-		}
-		writeError(w, http.StatusBadRequest, ErrorResponse{Error: "could not read the body", Reason: events.PoisonMalformedJSON})
-		return
-	}
-	if !h.authenticate(w, r, sig, raw) {
+	raw, ok := h.readBody(w, r)
+	if !ok || !h.authenticate(w, r, sig, raw) {
 		return
 	}
 	if sec, err := strconv.ParseInt(sig.ts, 10, 64); err != nil || !h.seen.first(sig.ts, raw, h.now(), time.Unix(sec, 0).Add(MaxSkew)) {
 		h.unauthorized(w, r, ErrReplayedSignature)
 		return
 	}
+	if dryRunQuery(r.URL.RawQuery) {
+		writeError(w, http.StatusBadRequest, ErrorResponse{
+			Error: "dryRun is not a query parameter (a POST's query is not signed and is ignored): " +
+				"put \"dryRun\": true in each request of the body", Field: dryRunField, Reason: reasonInvalid})
+		return
+	}
 	b, berr := parse(r.Header, raw)
+	if berr == nil {
+		b.dryRun, berr = dryRunMode(b)
+	}
 	if berr != nil {
 		h.log.InfoContext(r.Context(), "http: request body refused", "status", berr.code, "reason", berr.resp.Reason, "field", berr.resp.Field)
 		writeError(w, berr.code, berr.resp)
+		return
+	}
+	if b.dryRun && h.planner == nil {
+		writeError(w, http.StatusNotImplemented, dryRunUnavailable())
 		return
 	}
 
@@ -57,6 +56,10 @@ func (h *handler) post(w http.ResponseWriter, r *http.Request, parse func(http.H
 	if len(errs) > 0 {
 		h.log.InfoContext(r.Context(), "http: invalid requests refused", "invalid", len(errs), "requests", len(b.items))
 		writeError(w, http.StatusBadRequest, invalidResponse(errs, b.batch))
+		return
+	}
+	if b.dryRun {
+		h.dryRun(w, r, reqs, b.batch)
 		return
 	}
 
@@ -113,6 +116,27 @@ func (h *handler) post(w http.ResponseWriter, r *http.Request, parse func(http.H
 		results[i] = receipt(i, q.RequestID, out)
 	}
 	writeJSON(w, batchCode(results), BatchResponse{Results: results})
+}
+
+// readBody reads r's body up to the limit; on failure it answers 413 or
+// 400 and returns false. A body is never read past the limit.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength > h.maxBody {
+		h.tooLarge(w)
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.tooLarge(w)
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, ErrorResponse{Error: "could not read the body", Reason: events.PoisonMalformedJSON})
+		return nil, false
+	}
+	return raw, true
 }
 
 func (h *handler) tooLarge(w http.ResponseWriter) {

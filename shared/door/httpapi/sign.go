@@ -160,3 +160,24 @@ func GetMessage(requestURI string) []byte { return []byte("GET " + requestURI) }
 func SignGet(key string, t time.Time, requestURI string) string {
 	return Sign(key, t, GetMessage(requestURI))
 }
+
+// DeleteMessage is what a DELETE's signature covers in place of a body:
+// "DELETE <requestURI>" (the request target as sent, escaped path and
+// query), followed by a line feed and the body when there is one. A target
+// never holds a line feed, so the two parts cannot be confused; a captured
+// signature removes only the account it was made for, with the body it was
+// sent with.
+func DeleteMessage(requestURI string, body []byte) []byte {
+	msg := []byte("DELETE " + requestURI)
+	if len(body) > 0 {
+		msg = append(append(msg, '\n'), body...)
+	}
+	return msg
+}
+
+// SignDelete returns the signature header of a DELETE of requestURI
+// (escaped path and query, e.g. "/requests/INC0012345") with body (nil
+// for none) at t.
+func SignDelete(key string, t time.Time, requestURI string, body []byte) string {
+	return Sign(key, t, DeleteMessage(requestURI, body))
+}

@@ -141,6 +141,9 @@ func statusDoc(st ledger.Status, withHistory bool) Status {
 		Attempt:   st.Attempt,
 		Started:   st.Started.UTC(),
 		Updated:   st.Updated.UTC(),
+		Account:   st.Account,
+		ObjectID:  st.ObjectID,
+		Action:    st.Action,
 	}
 	if withHistory {
 		doc.History = make([]HistoryEntry, len(st.History))

@@ -217,8 +217,11 @@ func TestMethodsAndPaths(t *testing.T) {
 	}{
 		{http.MethodPut, "/requests", 405, "GET, POST"},
 		{http.MethodDelete, "/requests", 405, "GET, POST"},
-		{http.MethodPost, "/requests/A", 405, "GET"},
-		{http.MethodDelete, "/requests/A", 405, "GET"},
+		{http.MethodPost, "/requests/A", 405, "GET, DELETE"},
+		{http.MethodPut, "/requests/A", 405, "GET, DELETE"},
+		{http.MethodPatch, "/requests/A", 405, "GET, DELETE"},
+		{http.MethodDelete, "/requests/A", 401, ""}, // served: unsigned
+		{http.MethodDelete, "/requests/A/history", 404, ""},
 		{http.MethodGet, "/", 404, ""},
 		{http.MethodGet, "/requests/", 404, ""},
 		{http.MethodGet, "/requestsX", 404, ""},

@@ -11,15 +11,19 @@
 //	item          pk               sk                  other attributes
 //	------------  ---------------  ------------------  --------------------------------------------------
 //	status        req#<requestId>  status              requestId step type outcome reason detail attempt
-//	                                                   started updated (Unix ns) seq (entries so far) [ttl]
+//	                                                   started updated (Unix ns) seq (entries so far)
+//	                                                   [account objectId action, each with its …At] [ttl]
 //	history line  req#<requestId>  entry#<seq, 10 d>   requestId eventId type step time (Unix ns) attempt
-//	                                                   reason detail outcome [ttl]
+//	                                                   reason detail outcome [account objectId action] [ttl]
 //	event seen    event#<eventId>  event               requestId [ttl]
 //	claim         claim#<reqId>    claim               requestId eventId fingerprint at (Unix ns)
 //	number hold   number#<e164>    hold                number requestId at (Unix ns)
 //
-// Empty strings are not stored. A request's status and history share a
-// partition, so Get is one consistent Query.
+// Empty strings are not stored, so items written before account, objectId
+// and action were kept read with them empty. A status item's accountAt,
+// objectIdAt and actionAt (Unix ns) are the times of the entries its values
+// came from: the newest entry that carries a value keeps it. A request's
+// status and history share a partition, so Get is one consistent Query.
 //
 // # Idempotency
 //

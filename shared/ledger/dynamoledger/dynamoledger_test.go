@@ -402,3 +402,60 @@ func scanAll(t *testing.T, c *dynamodb.Client, table string) []map[string]types.
 	}
 	return items
 }
+
+// TestItemsWithoutAccount reads items written before account, objectId and
+// action were kept (no such attributes) with them empty, records on top of
+// them, and stores none of them, nor their times, when they are empty.
+func TestItemsWithoutAccount(t *testing.T) {
+	ctx := context.Background()
+	c, table := mustTable(t)
+	l := dynamoledger.New(c, table, dynamoledger.Options{})
+	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
+	old := []map[string]types.AttributeValue{
+		{"pk": s("req#r1"), "sk": s("status"), "requestId": s("r1"), "step": s("submit"), "outcome": s("in_progress"),
+			"attempt": n(0), "started": n(t0.UnixNano()), "updated": n(t0.UnixNano()), "seq": n(1)},
+		{"pk": s("req#r1"), "sk": s("entry#0000000001"), "requestId": s("r1"), "eventId": s("e1"), "step": s("submit"),
+			"time": n(t0.UnixNano()), "attempt": n(0), "outcome": s("in_progress")},
+		{"pk": s("event#e1"), "sk": s("event"), "requestId": s("r1")},
+	}
+	for _, it := range old {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := ledger.Entry{EventID: "e1", RequestID: "r1", Step: "submit", Time: t0, Outcome: ledger.InProgress}
+	want := ledger.Status{RequestID: "r1", Step: "submit", Outcome: ledger.InProgress, Started: t0, Updated: t0, History: []ledger.Entry{first}}
+	got, err := l.Get(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get of old items (-want +got):\n%s", diff)
+	}
+
+	next := ledger.Entry{EventID: "e2", RequestID: "r1", Step: "create-account", Time: t0.Add(time.Second), Outcome: ledger.InProgress,
+		Account: "ra@contoso.com", ObjectID: "obj-1"}
+	mustRecord(t, l, next)
+	want.Step, want.Updated, want.Account, want.ObjectID = next.Step, next.Time, next.Account, next.ObjectID
+	want.History = append(want.History, next)
+	if got, err = l.Get(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get after recording on old items (-want +got):\n%s", diff)
+	}
+	for _, it := range scanAll(t, c, table) {
+		if it["sk"].(*types.AttributeValueMemberS).Value != "status" {
+			continue
+		}
+		for _, a := range []string{"action", "actionAt"} {
+			if v, ok := it[a]; ok {
+				t.Errorf("status item stores %s = %v for a request without an action", a, v)
+			}
+		}
+	}
+}

@@ -64,6 +64,14 @@ const (
 	attrStarted   = "started"
 	attrUpdated   = "updated"
 	attrSeq       = "seq"
+	attrAccount   = "account"
+	attrObjectID  = "objectId"
+	attrAction    = "action"
+	// On the status item: the time of the entry its account, objectId and
+	// action came from.
+	attrAccountAt  = "accountAt"
+	attrObjectIDAt = "objectIdAt"
+	attrActionAt   = "actionAt"
 )
 
 const (
@@ -112,6 +120,24 @@ type current struct {
 	found  bool
 	status ledger.Status
 	seq    int64
+	newest newest
+}
+
+// newest holds the times of the entries a status's Account, ObjectID and
+// Action came from.
+type newest struct{ account, objectID, action time.Time }
+
+// take sets s's Account, ObjectID and Action from e where e carries a value
+// and is at least as new as the entry the current value came from.
+func (n *newest) take(s *ledger.Status, e ledger.Entry) {
+	set := func(v *string, at *time.Time, ev string) {
+		if ev != "" && (*v == "" || !e.Time.Before(*at)) {
+			*v, *at = ev, e.Time
+		}
+	}
+	set(&s.Account, &n.account, e.Account)
+	set(&s.ObjectID, &n.objectID, e.ObjectID)
+	set(&s.Action, &n.action, e.Action)
 }
 
 // record writes normalized entries of one request, skipping those already
@@ -166,7 +192,7 @@ func (l *Ledger) record(ctx context.Context, requestID string, pending []ledger.
 func (l *Ledger) recordItems(requestID string, cur current, entries []ledger.Entry) []types.TransactWriteItem {
 	expires := l.expiry()
 	pk := reqPrefix + requestID
-	st, seq := cur.status, cur.seq
+	st, seq, nw := cur.status, cur.seq, cur.newest
 	tx := make([]types.TransactWriteItem, 0, 2*len(entries)+1)
 	for i, e := range entries {
 		if i == 0 && !cur.found {
@@ -179,6 +205,7 @@ func (l *Ledger) recordItems(requestID string, cur current, entries []ledger.Ent
 			st.Step, st.Type, st.Outcome, st.Reason, st.Detail, st.Attempt, st.Updated =
 				e.Step, e.Type, e.Outcome, e.Reason, e.Detail, e.Attempt, e.Time
 		}
+		nw.take(&st, e)
 		seq++
 		tx = append(tx,
 			types.TransactWriteItem{Put: &types.Put{
@@ -195,7 +222,7 @@ func (l *Ledger) recordItems(requestID string, cur current, entries []ledger.Ent
 	}
 	status := &types.Put{
 		TableName: aws.String(l.table),
-		Item:      statusItem(pk, st, seq).expires(expires),
+		Item:      statusItem(pk, st, seq, nw).expires(expires),
 	}
 	if cur.found {
 		status.ConditionExpression = aws.String("#seq = :seq")
@@ -220,7 +247,8 @@ func entryItem(pk string, seq int64, e ledger.Entry) item {
 	return key(pk, fmt.Sprintf("%s%010d", skEntry, seq)).
 		str(attrRequestID, e.RequestID).str(attrEventID, e.EventID).str(attrType, e.Type).str(attrStep, e.Step).
 		num(attrTime, e.Time.UnixNano()).num(attrAttempt, int64(e.Attempt)).
-		str(attrReason, e.Reason).str(attrDetail, e.Detail).str(attrOutcome, string(e.Outcome))
+		str(attrReason, e.Reason).str(attrDetail, e.Detail).str(attrOutcome, string(e.Outcome)).
+		str(attrAccount, e.Account).str(attrObjectID, e.ObjectID).str(attrAction, e.Action)
 }
 
 func readEntry(it map[string]types.AttributeValue) (ledger.Entry, error) {
@@ -229,26 +257,44 @@ func readEntry(it map[string]types.AttributeValue) (ledger.Entry, error) {
 		EventID: r.str(attrEventID), RequestID: r.str(attrRequestID), Type: r.str(attrType), Step: r.str(attrStep),
 		Time: r.time(attrTime), Attempt: int(r.num(attrAttempt)), Reason: r.str(attrReason), Detail: r.str(attrDetail),
 		Outcome: ledger.Outcome(r.str(attrOutcome)),
+		Account: r.str(attrAccount), ObjectID: r.str(attrObjectID), Action: r.str(attrAction),
 	}
 	return e, r.err
 }
 
-func statusItem(pk string, s ledger.Status, seq int64) item {
-	return key(pk, skStatus).
+func statusItem(pk string, s ledger.Status, seq int64, n newest) item {
+	it := key(pk, skStatus).
 		str(attrRequestID, s.RequestID).str(attrStep, s.Step).str(attrType, s.Type).str(attrOutcome, string(s.Outcome)).
 		str(attrReason, s.Reason).str(attrDetail, s.Detail).num(attrAttempt, int64(s.Attempt)).
 		num(attrStarted, s.Started.UnixNano()).num(attrUpdated, s.Updated.UnixNano()).num(attrSeq, seq)
+	for _, f := range []struct {
+		attr, attrAt, v string
+		at              time.Time
+	}{
+		{attrAccount, attrAccountAt, s.Account, n.account},
+		{attrObjectID, attrObjectIDAt, s.ObjectID, n.objectID},
+		{attrAction, attrActionAt, s.Action, n.action},
+	} {
+		if f.v != "" {
+			it.str(f.attr, f.v).num(f.attrAt, f.at.UnixNano())
+		}
+	}
+	return it
 }
 
-func readStatus(it map[string]types.AttributeValue) (ledger.Status, int64, error) {
+// readStatus reads a status item; items written before Account, ObjectID
+// and Action were kept read with them empty.
+func readStatus(it map[string]types.AttributeValue) (ledger.Status, int64, newest, error) {
 	r := reader{it: it}
 	s := ledger.Status{
 		RequestID: r.str(attrRequestID), Step: r.str(attrStep), Type: r.str(attrType), Outcome: ledger.Outcome(r.str(attrOutcome)),
 		Reason: r.str(attrReason), Detail: r.str(attrDetail), Attempt: int(r.num(attrAttempt)),
 		Started: r.time(attrStarted), Updated: r.time(attrUpdated),
+		Account: r.str(attrAccount), ObjectID: r.str(attrObjectID), Action: r.str(attrAction),
 	}
+	n := newest{account: r.time(attrAccountAt), objectID: r.time(attrObjectIDAt), action: r.time(attrActionAt)}
 	seq := r.num(attrSeq)
-	return s, seq, r.err
+	return s, seq, n, r.err
 }
 
 // current reads a request's status item, consistently.
@@ -261,8 +307,8 @@ func (l *Ledger) current(ctx context.Context, requestID string) (current, error)
 	if err != nil || out.Item == nil {
 		return current{}, err
 	}
-	s, seq, err := readStatus(out.Item)
-	return current{found: true, status: s, seq: seq}, err
+	s, seq, n, err := readStatus(out.Item)
+	return current{found: true, status: s, seq: seq, newest: n}, err
 }
 
 // Get implements ledger.Ledger with one consistent Query of the request's
@@ -289,7 +335,7 @@ func (l *Ledger) Get(ctx context.Context, requestID string) (ledger.Status, erro
 			r := reader{it: it}
 			switch sk := r.str(attrSK); {
 			case sk == skStatus:
-				status, _, r.err = readStatus(it)
+				status, _, _, r.err = readStatus(it)
 				found = true
 			case strings.HasPrefix(sk, skEntry): // in seq order: entry# sorts before status
 				var e ledger.Entry
@@ -335,7 +381,7 @@ func (l *Ledger) List(ctx context.Context, f ledger.Filter) ([]ledger.Status, er
 	}
 	var out []ledger.Status
 	err := l.scan(ctx, strings.Join(conds, " AND "), names(attrs...), values, "", func(it map[string]types.AttributeValue) error {
-		s, _, err := readStatus(it)
+		s, _, _, err := readStatus(it)
 		out = append(out, s)
 		return err
 	})

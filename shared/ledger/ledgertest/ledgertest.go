@@ -149,6 +149,94 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		}
 	})
 
+	t.Run("AccountFromTheNewestEntryThatHasIt", func(t *testing.T) {
+		t.Parallel()
+		const upn, act = "ra@contoso.com", "deprovision"
+		// Recorded in this order; d, e and f arrive late (older than c).
+		// Each field comes from the newest entry that carries it (by time,
+		// ties to the last recorded), not from the newest entry.
+		entries := []ledger.Entry{
+			{EventID: "a", RequestID: "r", Step: "submit", Time: at(1), Account: "old@contoso.com", Action: act},
+			{EventID: "b", RequestID: "r", Step: "create-account", Time: at(3), Account: upn, ObjectID: "obj-1", Action: act},
+			{EventID: "c", RequestID: "r", Step: "complete", Time: at(6), Outcome: ledger.Failed, Reason: "retries_exhausted"},
+			{EventID: "d", RequestID: "r", Step: "intake", Time: at(2), Account: "older@contoso.com", ObjectID: "obj-0"},
+			{EventID: "e", RequestID: "r", Step: "assign-license", Time: at(4), ObjectID: "obj-2"},
+			{EventID: "f", RequestID: "r", Step: "check-license", Time: at(3), Account: "tie@contoso.com"},
+		}
+		want := ledger.Status{
+			RequestID: "r", Step: "complete", Outcome: ledger.Failed, Reason: "retries_exhausted", Started: at(1), Updated: at(6),
+			Account: "tie@contoso.com", ObjectID: "obj-2", Action: act,
+		}
+		for _, batch := range []bool{false, true} {
+			t.Run(fmt.Sprint("batch=", batch), func(t *testing.T) {
+				l := open(t)
+				if batch {
+					mustRecord(t, l, entries...)
+				} else {
+					for _, e := range entries {
+						mustRecord(t, l, e)
+					}
+				}
+				got, err := l.Get(ctx, "r")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(ledger.Status{}, "History")); diff != "" {
+					t.Errorf("Get mismatch (-want +got):\n%s", diff)
+				}
+				e := entries
+				wantHistory := []ledger.Entry{norm(e[0]), norm(e[3]), norm(e[1]), norm(e[5]), norm(e[4]), norm(e[2])}
+				if diff := cmp.Diff(wantHistory, got.History); diff != "" {
+					t.Errorf("history mismatch (-want +got):\n%s", diff)
+				}
+				list, err := l.List(ctx, ledger.Filter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff([]ledger.Status{want}, list); diff != "" {
+					t.Errorf("List mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	})
+
+	t.Run("AccountKeptByLaterEntries", func(t *testing.T) {
+		t.Parallel()
+		l := open(t)
+		mustRecord(t, l,
+			ledger.Entry{EventID: "a", RequestID: "p", Step: "submit", Time: at(1), Account: "ra@contoso.com"},
+			ledger.Entry{EventID: "b", RequestID: "p", Step: "create-account", Time: at(2), Account: "ra@contoso.com", ObjectID: "obj-1"},
+		)
+		mustRecord(t, l, ledger.Entry{EventID: "c", RequestID: "p", Step: "complete", Time: at(3), Outcome: ledger.Completed})
+		mustRecord(t, l, ledger.Entry{EventID: "x", RequestID: "q", Step: "submit", Time: at(4)})
+		got, err := l.List(ctx, ledger.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []ledger.Status{
+			{RequestID: "q", Step: "submit", Outcome: ledger.InProgress, Started: at(4), Updated: at(4)},
+			{RequestID: "p", Step: "complete", Outcome: ledger.Completed, Started: at(1), Updated: at(3), Account: "ra@contoso.com", ObjectID: "obj-1"},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("List mismatch (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("LongFieldsAreCut", func(t *testing.T) {
+		t.Parallel()
+		l := open(t)
+		long := strings.Repeat("é", ledger.MaxField)
+		mustRecord(t, l, ledger.Entry{EventID: "e1", RequestID: "r", Time: at(0), Account: long, ObjectID: long, Action: long})
+		got, err := l.Get(ctx, "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := long[:ledger.MaxField]
+		if got.Account != want || got.ObjectID != want || got.Action != want || got.History[0].Account != want {
+			t.Errorf("fields of %d bytes kept as %d, %d, %d bytes; want %d", len(long), len(got.Account), len(got.ObjectID), len(got.Action), len(want))
+		}
+	})
+
 	t.Run("GetUnknown", func(t *testing.T) {
 		t.Parallel()
 		l := open(t)

@@ -3,6 +3,7 @@
 package memledger
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -72,8 +73,23 @@ func (l *Ledger) Record(_ context.Context, entries ...ledger.Entry) error {
 			s.Step, s.Type, s.Outcome, s.Reason, s.Detail, s.Attempt, s.Updated =
 				e.Step, e.Type, e.Outcome, e.Reason, e.Detail, e.Attempt, e.Time
 		}
+		s.Account, s.ObjectID, s.Action = newest(r.history)
 	}
 	return nil
+}
+
+// newest returns the latest non-empty Account, ObjectID and Action of
+// history, which is oldest first.
+func newest(history []ledger.Entry) (account, objectID, action string) {
+	for _, e := range slices.Backward(history) {
+		account = cmp.Or(account, e.Account)
+		objectID = cmp.Or(objectID, e.ObjectID)
+		action = cmp.Or(action, e.Action)
+		if account != "" && objectID != "" && action != "" {
+			break
+		}
+	}
+	return account, objectID, action
 }
 
 // Get implements ledger.Ledger.

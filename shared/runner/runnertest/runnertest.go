@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,6 +67,11 @@ var Next = map[string]string{
 	events.StepAssignNumber:  events.TypeNumberAssigned,
 	events.StepAssociate:     events.TypeAccountAssociated,
 	events.StepComplete:      events.TypeProvisioningCompleted,
+
+	events.StepUnassociate:    events.TypeAccountUnassociated,
+	events.StepUnassignNumber: events.TypeNumberUnassigned,
+	events.StepRemoveLicense:  events.TypeLicenseRemoved,
+	events.StepRemoveAccount:  events.TypeAccountRemoved,
 }
 
 // FakeSteps pass every request along the chain; override replaces steps.
@@ -74,8 +80,11 @@ func FakeSteps(override map[string]steps.Step) map[string]steps.Step {
 	for name, typ := range Next {
 		source := events.Source(name)
 		m[name] = func(_ context.Context, in events.Event) ([]events.Event, error) {
-			if in.Type == events.TypeProvisioningFailed {
+			switch in.Type {
+			case events.TypeProvisioningFailed:
 				return []events.Event{in.Fail(source, *in.Data.Failure)}, nil
+			case events.TypeDeprovisionRequested:
+				return []events.Event{in.Next(events.TypeDeprovisionAccepted, source)}, nil
 			}
 			return []events.Event{in.Next(typ, source)}, nil
 		}
@@ -92,6 +101,7 @@ var Timeout = 30 * time.Second
 // Run runs every scenario against h.
 func Run(t *testing.T, h Host) {
 	t.Run("RunsEveryStep", func(t *testing.T) { runsEveryStep(t, h) })
+	t.Run("RunsTheDeprovisionChain", func(t *testing.T) { runsDeprovision(t, h) })
 	t.Run("PoisonGoesToTheDLQAndTheRestFlows", func(t *testing.T) { poison(t, h) })
 	t.Run("MisroutedIsDeadLettered", func(t *testing.T) { misrouted(t, h) })
 	t.Run("KeepsFailingFailsTheRequest", func(t *testing.T) { keepsFailing(t, h) })
@@ -178,6 +188,35 @@ func runsEveryStep(t *testing.T, h Host) {
 			if seen[s] != 1 {
 				t.Errorf("%s: step %s recorded %d times, want once (history %+v)", id, s, seen[s], full.History)
 			}
+		}
+	}
+}
+
+// runsDeprovision: a deprovision.requested event runs through intake, the
+// four deprovisioning steps and complete, each once, and ends completed.
+func runsDeprovision(t *testing.T, h Host) {
+	c := h.Open(t, FakeSteps(nil), Options{})
+	c.Run(t)
+	req := events.Request{RequestID: "D1", UserPrincipalName: "ra@contoso.com", Action: events.ActionDeprovision, Target: "R1"}
+	send(t, c, events.StepIntake, encode(t, events.New(events.TypeDeprovisionRequested, "raprov/submit", events.Data{Request: req})))
+	if st := Outcome(t, c, "D1"); st.Outcome != ledger.Completed {
+		t.Fatalf("D1: %+v", st)
+	}
+	full, err := c.Status(context.Background(), "D1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range full.History {
+		seen[e.Step]++
+	}
+	for _, s := range events.AllSteps {
+		want := 0
+		if slices.Contains(events.DeprovisionSteps, s) {
+			want = 1
+		}
+		if seen[s] != want {
+			t.Errorf("step %s recorded %d times, want %d (history %+v)", s, seen[s], want, full.History)
 		}
 	}
 }

@@ -36,13 +36,16 @@ func (l *sqlLedger) Record(ctx context.Context, entries ...ledger.Entry) error {
 
 const (
 	queryLedgerEvent = `
-		insert into ledger_events (event_id, request_id, type, step, time, attempt, reason, detail, outcome)
-		values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		insert into ledger_events (event_id, request_id, type, step, time, attempt, reason, detail, outcome, account, object_id, action)
+		values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		on conflict (event_id) do nothing`
-	// The request row mirrors its latest entry: a newer-or-equal time takes over.
+	// The request row mirrors its latest entry: a newer-or-equal time takes
+	// over. Account, object_id and action each keep the newest non-empty
+	// value, with the time (…_at) of the entry it came from.
 	queryLedgerRequest = `
-		insert into ledger_requests (request_id, step, type, outcome, reason, detail, attempt, started, updated)
-		values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+		insert into ledger_requests (request_id, step, type, outcome, reason, detail, attempt, started, updated,
+			account, account_at, object_id, object_id_at, action, action_at)
+		values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?8, ?10, ?8, ?11, ?8)
 		on conflict (request_id) do update set
 			started = min(started, excluded.started),
 			step    = iif(excluded.updated >= updated, excluded.step, step),
@@ -51,14 +54,21 @@ const (
 			reason  = iif(excluded.updated >= updated, excluded.reason, reason),
 			detail  = iif(excluded.updated >= updated, excluded.detail, detail),
 			attempt = iif(excluded.updated >= updated, excluded.attempt, attempt),
-			updated = max(updated, excluded.updated)`
+			updated = max(updated, excluded.updated),
+			account      = iif(excluded.account != '' and (account = '' or excluded.updated >= account_at), excluded.account, account),
+			account_at   = iif(excluded.account != '' and (account = '' or excluded.updated >= account_at), excluded.updated, account_at),
+			object_id    = iif(excluded.object_id != '' and (object_id = '' or excluded.updated >= object_id_at), excluded.object_id, object_id),
+			object_id_at = iif(excluded.object_id != '' and (object_id = '' or excluded.updated >= object_id_at), excluded.updated, object_id_at),
+			action       = iif(excluded.action != '' and (action = '' or excluded.updated >= action_at), excluded.action, action),
+			action_at    = iif(excluded.action != '' and (action = '' or excluded.updated >= action_at), excluded.updated, action_at)`
 )
 
 // recordTx records normalized entries in tx.
 func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, entries []ledger.Entry) error {
 	for _, e := range entries {
 		res, err := s.w.exec(ctx, tx, queryLedgerEvent,
-			e.EventID, e.RequestID, e.Type, e.Step, e.Time.UnixNano(), e.Attempt, e.Reason, e.Detail, string(e.Outcome))
+			e.EventID, e.RequestID, e.Type, e.Step, e.Time.UnixNano(), e.Attempt, e.Reason, e.Detail, string(e.Outcome),
+			e.Account, e.ObjectID, e.Action)
 		if err != nil {
 			return err
 		}
@@ -66,7 +76,8 @@ func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, entries []ledger.Entry
 			return err // n == 0: already recorded
 		}
 		_, err = s.w.exec(ctx, tx, queryLedgerRequest,
-			e.RequestID, e.Step, e.Type, string(e.Outcome), e.Reason, e.Detail, e.Attempt, e.Time.UnixNano())
+			e.RequestID, e.Step, e.Type, string(e.Outcome), e.Reason, e.Detail, e.Attempt, e.Time.UnixNano(),
+			e.Account, e.ObjectID, e.Action)
 		if err != nil {
 			return err
 		}
@@ -74,12 +85,13 @@ func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, entries []ledger.Entry
 	return nil
 }
 
-const statusColumns = `request_id, step, type, outcome, reason, detail, attempt, started, updated`
+const statusColumns = `request_id, step, type, outcome, reason, detail, attempt, started, updated, account, object_id, action`
 
 func scanStatus(row interface{ Scan(...any) error }) (ledger.Status, error) {
 	var s ledger.Status
 	var started, updated int64
-	err := row.Scan(&s.RequestID, &s.Step, &s.Type, &s.Outcome, &s.Reason, &s.Detail, &s.Attempt, &started, &updated)
+	err := row.Scan(&s.RequestID, &s.Step, &s.Type, &s.Outcome, &s.Reason, &s.Detail, &s.Attempt, &started, &updated,
+		&s.Account, &s.ObjectID, &s.Action)
 	s.Started, s.Updated = time.Unix(0, started).UTC(), time.Unix(0, updated).UTC()
 	return s, err
 }
@@ -100,7 +112,7 @@ func (l *sqlLedger) Get(ctx context.Context, requestID string) (ledger.Status, e
 		return ledger.Status{}, fmt.Errorf("local: get request %s: %w", requestID, err)
 	}
 	rows, err := tx.QueryContext(ctx, `
-		select event_id, type, step, time, attempt, reason, detail, outcome
+		select event_id, type, step, time, attempt, reason, detail, outcome, account, object_id, action
 		from ledger_events where request_id = ? order by time, seq`, requestID)
 	if err != nil {
 		return ledger.Status{}, fmt.Errorf("local: get request %s history: %w", requestID, err)
@@ -109,7 +121,8 @@ func (l *sqlLedger) Get(ctx context.Context, requestID string) (ledger.Status, e
 	for rows.Next() {
 		e := ledger.Entry{RequestID: requestID}
 		var t int64
-		if err := rows.Scan(&e.EventID, &e.Type, &e.Step, &t, &e.Attempt, &e.Reason, &e.Detail, &e.Outcome); err != nil {
+		if err := rows.Scan(&e.EventID, &e.Type, &e.Step, &t, &e.Attempt, &e.Reason, &e.Detail, &e.Outcome,
+			&e.Account, &e.ObjectID, &e.Action); err != nil {
 			return ledger.Status{}, fmt.Errorf("local: get request %s history: %w", requestID, err)
 		}
 		e.Time = time.Unix(0, t).UTC()

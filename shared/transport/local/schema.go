@@ -104,6 +104,20 @@ create table number_holds (
   at integer not null
 ) strict;
 `,
+	// 6: what each ledger line is about (ledger.Entry Account, ObjectID,
+	// Action) and, on the request row, the newest non-empty value of each
+	// with the time of the line it came from. '' on rows written before.
+	`
+alter table ledger_events add column account text not null default '';
+alter table ledger_events add column object_id text not null default '';
+alter table ledger_events add column action text not null default '';
+alter table ledger_requests add column account text not null default '';
+alter table ledger_requests add column account_at integer not null default 0;
+alter table ledger_requests add column object_id text not null default '';
+alter table ledger_requests add column object_id_at integer not null default 0;
+alter table ledger_requests add column action text not null default '';
+alter table ledger_requests add column action_at integer not null default 0;
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -30,7 +30,7 @@ type DeadLettersOptions struct {
 }
 
 // DeadLetters inspects and replays the dead-letter queues of one
-// deployment's steps (Queues.DLQ of each of events.Steps), for `raprov dlq`.
+// deployment's steps (Queues.DLQ of each of events.AllSteps), for `raprov dlq`.
 // A queue argument names a step's queue; "" means every step's.
 //
 // SQS has no way to read a queue without receiving from it, nor to address
@@ -224,7 +224,7 @@ func (d *DeadLetters) Purge(ctx context.Context, queue string) (int, error) {
 // names returns the steps whose dead-letter queues queue selects.
 func (d *DeadLetters) names(queue string) []string {
 	if queue == "" {
-		return events.Steps
+		return events.AllSteps
 	}
 	return []string{queue}
 }
@@ -232,7 +232,7 @@ func (d *DeadLetters) names(queue string) []string {
 // find scans every dead-letter queue for the message id and returns it,
 // held (hidden); everything else the scan saw is released.
 func (d *DeadLetters) find(ctx context.Context, id string) (string, types.Message, error) {
-	for _, q := range events.Steps {
+	for _, q := range events.AllSteps {
 		var found *types.Message
 		held, err := d.scan(ctx, q, 0, func(m types.Message) bool {
 			if deref(m.MessageId) == id {

@@ -8,7 +8,7 @@
 //
 // # Queues
 //
-// One standard queue per step, named after it (events.Steps), each with a
+// One standard queue per step, named after it (events.AllSteps), each with a
 // dead-letter queue named name + DLQSuffix, plus events.Results for the
 // final outcomes; every URL is a common prefix
 // ($RAPROV_SQS_QUEUE_URL_PREFIX) plus the name (Queues). Each step's queue

@@ -22,7 +22,7 @@ const EnvQueueURLPrefix = "RAPROV_SQS_QUEUE_URL_PREFIX"
 const DLQSuffix = "-dlq"
 
 // Queues names the queues of one deployment. A queue's URL is Prefix
-// followed by its name (a step name of events.Steps, or events.Results); a
+// followed by its name (a step name of events.AllSteps, or events.Results); a
 // step's dead-letter queue is Prefix + name + DLQSuffix. With the prefix
 // "https://sqs.eu-west-1.amazonaws.com/123456789012/raprov-", intake's
 // queue is ".../raprov-intake" and its dead-letter queue ".../raprov-intake-dlq".
@@ -54,10 +54,10 @@ func (q Queues) URL(name string) string { return q.Prefix + name }
 // DLQ returns the URL of the dead-letter queue of the queue called name.
 func (q Queues) DLQ(name string) string { return q.Prefix + name + DLQSuffix }
 
-// Names lists every queue of the chain: one per step (events.Steps), then
+// Names lists every queue of the chain: one per step (events.AllSteps), then
 // events.Results. Each step's queue has a dead-letter queue; Results has none.
 func Names() []string {
-	return append(slices.Clone(events.Steps), events.Results)
+	return append(slices.Clone(events.AllSteps), events.Results)
 }
 
 // SendAPI is the SQS call a Sender makes; *sqs.Client implements it.

@@ -20,7 +20,8 @@ func TestQueues(t *testing.T) {
 	if got, want := qs.DLQ(events.StepAssignLicense), "https://sqs.eu-west-1.amazonaws.com/123456789012/raprov-assign-license-dlq"; got != want {
 		t.Errorf("DLQ = %q, want %q", got, want)
 	}
-	want := []string{"intake", "check-license", "create-account", "assign-license", "assign-number", "associate", "complete", "results"}
+	want := []string{"intake", "check-license", "create-account", "assign-license", "assign-number", "associate",
+		"unassociate", "unassign-number", "remove-license", "remove-account", "complete", "results"}
 	if diff := cmp.Diff(want, sqs.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}

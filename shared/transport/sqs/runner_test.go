@@ -43,7 +43,7 @@ func (host) Open(t *testing.T, fns map[string]steps.Step, opts runnertest.Option
 	s := sqs.NewSender(c, qs, sqs.SenderOptions{Ledger: l, Logger: log})
 	ch := &chain{c: c, qs: qs, ledger: l, handlers: map[string]sqs.Handler{},
 		dl: sqs.NewDeadLetters(c, qs, sqs.DeadLettersOptions{Wait: -1, Visibility: 5 * time.Second})}
-	for _, name := range events.Steps {
+	for _, name := range events.AllSteps {
 		r := runner.New(name, fns[name], runner.Options{MaxReceive: maxReceive, Logger: log})
 		ch.handlers[name] = sqs.NewHandler(r, s, sqs.HandlerOptions{Concurrency: 2, Logger: log})
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/infra/graphsim"
+)
+
+// raprov deprovision REQUEST_ID against a simulator that outlives the
+// commands (--graph-url): run provisions, deprovision removes exactly the
+// account that request created (found through the ledger of --db), a
+// refused id submits nothing, and asking again removes nothing twice.
+func TestCLIDeprovision(t *testing.T) {
+	dir, flags := chainEnv(t)
+	sim, ca := startSim(t, graphsim.Config{Seed: graphsim.DefaultSeed(), Knobs: graphsim.Knobs{TimeScale: 1, OperationStepDelay: 20 * time.Millisecond}})
+	flags = append(flags, "--graph-url", sim.URL, "--graph-ca", ca)
+	before := sim.Server.Snapshot()
+
+	file := filepath.Join(dir, "requests.csv")
+	if err := os.WriteFile(file, []byte("RequestId,UserPrincipalName,DisplayName,ApplicationType,UsageLocation,PhoneNumber\n"+
+		"DP-1,ra-dp-1@contoso.com,Line one,AA,US,+12065550143\n"+
+		"DP-2,ra-dp-2@contoso.com,Line two,CQ,US,\n"+
+		"DP-BAD,ra-dp-bad@contoso.com,Nowhere,AA,XX,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := cli(t, "", append([]string{"run", "--demo-timing", "-o", "json", "--progress", "none", file}, flags...)...); r.code != exitFailed {
+		t.Fatalf("run: exit %d (want 1: DP-BAD fails); stderr:\n%s", r.code, r.stderr)
+	}
+	provisioned := sim.Server.Snapshot()
+
+	// An unknown id, a request that never made an account and a good one:
+	// nothing is submitted at all.
+	r := cli(t, "", append([]string{"deprovision", "--demo-timing", "DP-1", "DP-BAD", "NOPE"}, flags...)...)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "nothing was submitted") ||
+		!strings.Contains(r.stderr, "NOPE: no such request") || !strings.Contains(r.stderr, "before an account was created") {
+		t.Fatalf("refused ids: exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	if diff := provisioned.Diff(sim.Server.Snapshot()); len(diff) != 0 {
+		t.Fatalf("a refused deprovision changed the tenant: %v", diff)
+	}
+
+	r = cli(t, "", append([]string{"deprovision", "--demo-timing", "-o", "json", "--progress", "none", "DP-1"}, flags...)...)
+	if r.code != exitOK {
+		t.Fatalf("deprovision: exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	recs := decodeStrict[[]runRecord](t, r.stdout)
+	if len(recs) != 1 || recs[0].RequestID != events.DeprovisionID("DP-1") || recs[0].Outcome != "completed" || recs[0].Account != "ra-dp-1@contoso.com" {
+		t.Fatalf("records %+v", recs)
+	}
+	after := sim.Server.Snapshot()
+	// DP-1's account and everything it held are gone; DP-2's is untouched.
+	for _, u := range after.Users {
+		if u.UserPrincipalName == "ra-dp-1@contoso.com" {
+			t.Errorf("the account is still there: %+v", u)
+		}
+	}
+	if len(after.Users) != len(provisioned.Users)-1 || len(after.Users) != len(before.Users)+1 {
+		t.Errorf("%d users before, %d provisioned, %d after", len(before.Users), len(provisioned.Users), len(after.Users))
+	}
+	if after.ConsumedUnits[graphsim.VirtualUserSkuPartNumber] != provisioned.ConsumedUnits[graphsim.VirtualUserSkuPartNumber]-1 {
+		t.Errorf("license seats: %v provisioned, %v after", provisioned.ConsumedUnits, after.ConsumedUnits)
+	}
+	for _, n := range after.Numbers {
+		if n.TelephoneNumber == "+12065550143" && n.AssignmentTargetID != "" {
+			t.Errorf("the number is still assigned: %+v", n)
+		}
+	}
+
+	// Again: a duplicate, answered from the ledger; nothing changes.
+	r = cli(t, "", append([]string{"deprovision", "--demo-timing", "--progress", "none", "DP-1"}, flags...)...)
+	if r.code != exitOK {
+		t.Fatalf("second deprovision: exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	if diff := after.Diff(sim.Server.Snapshot()); len(diff) != 0 {
+		t.Errorf("the second deprovision changed the tenant: %v", diff)
+	}
+}

@@ -85,7 +85,10 @@ func TestBrowser(t *testing.T) {
 	if got, want := requestIDs(t, ctx), []string{reqFail}; !slices.Equal(got, want) {
 		t.Fatalf("with outcome=failed the table lists %q, want %q", got, want)
 	}
-	if reason := text(t, ctx, "table.list > tbody > tr:nth-child(1) > td:nth-child(5)"); reason != string(events.ReasonNumberInUse) {
+	if account := text(t, ctx, "table.list > tbody > tr:nth-child(1) > td:nth-child(2)"); account != "cq-sales@contoso.com" {
+		t.Errorf("failed request's account %q, want cq-sales@contoso.com", account)
+	}
+	if reason := text(t, ctx, "table.list > tbody > tr:nth-child(1) > td:nth-child(6)"); reason != string(events.ReasonNumberInUse) {
 		t.Errorf("failed request's reason %q, want %q", reason, events.ReasonNumberInUse)
 	}
 
@@ -97,7 +100,7 @@ func TestBrowser(t *testing.T) {
 	if h1 := text(t, ctx, "main h1"); h1 != "Request "+reqDone {
 		t.Errorf("timeline heading %q, want %q", h1, "Request "+reqDone)
 	}
-	if outcome := text(t, ctx, "dl.state dd:nth-of-type(1)"); outcome != string(ledger.Completed) {
+	if outcome := text(t, ctx, "dl.state dd.outcome"); outcome != string(ledger.Completed) {
 		t.Errorf("timeline outcome %q, want %q", outcome, ledger.Completed)
 	}
 	nodes := run(t, ctx, "timeline entries", chromedp.Nodes(chromedp.CSSAll("ol.timeline > li")))
@@ -187,8 +190,9 @@ func browserServer(t *testing.T) (string, *replayRecorder) {
 	at := func(min, sec int) time.Time {
 		return base.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
 	}
+	accounts := map[string]string{reqDone: "aa-reception@contoso.com", reqFail: "cq-sales@contoso.com", reqBusy: "aa-support@contoso.com"}
 	entry := func(req string, n int, typ, step string, when time.Time, detail string) ledger.Entry {
-		return ledger.Entry{EventID: fmt.Sprintf("%s-e%d", req, n), RequestID: req, Type: typ, Step: step, Time: when, Detail: detail}
+		return ledger.Entry{EventID: fmt.Sprintf("%s-e%d", req, n), RequestID: req, Type: typ, Step: step, Time: when, Detail: detail, Account: accounts[req]}
 	}
 	done := []ledger.Entry{
 		entry(reqDone, 1, events.TypeProvisioningAccepted, events.StepIntake, at(0, 0), "Reception auto attendant, aa-reception@contoso.com"),

@@ -80,3 +80,25 @@ func TestCLIDeprovision(t *testing.T) {
 		t.Errorf("the second deprovision changed the tenant: %v", diff)
 	}
 }
+
+// One row of a file cannot remove an account unless the operator allowed
+// files to (RAPROV_ALLOW_DEPROVISION_ROWS): the row is a bad row, and the
+// other rows still run.
+func TestCLIDeprovisionRowsOff(t *testing.T) {
+	dir, flags := chainEnv(t)
+	t.Setenv("RAPROV_ALLOW_DEPROVISION_ROWS", "false")
+	file := filepath.Join(dir, "requests.csv")
+	if err := os.WriteFile(file, []byte("RequestId,UserPrincipalName,DisplayName,ApplicationType,UsageLocation,Action,Target\n"+
+		"OK-1,ra-ok-1@contoso.com,Line one,AA,US,,\n"+
+		"RM-1,ra-support@contoso.com,,,,deprovision,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, "", append([]string{"run", "-o", "json", "--progress", "none", file}, flags...)...)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "deprovision rows are off") {
+		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	recs := decodeStrict[[]runRecord](t, r.stdout)
+	if len(recs) != 2 || recs[0].Outcome != "completed" || recs[1].Outcome != "invalid" || recs[1].Line != 3 {
+		t.Errorf("records %+v", recs)
+	}
+}

@@ -28,7 +28,7 @@ func dryRun(ctx context.Context, s settings, f runFlags, args []string, out io.W
 	}
 	defer closer.Close()
 
-	name, rows, badRows, err := readRequests(args)
+	name, rows, badRows, err := readRequests(args, s.AllowDeprovisionRows)
 	if err != nil {
 		return err
 	}
@@ -159,6 +159,7 @@ var dryRunVerdicts = map[dryrun.Verdict]string{
 	dryrun.Create:   "create",
 	dryrun.Continue: "continue",
 	dryrun.Adopt:    "adopt",
+	dryrun.Remove:   "remove",
 	dryrun.Fail:     "fail",
 }
 

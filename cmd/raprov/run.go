@@ -142,7 +142,7 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	case f.rows != nil:
 		name, rows = f.rowsName, f.rows
 	case !f.serve:
-		name, rows, badRows, err = readRequests(args)
+		name, rows, badRows, err = readRequests(args, s.AllowDeprovisionRows)
 		if err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ func openInput(args []string) (string, io.ReadCloser, error) {
 // it alone is not submitted. It returns the file's name for messages, the
 // rows to submit and the rows refused, both in line order. A file that
 // cannot be read at all is a usage error (exit 2); bad rows are not.
-func readRequests(args []string) (string, []requestfile.Row, []requestfile.RowError, error) {
+func readRequests(args []string, allowDeprovision bool) (string, []requestfile.Row, []requestfile.RowError, error) {
 	name, rc, err := openInput(args)
 	if err != nil {
 		return "", nil, nil, err
@@ -330,6 +330,9 @@ func readRequests(args []string) (string, []requestfile.Row, []requestfile.RowEr
 		kept = append(kept, r)
 	}
 	slices.SortStableFunc(bad, func(a, b requestfile.RowError) int { return cmp.Compare(a.Line, b.Line) })
+	if !allowDeprovision {
+		kept, bad = requestfile.OnlyProvisioning(kept, bad)
+	}
 	return name, kept, bad, nil
 }
 

@@ -191,6 +191,7 @@ var verdicts = map[dryrun.Verdict]string{
 	dryrun.Create:   httpapi.VerdictCreate,
 	dryrun.Continue: httpapi.VerdictContinue,
 	dryrun.Adopt:    httpapi.VerdictAdopt,
+	dryrun.Remove:   httpapi.VerdictRemove,
 	dryrun.Fail:     httpapi.VerdictFail,
 }
 

@@ -62,6 +62,10 @@ type settings struct {
 	// answer: set it when raprov serve sits behind a proxy that terminates
 	// TLS.
 	SecureCookies bool `envconfig:"SECURE_COOKIES"`
+	// AllowDeprovisionRows lets request files (run, submit, the bulk folder)
+	// carry deprovision rows; off, such rows are refused as bad rows, so
+	// one row of a file cannot remove a production line.
+	AllowDeprovisionRows bool `envconfig:"ALLOW_DEPROVISION_ROWS"`
 	// BulkDir is the folder of scheduled bulk files raprov serve watches
 	// (--watch); empty: none.
 	BulkDir string `envconfig:"BULK_DIR"`

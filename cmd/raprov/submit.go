@@ -16,7 +16,7 @@ func newSubmitCmd() *cobra.Command {
 		Short: "Queue the requests of FILE (CSV or JSON lines; - for stdin) for `raprov run --serve` or the AWS functions (--transport sqs)",
 		Args:  cobra.ExactArgs(1),
 		RunE: withOps(&s, &err, func(cmd *cobra.Command, args []string, ops opsHost) error {
-			name, rows, bad, err := readRequests(args)
+			name, rows, bad, err := readRequests(args, s.AllowDeprovisionRows)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,9 @@ const (
 	Continue Verdict = "would continue raprov's account"
 	// Adopt: the request adopts an existing resource account of its type.
 	Adopt Verdict = "would adopt"
+	// Remove: a deprovision request; the chain would remove the account
+	// (Plan.ObjectID, or nothing when it is gone already: Plan.Detail).
+	Remove Verdict = "would remove"
 	// Fail: the request would fail with Plan.Reason.
 	Fail Verdict = "fails"
 )
@@ -190,6 +193,10 @@ func (pl *Planner) plan(ctx context.Context, req events.Request) (Plan, error) {
 		return p, nil
 	}
 
+	if req.Deprovision() {
+		return pl.planRemoval(ctx, p)
+	}
+
 	// check-license: the number's pre-flight, then a seat.
 	if req.PhoneNumber != "" {
 		if i, ok := pl.numbers[req.PhoneNumber]; ok {
@@ -339,4 +346,42 @@ func (pl *Planner) ready(ctx context.Context) error {
 		pl.readyRead = true
 	}
 	return pl.readyErr
+}
+
+// planRemoval plans a deprovision request as the deprovisioning steps
+// would run it: the account by its UPN, raprov's ownership (the same check
+// as the steps, steps.OwnedBy), then what would go — its numbers, its
+// resource-account license (a seat freed for the requests after it).
+func (pl *Planner) planRemoval(ctx context.Context, p Plan) (Plan, error) {
+	req := p.Request
+	acc, err := pl.ports.Accounts.FindByUPN(ctx, req.UserPrincipalName)
+	if err != nil {
+		return p, err
+	}
+	if acc == nil {
+		if req.Target == "" {
+			return pl.fail(p, events.ReasonAccountNotFound, "no account has the userPrincipalName %s", req.UserPrincipalName), nil
+		}
+		p.Verdict, p.Detail = Remove, "the account is gone already: nothing to remove"
+		return p, nil
+	}
+	if _, err := steps.OwnedBy(*acc, req.Target); err != nil {
+		return p, err // a not_owned failure: Plan makes it a Fail plan
+	}
+	held, err := pl.ports.Numbers.AssignedTo(ctx, acc.ID)
+	if err != nil {
+		return p, err
+	}
+	p.Verdict, p.ObjectID = Remove, acc.ID
+	parts := []string{"association"}
+	for _, n := range held {
+		parts = append(parts, "number "+n.TelephoneNumber)
+	}
+	if pl.skuExists && acc.HasSku(pl.sku.ID) {
+		parts = append(parts, "license")
+		pl.free++
+		p.SeatsAfter = pl.free
+	}
+	p.Detail = "would remove " + strings.Join(parts, ", ") + ", then the account"
+	return p, nil
 }

@@ -240,3 +240,47 @@ func TestDryRunReject(t *testing.T) {
 		t.Errorf("plan %+v", p)
 	}
 }
+
+// A deprovision request is planned as the deprovisioning steps would run
+// it, with reads only: the account raprov created and what would go with
+// it (its seat freed for later rows), refusals as the steps refuse them.
+func TestDryRunDeprovision(t *testing.T) {
+	mine := resourceAccount("obj-1", "ra-mine@contoso.com", steps.OwnerMark("REQ-1"))
+	mine.AssignedSkuIDs = []string{skuID}
+	held := freeNumber("+12065550100", "US")
+	held.AssignmentStatus, held.AssignmentTargetID = steps.StatusVoiceApplicationAssign, "obj-1"
+	tn := &tenant{free: 0, users: map[string]steps.Account{
+		"ra-mine@contoso.com":  mine,
+		"ra-admin@contoso.com": resourceAccount("obj-2", "ra-admin@contoso.com", ""),
+	}, numbers: map[string]steps.NumberAssignment{held.TelephoneNumber: held}}
+	pl := dryrun.New(tn.ports(), "PHONESYSTEM_VIRTUALUSER")
+	dep := func(id, upn, target string) events.Request {
+		return events.Request{RequestID: id, UserPrincipalName: upn, Action: events.ActionDeprovision, Target: target}
+	}
+	tests := []struct {
+		req    events.Request
+		want   dryrun.Verdict
+		reason events.Reason
+		detail string
+	}{
+		{dep("D-1", "ra-mine@contoso.com", "REQ-1"), dryrun.Remove, "", "association, number +12065550100, license, then the account"},
+		{dep("D-2", "ra-admin@contoso.com", ""), dryrun.Fail, events.ReasonNotOwned, "no raprov ownership mark"},
+		{dep("D-3", "ra-mine@contoso.com", "REQ-9"), dryrun.Fail, events.ReasonNotOwned, "not for REQ-9"},
+		{dep("D-4", "ra-gone@contoso.com", "REQ-7"), dryrun.Remove, "", "gone already"},
+		{dep("D-5", "ra-typo@contoso.com", ""), dryrun.Fail, events.ReasonAccountNotFound, "no account"},
+	}
+	for _, tt := range tests {
+		p, err := pl.Plan(context.Background(), tt.req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.req.RequestID, err)
+		}
+		if p.Verdict != tt.want || p.Reason != tt.reason || !strings.Contains(p.Detail, tt.detail) {
+			t.Errorf("%s: %s %s %q; want %s %s containing %q", tt.req.RequestID, p.Verdict, p.Reason, p.Detail, tt.want, tt.reason, tt.detail)
+		}
+	}
+	// The removed license frees a seat: a provisioning row after it gets it.
+	p, err := pl.Plan(context.Background(), req("P-1", "ra-new@contoso.com", ""))
+	if err != nil || p.Verdict != dryrun.Create || !p.TakesSeat || p.LicenseWait {
+		t.Errorf("after the removal: %+v %v", p, err)
+	}
+}

@@ -90,6 +90,7 @@ package requestfile
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -853,4 +854,25 @@ func escapedUnit(raw []byte, i int) (uint64, bool) {
 	}
 	c, err := strconv.ParseUint(string(raw[i+1:i+5]), 16, 16)
 	return c, err == nil
+}
+
+// ErrDeprovisionRowsOff is the row error of a deprovision row in a file
+// whose door does not take them (see OnlyProvisioning).
+var ErrDeprovisionRowsOff = errors.New("deprovision rows are off: a file may remove accounts only where the operator set RAPROV_ALLOW_DEPROVISION_ROWS=true " +
+	"(raprov deprovision REQUEST_ID and DELETE /requests/{id} remove one account by the request that created it)")
+
+// OnlyProvisioning moves the deprovision rows of rows to bad, each with
+// ErrDeprovisionRowsOff, keeping both in line order. One row of a file must
+// not remove a production line unless the operator allowed files to.
+func OnlyProvisioning(rows []Row, bad []RowError) ([]Row, []RowError) {
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if r.Request.Deprovision() {
+			bad = append(bad, RowError{Line: r.Line, Err: ErrDeprovisionRowsOff})
+			continue
+		}
+		kept = append(kept, r)
+	}
+	slices.SortStableFunc(bad, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
+	return kept, bad
 }

@@ -685,3 +685,22 @@ func TestDeprovisionExample(t *testing.T) {
 		t.Errorf("actions: %+v", rows)
 	}
 }
+
+func TestOnlyProvisioning(t *testing.T) {
+	rows := []requestfile.Row{
+		{Line: 2, Request: events.Request{RequestID: "a"}},
+		{Line: 3, Request: events.Request{RequestID: "b", Action: events.ActionDeprovision}},
+		{Line: 5, Request: events.Request{RequestID: "c"}},
+	}
+	bad := []requestfile.RowError{{Line: 4, Err: errors.New("bad")}}
+	kept, bad := requestfile.OnlyProvisioning(rows, bad)
+	if len(kept) != 2 || kept[0].Request.RequestID != "a" || kept[1].Request.RequestID != "c" {
+		t.Errorf("kept %+v", kept)
+	}
+	if len(bad) != 2 || bad[0].Line != 3 || !errors.Is(bad[0].Err, requestfile.ErrDeprovisionRowsOff) || bad[1].Line != 4 {
+		t.Errorf("bad %+v", bad)
+	}
+	if rows[1].Request.RequestID != "b" {
+		t.Error("OnlyProvisioning changed its input")
+	}
+}

@@ -15,13 +15,13 @@ const (
 	DeprovisionBlock  = "block"  // keep the user with sign-in blocked
 )
 
-// ownedBy checks that raprov created acc and may remove it, before every
+// OwnedBy checks that raprov created acc and may remove it, before every
 // deprovisioning write: the account carries a raprov ownership mark — that
 // of target when target is set — and is still the cloud resource account
 // raprov made (Teams' department, sign-in blocked, not synchronised from
 // on-premises). Accounts a request adopted carry no mark and are never
 // removed. It returns the request id the mark names.
-func ownedBy(acc Account, target string) (string, error) {
+func OwnedBy(acc Account, target string) (string, error) {
 	owner, marked := strings.CutPrefix(acc.OwnerMark, ownerMarkPrefix)
 	switch {
 	case acc.OnPremisesSynced:
@@ -37,7 +37,7 @@ func ownedBy(acc Account, target string) (string, error) {
 }
 
 // ownedAccount reads the account a deprovision request is removing and
-// checks it again (ownedBy its owner request). found is false when the
+// checks it again (OwnedBy its owner request). found is false when the
 // account no longer exists: an earlier delivery, or someone else, removed it.
 func ownedAccount(ctx context.Context, accounts Accounts, p events.Progress) (acc Account, found bool, err error) {
 	acc, err = accounts.Get(ctx, p.ObjectID)
@@ -47,7 +47,7 @@ func ownedAccount(ctx context.Context, accounts Accounts, p events.Progress) (ac
 	case err != nil:
 		return Account{}, false, err
 	}
-	if _, err := ownedBy(acc, p.Owner); err != nil {
+	if _, err := OwnedBy(acc, p.Owner); err != nil {
 		return Account{}, false, err
 	}
 	return acc, true, nil

@@ -8,7 +8,7 @@ import (
 
 // Unassociate is the first step of deprovisioning. It finds the account by
 // the request's UPN and checks, before anything is written, that raprov
-// created it (for the request's target, when it names one; see ownedBy),
+// created it (for the request's target, when it names one; see OwnedBy),
 // then removes its association with an auto attendant or call queue. An
 // account that does not exist is the goal reached when the request names
 // its target (the account was removed before: the request completes with
@@ -30,7 +30,7 @@ func Unassociate(accounts Accounts, teams Unassociator, cfg Config) Step {
 			LoggerFrom(ctx).InfoContext(ctx, "the account to remove no longer exists", "target", req.Target)
 			return passAbsent(in, events.TypeAccountUnassociated, source), nil
 		}
-		owner, err := ownedBy(*acc, req.Target)
+		owner, err := OwnedBy(*acc, req.Target)
 		if err != nil {
 			return nil, err
 		}

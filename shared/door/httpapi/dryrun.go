@@ -24,6 +24,7 @@ const (
 	VerdictCreate   = "create"   // the UPN is free: the account would be created
 	VerdictContinue = "continue" // the UPN is a resource account raprov created for this request id
 	VerdictAdopt    = "adopt"    // the request adopts an existing resource account of its type
+	VerdictRemove   = "remove"   // a deprovision request: the account raprov created would be removed
 	VerdictFail     = "fail"     // the request would fail with Plan.Reason
 )
 

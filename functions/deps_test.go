@@ -1,6 +1,9 @@
 package functions_test
 
 import (
+	"bytes"
+	"go/build/constraint"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -26,8 +29,9 @@ func links(all []string, prefix string) bool {
 
 // Each function links only what its step needs: the functions that do not
 // call Graph (intake, complete) do not link msgraph-sdk-go or the adapters,
-// only intake links the validator and the phone-number library, and no
-// function links the embedded default's SQLite.
+// only intake links the validator and the phone-number library, and the
+// HTTP door it serves at its Function URL (httpapi, its wiring and the SQS
+// submitter), and no function links the embedded default's SQLite.
 func TestFunctionsLinkOnlyWhatTheirStepNeeds(t *testing.T) {
 	mains, err := filepath.Glob("*/main.go")
 	if err != nil {
@@ -48,16 +52,20 @@ func TestFunctionsLinkOnlyWhatTheirStepNeeds(t *testing.T) {
 			t.Parallel()
 			all := deps(t, "github.com/raprov/raprov/functions/"+name)
 			for prefix, wantLinked := range map[string]bool{
-				"github.com/microsoftgraph/msgraph-sdk-go":        !graphFree[name],
-				"github.com/raprov/raprov/shared/graph":           !graphFree[name],
-				"github.com/raprov/raprov/shared/teamsadmin":      !graphFree[name],
-				"github.com/nyaruka/phonenumbers":                 name == events.StepIntake,
-				"github.com/raprov/raprov/events/validate":        name == events.StepIntake,
-				"modernc.org/sqlite":                              false,
-				"github.com/raprov/raprov/shared/transport/local": false,
-				"github.com/raprov/raprov/shared/embedded":        false,
-				"github.com/raprov/raprov/infra/":                 false,
-				"github.com/aws/aws-sdk-go-v2/config":             false,
+				"github.com/microsoftgraph/msgraph-sdk-go":                !graphFree[name],
+				"github.com/raprov/raprov/shared/graph":                   !graphFree[name],
+				"github.com/raprov/raprov/shared/teamsadmin":              !graphFree[name],
+				"github.com/nyaruka/phonenumbers":                         name == events.StepIntake,
+				"github.com/raprov/raprov/events/validate":                name == events.StepIntake,
+				"github.com/raprov/raprov/shared/door/httpapi":            name == events.StepIntake,
+				"github.com/raprov/raprov/functions/internal/httpdoor":    name == events.StepIntake,
+				"github.com/raprov/raprov/shared/transport/sqs/sqssubmit": name == events.StepIntake,
+				"github.com/raprov/raprov/shared/door/statuspage":         false,
+				"modernc.org/sqlite":                                      false,
+				"github.com/raprov/raprov/shared/transport/local":         false,
+				"github.com/raprov/raprov/shared/embedded":                false,
+				"github.com/raprov/raprov/infra/":                         false,
+				"github.com/aws/aws-sdk-go-v2/config":                     false,
 			} {
 				if got := links(all, prefix); got != wantLinked {
 					t.Errorf("%s links %s: %t, want %t", name, prefix, got, wantLinked)
@@ -143,4 +151,86 @@ func TestLayoutRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// e2eHookMarks are what the e2ehooks build of complete (complete/hooks_e2e.go)
+// puts in a binary: its variable's name and the weakened callback client's
+// constructor.
+var e2eHookMarks = []string{"RAPROV_E2E_CALLBACK_RESOLVE", "callback.NewForTests"}
+
+// The callback test hooks stay out of the deployable functions: every
+// function source that names them is compiled only with the e2ehooks tag,
+// and complete built as `make build-aws` builds it holds none of their
+// marks, while the e2ehooks build (the AWS end-to-end harness's) holds them
+// all, which shows that the search finds them.
+func TestCallbackHooksOnlyInE2EBuild(t *testing.T) {
+	t.Parallel()
+	sources, err := filepath.Glob("*/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged := 0
+	for _, src := range sources {
+		if strings.HasSuffix(src, "_test.go") || strings.HasPrefix(src, "e2e/") {
+			continue
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("NewForTests")) && !bytes.Contains(b, []byte("TestHooks")) && !bytes.Contains(b, []byte("RAPROV_E2E_")) {
+			continue
+		}
+		expr, ok := buildConstraint(t, b)
+		if !ok || expr.Eval(func(tag string) bool { return tag != "e2ehooks" }) || !expr.Eval(func(string) bool { return true }) {
+			t.Errorf("%s uses the callback test hooks but is not compiled only with -tags e2ehooks", src)
+		}
+		tagged++
+	}
+	if tagged == 0 {
+		t.Error("no source uses the callback test hooks: the AWS end-to-end harness needs complete/hooks_e2e.go")
+	}
+
+	dir := t.TempDir()
+	build := func(tags, out string) []byte {
+		t.Helper()
+		cmd := exec.Command("go", "build", "-tags", tags, "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, out), "./complete")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build -tags %s ./complete: %v\n%s", tags, err, b)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	deployable, hooked := build("lambda.norpc", "deployable"), build("lambda.norpc,e2ehooks", "hooked")
+	for _, mark := range e2eHookMarks {
+		if bytes.Contains(deployable, []byte(mark)) {
+			t.Errorf("the deployable build of complete holds %q", mark)
+		}
+		if !bytes.Contains(hooked, []byte(mark)) {
+			t.Errorf("the e2ehooks build of complete does not hold %q: this test no longer finds the hooks", mark)
+		}
+	}
+}
+
+// buildConstraint returns the //go:build constraint of a Go source.
+func buildConstraint(t *testing.T, src []byte) (constraint.Expr, bool) {
+	t.Helper()
+	for _, line := range strings.Split(string(src), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "package ") {
+			break
+		}
+		if constraint.IsGoBuild(line) {
+			expr, err := constraint.Parse(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return expr, true
+		}
+	}
+	return nil, false
 }

@@ -51,6 +51,9 @@ type e2eConfig struct {
 	noDomains bool
 	// wrap, when set, wraps every step (outside the production middleware).
 	wrap func(step string, next steps.Step) steps.Step
+	// notifier posts the complete step's callbacks; nil sends none (as a
+	// chain without RAPROV_CALLBACK_SECRET).
+	notifier steps.Notifier
 }
 
 // e2eEnv is one simulated tenant with the chain running against it.
@@ -147,7 +150,7 @@ func startE2E(t *testing.T, c e2eConfig) *e2eEnv {
 		c.steps(&cfg)
 	}
 	e := &e2eEnv{m: m, sim: m.sim.Server, store: store, base: m.sim.Server.State(), logs: logs, results: map[string][]events.Event{}}
-	fns := chainSteps(m, store.Claims(), store.NumberHolds(), nil, cfg, log)
+	fns := chainSteps(m, store.Claims(), store.NumberHolds(), c.notifier, cfg, log)
 	for name, fn := range fns {
 		fn = e.record(name, fn)
 		if c.wrap != nil {

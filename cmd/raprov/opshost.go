@@ -16,6 +16,7 @@ import (
 	"github.com/raprov/raprov/shared/transport"
 	"github.com/raprov/raprov/shared/transport/local"
 	"github.com/raprov/raprov/shared/transport/sqs"
+	"github.com/raprov/raprov/shared/transport/sqs/sqssubmit"
 )
 
 // Transports the operator commands (submit, status, dlq) work against,
@@ -92,10 +93,9 @@ func (d localDeadLetters) Requeue(ctx context.Context, id string, body []byte) e
 // AWS_ENDPOINT_URL_*).
 type sqsOps struct {
 	queues sqs.Queues
-	sender *sqs.Sender
 	dls    *sqs.DeadLetters
 	ledger *dynamoledger.Ledger
-	claims *dynamoledger.Claims
+	submit *sqssubmit.Submitter
 }
 
 func openSQSOps(ctx context.Context, s settings) (*sqsOps, error) {
@@ -113,12 +113,15 @@ func openSQSOps(ctx context.Context, s settings) (*sqsOps, error) {
 	client := sqs.NewClient(cfg)
 	ddb := dynamodb.NewFromConfig(cfg)
 	l := dynamoledger.New(ddb, s.Table, dynamoledger.Options{})
+	submit, err := sqssubmit.New(sqs.NewSender(client, queues, sqs.SenderOptions{Ledger: l}), dynamoledger.NewClaims(ddb, s.Table))
+	if err != nil {
+		return nil, err
+	}
 	return &sqsOps{
 		queues: queues,
-		sender: sqs.NewSender(client, queues, sqs.SenderOptions{Ledger: l}),
 		dls:    sqs.NewDeadLetters(client, queues, sqs.DeadLettersOptions{}),
 		ledger: l,
-		claims: dynamoledger.NewClaims(ddb, s.Table),
+		submit: submit,
 	}, nil
 }
 
@@ -128,38 +131,9 @@ func (a *sqsOps) Where() string                      { return a.queues.URL(event
 func (a *sqsOps) Close() error                       { return nil }
 
 // Submit sends each request whose id is not claimed yet to the intake
-// queue, which claims it. A request whose id is claimed already is
-// reported as a duplicate (same request) or a conflict (another request)
-// and not sent. Two submitters racing for one id both send; intake lets
-// the first through and drops or refuses the other. Claiming here instead
-// would lose a request whose send failed after its claim.
+// queue, which claims it (sqssubmit.Submitter.Submit).
 func (a *sqsOps) Submit(ctx context.Context, traceParent string, reqs []events.Request) ([]submission.Submitted, error) {
-	out := make([]submission.Submitted, len(reqs))
-	var msgs []transport.Message
-	var record []ledger.Entry
-	for i, r := range reqs {
-		p := submission.Prepare(traceParent, r)
-		out[i] = submission.Submitted{Outcome: submission.Sent, Event: p.Event}
-		if p.RequestID != "" {
-			holder, fp, err := a.claims.Holder(ctx, p.RequestID)
-			if err != nil {
-				return nil, err
-			}
-			if out[i].Outcome = p.Against(holder, fp); out[i].Outcome != submission.Sent {
-				continue
-			}
-		}
-		body, err := events.Encode(p.Event)
-		if err != nil {
-			return nil, fmt.Errorf("request %d: %w", i+1, err)
-		}
-		msgs = append(msgs, transport.Message{Body: body})
-		record = append(record, p.Record()...)
-	}
-	if err := a.sender.Publish(ctx, map[string][]transport.Message{events.StepIntake: msgs}, record); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return a.submit.Submit(ctx, traceParent, reqs)
 }
 
 // withOps runs a command against the host the settings select.

@@ -17,7 +17,6 @@ import (
 	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/shared/door/bulkdir"
 	"github.com/raprov/raprov/shared/door/httpapi"
-	"github.com/raprov/raprov/shared/door/mapping"
 	"github.com/raprov/raprov/shared/door/statuspage"
 	"github.com/raprov/raprov/shared/dryrun"
 	"github.com/raprov/raprov/shared/embedded"
@@ -69,7 +68,7 @@ func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain
 		Keys:       s.IntakeKeys,
 		Normalize:  validate.Normalizer(validate.Options{VerifiedDomains: s.Steps.VerifiedDomains, CallbackAllowedHosts: s.Steps.CallbackAllowedHosts}),
 		AllowAdopt: s.Steps.AllowAdopt,
-		Senders:    senders(),
+		Senders:    httpapi.BuiltinSenders(),
 		Logger:     log,
 		Planner:    planner,
 		Accounts:   accounts,
@@ -216,22 +215,6 @@ func httpPlan(p dryrun.Plan) httpapi.Plan {
 	if p.SameAs > 0 {
 		i := p.SameAs - 1
 		out.SameAs = &i
-	}
-	return out
-}
-
-// senders are the built-in sender mappings, by route name.
-func senders() map[string]httpapi.Sender {
-	out := map[string]httpapi.Sender{}
-	for _, m := range []mapping.Mapping{mapping.ServiceNow(), mapping.Workday()} {
-		out[m.Name] = func(body []byte) (events.Request, []events.FieldError, error) {
-			req, err := mapping.Apply(m, body)
-			var me *mapping.Error
-			if errors.As(err, &me) {
-				return events.Request{}, me.FieldErrors(), nil
-			}
-			return req, nil, err
-		}
 	}
 	return out
 }

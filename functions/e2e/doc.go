@@ -11,6 +11,13 @@
 // are Linux's). `go test ./functions/e2e/` builds every function for this
 // machine once per run (TestMain) and runs the scenarios: happy path,
 // duplicate delivery, poison and dead-letter replay, a function killed
-// mid-batch. `make report-aws` (RAPROV_REPORT_AWS=1) prints each function's
-// zip size, init time, first and warm invocation times and peak memory.
+// mid-batch, result callbacks. `make report-aws` (RAPROV_REPORT_AWS=1)
+// prints each function's zip size, init time, first and warm invocation
+// times and peak memory.
+//
+// One binary is not the deployable one: the callback test runs complete
+// built with the e2ehooks tag (functions/complete/hooks_e2e.go), whose
+// callback client resolves the names of RAPROV_E2E_CALLBACK_RESOLVE to the
+// receiver on this machine; every other test and the report run the
+// deployable build, which never reaches a loopback receiver.
 package e2e

@@ -61,6 +61,10 @@ const (
 	graphSecretARN    = "arn:aws:secretsmanager:" + region + ":" + accountID + ":secret:raprov/graph-client-secret-AbCdEf"
 	callbackSecretARN = "arn:aws:secretsmanager:" + region + ":" + accountID + ":secret:raprov/callback-hmac-GhIjKl"
 	callbackKey       = "e2e-callback-hmac-key"
+	// intakeKeysSecretARN holds the HMAC key of the HTTP door at intake's
+	// Function URL (url_test.go), as a JSON array of one key.
+	intakeKeysSecretARN = "arn:aws:secretsmanager:" + region + ":" + accountID + ":secret:raprov/intake-keys-MnOpQr"
+	intakeKey           = "e2e-intake-hmac-key-0123456789abcdef"
 	// deadEndpoint is AWS_ENDPOINT_URL for every function: a client that
 	// has no endpoint of its own fails on loopback instead of reaching AWS.
 	deadEndpoint = "http://127.0.0.1:9"
@@ -74,6 +78,10 @@ type stackConfig struct {
 	env map[string]map[string]string
 	// noPollers starts no event source mappings: startPollers does.
 	noPollers bool
+	// callbackHooks runs complete's e2ehooks build, which honours
+	// RAPROV_E2E_CALLBACK_RESOLVE (functions/complete/hooks_e2e.go),
+	// instead of the deployable one.
+	callbackHooks bool
 }
 
 // stack is one deployment of the template on the stand-ins: queues named
@@ -154,7 +162,8 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	if err := os.WriteFile(caFile, s.sim.CACertPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.secrets = startSecrets(t, map[string]string{graphSecretARN: graphsim.DefaultClientSecret, callbackSecretARN: callbackKey})
+	s.secrets = startSecrets(t, map[string]string{graphSecretARN: graphsim.DefaultClientSecret, callbackSecretARN: callbackKey,
+		intakeKeysSecretARN: `["` + intakeKey + `"]`})
 
 	tmpl, err := loadTemplate(templatePath)
 	if err != nil {
@@ -166,6 +175,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 			"GraphClientId":        graphsim.DefaultClientID,
 			"GraphClientSecretArn": graphSecretARN,
 			"CallbackSecretArn":    callbackSecretARN,
+			"IntakeKeysSecretArn":  intakeKeysSecretARN,
 			"VerifiedDomains":      strings.Join(s.sim.Server.State().VerifiedDomains, ","),
 			"MaxReceive":           strconv.Itoa(maxReceive),
 			"LicenseWait":          "30s",
@@ -183,6 +193,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 			t.Fatal(err)
 		}
 		f := &function{s: s, step: step, graph: env["RAPROV_GRAPH_CLIENT_SECRET_ARN"] != ""}
+		f.hooked = cfg.callbackHooks && step == events.StepComplete
 		f.env = s.overlay(t, env, f.graph, caFile, cfg.env[step])
 		s.fns[step] = f
 		t.Cleanup(f.close)
@@ -301,6 +312,8 @@ type function struct {
 	step  string
 	graph bool // it calls Graph (it has the Graph secret's ARN)
 	env   []string
+	// hooked runs the e2ehooks build (stackConfig.callbackHooks).
+	hooked bool
 
 	mu   sync.Mutex
 	rie  *awslocal.RIE
@@ -324,7 +337,7 @@ var emptyBatch = []byte(`{"Records":[]}`)
 func (f *function) start(ctx context.Context) error {
 	t0 := time.Now()
 	r, err := awslocal.StartRIE(ctx, awslocal.RIEOptions{
-		Bootstrap:    filepath.Join(functionsDir, f.step),
+		Bootstrap:    f.bootstrap(),
 		Env:          f.env,
 		FunctionName: f.s.name + "-" + f.step,
 	})
@@ -348,6 +361,14 @@ func (f *function) start(ctx context.Context) error {
 	f.rie, f.cold, f.coldInvoke = r, cold, coldInvoke
 	f.mu.Unlock()
 	return nil
+}
+
+// bootstrap is the executable the function runs.
+func (f *function) bootstrap() string {
+	if f.hooked {
+		return filepath.Join(functionsDir, hookedSubdir, f.step)
+	}
+	return filepath.Join(functionsDir, f.step)
 }
 
 // restart replaces a killed emulator, as Lambda starts a new instance.

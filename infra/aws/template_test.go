@@ -66,6 +66,16 @@ var graphBudgetSteps = map[string]bool{
 	events.StepRemoveAccount:  true,
 }
 
+// doorSteps are the steps whose functions answer a Lambda Function URL: the
+// HTTP door (shared/door/httpapi) on intake, one bootstrap for its queue and
+// its URL (functions/internal/httpdoor). Only they get a FunctionUrlConfig,
+// the door's HMAC keys and dynamodb:Scan (GET /requests lists the ledger).
+var doorSteps = map[string]bool{events.StepIntake: true}
+
+// doorKeysVar is the variable naming the secret of the door's HMAC keys
+// (httpdoor.KeysARNVar).
+const doorKeysVar = "RAPROV_INTAKE_KEYS_ARN"
+
 // The functions' configuration contract: environment variables each kind of
 // function must get from the template.
 var (
@@ -74,7 +84,7 @@ var (
 		"RAPROV_LICENSE_WAIT", "RAPROV_TEAMS_SYNC_WAIT", "RAPROV_MAX_ATTEMPTS", "RAPROV_SKU_PART_NUMBER",
 	}
 	envByStep = map[string][]string{
-		events.StepIntake:        {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT"},
+		events.StepIntake:        {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT", doorKeysVar},
 		events.StepComplete:      {"RAPROV_CALLBACK_SECRET_ARN", "RAPROV_CALLBACK_ALLOWED_HOSTS"},
 		events.StepRemoveAccount: {"RAPROV_DEPROVISION_MODE"}, // steps.RemoveAccount is the only step that reads it
 	}
@@ -107,6 +117,10 @@ var dynamoDBActions = []string{
 	"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
 	"dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem",
 }
+
+// doorDynamoDBActions are what the functions of doorSteps may hold on top:
+// GET /requests reads the statuses with a Scan (dynamoledger.Ledger.List).
+var doorDynamoDBActions = []string{"dynamodb:Scan"}
 
 // expectedSends returns the queues step may send to, derived from the routing
 // table:
@@ -170,6 +184,7 @@ var checks = []check{
 	{"Table", checkTable},
 	{"PermissionsBoundary", checkPermissionsBoundary},
 	{"Outputs", checkOutputs},
+	{"FunctionURL", checkFunctionURL},
 }
 
 func TestTemplate(t *testing.T) {
@@ -220,8 +235,19 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"SendPermissions", ""},
 		{"visibility of another queue", "              Resource: !GetAtt IntakeQueue.Arn\n", "              Resource: !GetAtt CompleteQueue.Arn\n",
 			"SendPermissions", "intake (IntakeFunction): sqs:ChangeMessageVisibility on something other than its own queue"},
-		{"table scan", "              Action: [dynamodb:GetItem", "              Action: [dynamodb:Scan, dynamodb:GetItem",
-			"SendPermissions", "dynamodb:Scan on the table"},
+		{"table scan outside the door", "              Resource: !GetAtt CompleteQueue.Arn\n",
+			"              Resource: !GetAtt CompleteQueue.Arn\n            - Effect: Allow\n              Action: dynamodb:Scan\n              Resource: !GetAtt Table.Arn\n",
+			"SendPermissions", "complete (CompleteFunction): dynamodb:Scan on the table"},
+		{"door scans in its ledger statement", "              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query, dynamodb:ConditionCheckItem]\n              Resource: !GetAtt Table.Arn\n            - Sid: BackOffOwnQueue\n              Effect: Allow\n              Action: sqs:ChangeMessageVisibility\n              Resource: !GetAtt IntakeQueue.Arn\n",
+			"              Action: [dynamodb:Scan, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:Query, dynamodb:ConditionCheckItem]\n              Resource: !GetAtt Table.Arn\n            - Sid: BackOffOwnQueue\n              Effect: Allow\n              Action: sqs:ChangeMessageVisibility\n              Resource: !GetAtt IntakeQueue.Arn\n",
+			"SendPermissions", ""},
+		{"door deletes the table", "              Action: dynamodb:Scan\n", "              Action: [dynamodb:Scan, dynamodb:DeleteTable]\n",
+			"SendPermissions", "intake (IntakeFunction): dynamodb:DeleteTable on the table; allowed: [dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query dynamodb:ConditionCheckItem dynamodb:BatchGetItem dynamodb:Scan]"},
+		{"boundary caps the door's scan", "dynamodb:Query, dynamodb:ConditionCheckItem, dynamodb:Scan]\n            Resource: !GetAtt Table.Arn",
+			"dynamodb:Query, dynamodb:ConditionCheckItem]\n            Resource: !GetAtt Table.Arn",
+			"PermissionsBoundary", "boundary FunctionPermissionsBoundary does not allow dynamodb:Scan on the table, which intake (IntakeFunction)'s policy grants"},
+		{"boundary caps the door's keys", "              - !Ref IntakeKeysSecretArn\n", "",
+			"PermissionsBoundary", "boundary FunctionPermissionsBoundary does not allow secretsmanager:GetSecretValue on IntakeKeysSecretArn, which intake (IntakeFunction) reads"},
 		{"wildcard resource", "              Resource: !GetAtt Table.Arn\n", "              Resource: \"*\"\n",
 			"SendPermissions", `on Resource "*"`},
 		{"redrive off by one", `"5": { Count: 6 }`, `"5": { Count: 5 }`,
@@ -354,6 +380,46 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"DeadLetterAlarms", "DLQ unassign-number-dlq (UnassignNumberDeadLetterQueue) has no alarm"},
 		{"deprovision queue without redrive", "      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt RemoveLicenseDeadLetterQueue.Arn\n        maxReceiveCount: !FindInMap [RedriveMaxReceiveCount, !Ref MaxReceive, Count]\n", "",
 			"QueuesAndDeadLetters", "queue remove-license (RemoveLicenseQueue) has no RedrivePolicy"},
+		// The HTTP door at intake's Function URL.
+		{"URL on complete", "      CodeUri: dist/complete.zip\n", "      CodeUri: dist/complete.zip\n      FunctionUrlConfig:\n        AuthType: NONE\n",
+			"FunctionURL", "complete (CompleteFunction) has a FunctionUrlConfig; only the HTTP door's functions [intake] may"},
+		{"URL for every function", "  Function:\n    Runtime: provided.al2023\n", "  Function:\n    FunctionUrlConfig:\n      AuthType: NONE\n    Runtime: provided.al2023\n",
+			"FunctionURL", "check-license (CheckLicenseFunction) has a FunctionUrlConfig"},
+		{"no URL on intake", "      FunctionUrlConfig:\n        AuthType: NONE\n        InvokeMode: BUFFERED\n", "",
+			"FunctionURL", "intake (IntakeFunction): no FunctionUrlConfig"},
+		{"URL signed with SigV4", "        AuthType: NONE\n        InvokeMode: BUFFERED\n", "        AuthType: AWS_IAM\n        InvokeMode: BUFFERED\n",
+			"FunctionURL", "intake (IntakeFunction): FunctionUrlConfig.AuthType \"AWS_IAM\", want NONE"},
+		{"URL streams", "        InvokeMode: BUFFERED\n", "        InvokeMode: RESPONSE_STREAM\n",
+			"FunctionURL", "intake (IntakeFunction): FunctionUrlConfig.InvokeMode \"RESPONSE_STREAM\", want BUFFERED"},
+		{"URL without InvokeMode", "        AuthType: NONE\n        InvokeMode: BUFFERED\n", "        AuthType: NONE\n",
+			"FunctionURL", ""},
+		{"URL for browsers", "        InvokeMode: BUFFERED\n", "        InvokeMode: BUFFERED\n        Cors:\n          AllowOrigins: [\"*\"]\n",
+			"FunctionURL", "intake (IntakeFunction): FunctionUrlConfig.Cors is set"},
+		{"raw URL resource", "\nOutputs:\n", "  CompleteUrl:\n    Type: AWS::Lambda::Url\n    Properties:\n      AuthType: NONE\n      TargetFunctionArn: !GetAtt CompleteFunction.Arn\n\nOutputs:\n",
+			"FunctionURL", "resource CompleteUrl (AWS::Lambda::Url)"},
+		{"API event", "      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",
+			"      Events:\n        Api:\n          Type: HttpApi\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",
+			"FunctionURL", "complete (CompleteFunction): event of type HttpApi"},
+		{"door without keys", "          RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn\n", "",
+			"FunctionURL", "intake (IntakeFunction): environment lacks RAPROV_INTAKE_KEYS_ARN"},
+		{"door keys optional", "  IntakeKeysSecretArn:\n    Type: String\n", "  IntakeKeysSecretArn:\n    Type: String\n    Default: \"\"\n",
+			"FunctionURL", "RAPROV_INTAKE_KEYS_ARN = !Ref IntakeKeysSecretArn, which has a Default"},
+		{"door keys are the Graph secret", "RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn", "RAPROV_INTAKE_KEYS_ARN: !Ref GraphClientSecretArn",
+			"FunctionURL", "intake (IntakeFunction): RAPROV_INTAKE_KEYS_ARN = !Ref GraphClientSecretArn, which ["},
+		{"door keys not a secret", "RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn", "RAPROV_INTAKE_KEYS_ARN: !Ref AlarmTopicArn",
+			"FunctionURL", "intake (IntakeFunction): RAPROV_INTAKE_KEYS_ARN is not !Ref of a …SecretArn parameter"},
+		{"door keys in the environment", "          RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn\n",
+			"          RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn\n          RAPROV_INTAKE_KEYS: 0123456789abcdef0123456789abcdef\n",
+			"Secrets", "intake (IntakeFunction): environment variable RAPROV_INTAKE_KEYS would hold a secret value"},
+		{"door reads another secret", "              Resource: !Ref IntakeKeysSecretArn\n", "              Resource: !Ref CallbackSecretArn\n",
+			"Secrets", "intake (IntakeFunction) may read secrets [CallbackSecretArn], want exactly [IntakeKeysSecretArn]"},
+		{"door reads every secret", "              Resource: !Ref IntakeKeysSecretArn\n", "              Resource: \"*\"\n",
+			"Secrets", `intake (IntakeFunction): statement "IntakeKeys" on Resource "*"`},
+		{"complete reads the door's keys", "          RAPROV_CALLBACK_ALLOWED_HOSTS: !Ref CallbackAllowedHosts\n      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",
+			"          RAPROV_CALLBACK_ALLOWED_HOSTS: !Ref CallbackAllowedHosts\n          RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn\n      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",
+			"FunctionURL", "intake (IntakeFunction): RAPROV_INTAKE_KEYS_ARN = !Ref IntakeKeysSecretArn, which [complete (CompleteFunction)] read too"},
+		{"no URL output", "    Value: !GetAtt IntakeFunctionUrl.FunctionUrl\n", "    Value: !GetAtt IntakeFunction.Arn\n",
+			"Outputs", "no output gives intake (IntakeFunction)'s Function URL (!GetAtt IntakeFunctionUrl.FunctionUrl)"},
 		{"deprovision function without Graph secret", "      RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n          RAPROV_GRAPH_SHARE: !FindInMap [DeprovisionShare", "      RAPROV_GRAPH_SHARE: !FindInMap [DeprovisionShare",
 			"Secrets", "unassociate (UnassociateFunction): has RAPROV_GRAPH_CLIENT_SECRET_ARN = false, want true"},
 	} {
@@ -861,19 +927,23 @@ func checkSecrets(t testing.TB, tp *template) {
 		env := f.env()
 		wantSecrets := map[string]bool{}
 		for name, v := range env {
-			if strings.Contains(name, "SECRET") && !strings.HasSuffix(name, "_ARN") {
+			if (strings.Contains(name, "SECRET") || strings.HasSuffix(name, "_KEY") || strings.HasSuffix(name, "_KEYS")) && !strings.HasSuffix(name, "_ARN") {
 				t.Errorf("%s: environment variable %s would hold a secret value; pass an ARN (…_SECRET_ARN)", f, name)
 			}
-			if !strings.HasSuffix(name, "_SECRET_ARN") {
+			if !strings.HasSuffix(name, "_ARN") {
 				continue
 			}
+			// A secret's variable: one named …_SECRET_ARN, or any …_ARN
+			// that names a …SecretArn parameter (RAPROV_INTAKE_KEYS_ARN).
 			for _, b := range branches(v) {
 				p := ref(b)
-				if !strings.HasSuffix(p, "SecretArn") || Get(tp.root, "Parameters", p) == nil {
+				isSecret := strings.HasSuffix(p, "SecretArn") && Get(tp.root, "Parameters", p) != nil
+				switch {
+				case isSecret:
+					wantSecrets[p] = true
+				case strings.HasSuffix(name, "_SECRET_ARN"):
 					t.Errorf("%s: %s is not !Ref of a …SecretArn parameter", f, name)
-					continue
 				}
-				wantSecrets[p] = true
 			}
 		}
 		_, hasGraph := env["RAPROV_GRAPH_CLIENT_SECRET_ARN"]
@@ -1000,7 +1070,9 @@ func checkTable(t testing.TB, tp *template) {
 }
 
 // checkPermissionsBoundary checks the boundary that caps what SAM's automatic
-// AWSLambdaSQSQueueExecutionRole (receive and delete on every queue) allows.
+// AWSLambdaSQSQueueExecutionRole (receive and delete on every queue) allows,
+// and that it leaves each function what its own policies grant on the table
+// and the secrets (a grant the boundary caps fails only at run time).
 func checkPermissionsBoundary(t testing.TB, tp *template) {
 	checked := map[string]bool{}
 	for _, step := range tp.expectedSteps(t) {
@@ -1009,6 +1081,33 @@ func checkPermissionsBoundary(t testing.TB, tp *template) {
 		if id == "" || scalar(Get(tp.res[id], "Type")) != "AWS::IAM::ManagedPolicy" {
 			t.Errorf("%s: PermissionsBoundary is not !Ref of a managed policy in the template", f)
 			continue
+		}
+		table, secrets := map[string]bool{}, map[string]bool{}
+		for _, st := range seq(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
+			if scalar(Get(st, "Effect")) != "Allow" {
+				continue
+			}
+			for _, a := range scalars(Get(st, "Action")) {
+				for _, r := range branches(Get(st, "Resource")) {
+					if res, attr := getAtt(r); strings.HasPrefix(a, "dynamodb:") && res == tp.table(t) && attr == "Arn" {
+						table[a] = true
+					}
+					if a == "secretsmanager:GetSecretValue" && ref(r) != "" {
+						secrets[ref(r)] = true
+					}
+				}
+			}
+		}
+		g := tp.grants(t, f)
+		for _, a := range slices.Sorted(maps.Keys(g.table)) {
+			if !table[a] {
+				t.Errorf("boundary %s does not allow %s on the table, which %s's policy grants", id, a, f)
+			}
+		}
+		for _, p := range slices.Sorted(maps.Keys(g.secrets)) {
+			if !secrets[p] {
+				t.Errorf("boundary %s does not allow secretsmanager:GetSecretValue on %s, which %s reads", id, p, f)
+			}
 		}
 		if checked[id] {
 			continue
@@ -1054,6 +1153,89 @@ func checkOutputs(t testing.TB, tp *template) {
 	for _, step := range tp.expectedSteps(t) {
 		if dlq := tp.queue(t, step+"-dlq"); dlq != "" && !refs[dlq] {
 			t.Errorf("no output gives the URL of DLQ %s (%s)", step+"-dlq", dlq)
+		}
+		if !doorSteps[step] {
+			continue
+		}
+		// SAM names a function's URL resource <function id>Url.
+		f := tp.function(t, step)
+		found := false
+		for _, o := range mapValues(outputs) {
+			if res, attr := getAtt(Get(o, "Value")); res == f.id+"Url" && attr == "FunctionUrl" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no output gives %s's Function URL (!GetAtt %sUrl.FunctionUrl)", f, f.id)
+		}
+	}
+}
+
+// checkFunctionURL checks the HTTP door's URL: only the functions of
+// doorSteps have one, with AuthType NONE (the door authenticates every call
+// by its HMAC signature; a client of the door cannot sign SigV4) and
+// InvokeMode BUFFERED (sqs.FunctionURL answers with one document, not a
+// stream); their keys come from a secret of their own, which the stack
+// cannot deploy without (no default), and no other door reaches the
+// functions (raw AWS::Lambda::Url or public permissions, API events).
+func checkFunctionURL(t testing.TB, tp *template) {
+	for _, typ := range []string{"AWS::Lambda::Url", "AWS::Lambda::Permission", "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api", "AWS::ApiGateway::RestApi"} {
+		for _, id := range tp.idsOfType(typ) {
+			t.Errorf("resource %s (%s): the functions' only HTTP entry is intake's FunctionUrlConfig", id, typ)
+		}
+	}
+	keysParams := map[string][]string{} // …SecretArn parameter → functions whose environment names it
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		for name, v := range f.env() {
+			if strings.HasSuffix(name, "_ARN") {
+				for _, b := range branches(v) {
+					keysParams[ref(b)] = append(keysParams[ref(b)], f.String())
+				}
+			}
+		}
+		for _, e := range mapValues(Get(f.props, "Events")) {
+			if typ := scalar(Get(e, "Type")); typ != "SQS" {
+				t.Errorf("%s: event of type %s; a function is triggered by its queue (and the door by its URL) only", f, typ)
+			}
+		}
+	}
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		cfg := f.prop("FunctionUrlConfig")
+		if !doorSteps[step] {
+			if cfg != nil {
+				t.Errorf("%s has a FunctionUrlConfig; only the HTTP door's functions %v may", f, slices.Sorted(maps.Keys(doorSteps)))
+			}
+			continue
+		}
+		if cfg == nil {
+			t.Errorf("%s: no FunctionUrlConfig; the HTTP door is served at its URL", f)
+			continue
+		}
+		if got := scalar(Get(cfg, "AuthType")); got != "NONE" {
+			t.Errorf("%s: FunctionUrlConfig.AuthType %q, want NONE (the door authenticates by HMAC signature)", f, got)
+		}
+		if got := scalar(Get(cfg, "InvokeMode")); got != "" && got != "BUFFERED" {
+			t.Errorf("%s: FunctionUrlConfig.InvokeMode %q, want BUFFERED (sqs.FunctionURL answers with one document)", f, got)
+		}
+		if Get(cfg, "Cors") != nil {
+			t.Errorf("%s: FunctionUrlConfig.Cors is set; the door serves systems, not browsers", f)
+		}
+		v, ok := f.env()[doorKeysVar]
+		if !ok {
+			t.Errorf("%s: environment lacks %s", f, doorKeysVar)
+			continue
+		}
+		p := ref(v)
+		switch param := Get(tp.root, "Parameters", p); {
+		case !strings.HasSuffix(p, "SecretArn") || param == nil:
+			t.Errorf("%s: %s is not !Ref of a …SecretArn parameter", f, doorKeysVar)
+		case Get(param, "Default") != nil:
+			t.Errorf("%s: %s = !Ref %s, which has a Default; the door needs its keys, so the parameter is required", f, doorKeysVar, p)
+		case len(keysParams[p]) != 1:
+			others := slices.DeleteFunc(slices.Clone(keysParams[p]), func(s string) bool { return s == f.String() })
+			t.Errorf("%s: %s = !Ref %s, which %v read too; the door's keys are its own", f, doorKeysVar, p, others)
 		}
 	}
 }
@@ -1380,6 +1562,7 @@ func (f fn) env() map[string]*yaml.Node {
 type grant struct {
 	sends   map[string]bool // queue names (without the stack prefix) it may send to
 	secrets map[string]bool // parameters naming the secrets it may read
+	table   map[string]bool // actions on the table (statements only)
 }
 
 // grants interprets the function's Policies. Anything it cannot vouch for — a
@@ -1387,7 +1570,7 @@ type grant struct {
 // the table and secrets, a wildcard resource — is an error.
 func (tp *template) grants(t testing.TB, f fn) grant {
 	t.Helper()
-	g := grant{sends: map[string]bool{}, secrets: map[string]bool{}}
+	g := grant{sends: map[string]bool{}, secrets: map[string]bool{}, table: map[string]bool{}}
 	table := tp.table(t)
 	queueName := func(res string) string {
 		for name, id := range tp.queues {
@@ -1468,9 +1651,17 @@ func (tp *template) statement(t testing.TB, f fn, s *yaml.Node, table string, qu
 				}
 			}
 		case strings.HasPrefix(a, "dynamodb:"):
-			if !slices.Contains(dynamoDBActions, a) {
-				t.Errorf("%s: %s on the table; allowed: %v", f, a, dynamoDBActions)
+			switch {
+			case slices.Contains(dynamoDBActions, a):
+			case doorSteps[f.step] && slices.Contains(doorDynamoDBActions, a):
+			default:
+				allowed := dynamoDBActions
+				if doorSteps[f.step] {
+					allowed = slices.Concat(dynamoDBActions, doorDynamoDBActions)
+				}
+				t.Errorf("%s: %s on the table; allowed: %v", f, a, allowed)
 			}
+			g.table[a] = true
 			for _, r := range resources {
 				if res, attr := getAtt(r); res != table || attr != "Arn" {
 					t.Errorf("%s: %s on something other than !GetAtt %s.Arn", f, a, table)

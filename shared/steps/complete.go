@@ -26,9 +26,12 @@ func finalID(final events.Event) string {
 
 // FinalEvent is the final event the complete step publishes for its input
 // in: provisioning.completed, or provisioning.failed carrying in's failure.
-// The same outcome always has the same id, across retries, re-deliveries
-// and DLQ replays of the input, so callback receivers and results consumers
-// can deduplicate.
+// The same outcome always has the same id across retries and
+// re-deliveries of the input, so callback receivers and results consumers
+// can deduplicate. A dead-letter replay (replaycount + 1) is a new round
+// of the request and gets an id of its own: its outcome may differ, and a
+// replayed callback_failed input must reach a receiver that dropped the
+// first one.
 func FinalEvent(in events.Event) events.Event {
 	source := events.Source(events.StepComplete)
 	var final events.Event

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -138,6 +139,15 @@ func (h *Host) Start(name string, fn steps.Step) {
 	sqs.Start(h.Handler(name, fn))
 }
 
+// StartWithURL serves the step called name with fn on its queue and web
+// on the function's Lambda Function URL, one bootstrap for both: each
+// invocation goes where its payload's shape says (sqs.Dispatch). It does
+// not return.
+func (h *Host) StartWithURL(name string, fn steps.Step, web http.Handler) {
+	h.Log.Info("function ready", "step", name, "function_url", true)
+	sqs.StartDispatch(h.Handler(name, fn), web, h.Log)
+}
+
 // Run loads the host and serves the step called name with the function
 // build makes from it; an init error ends the process (Exit). It does not
 // return.
@@ -151,6 +161,20 @@ func Run(name string, build func(*Host) (steps.Step, error)) {
 		Exit(name, err)
 	}
 	h.Start(name, fn)
+}
+
+// RunWithURL is Run for a function that also answers its Function URL:
+// build makes the step and the HTTP handler of the URL (StartWithURL).
+func RunWithURL(name string, build func(*Host) (steps.Step, http.Handler, error)) {
+	h, err := Load()
+	if err != nil {
+		Exit(name, err)
+	}
+	fn, web, err := build(h)
+	if err != nil {
+		Exit(name, err)
+	}
+	h.StartWithURL(name, fn, web)
 }
 
 // Exit logs an init error and ends the process: Lambda reports the init as

@@ -56,6 +56,18 @@
 // AttrNotBefore set to when it is due, and the handler sends it on until
 // then. Each hop is a new message: its receive count starts again at 1.
 //
+// # Function URL
+//
+// A function may also answer a Lambda Function URL (InvokeMode BUFFERED)
+// with the same bootstrap: Dispatch tells an SQS event ("Records" of
+// eventSource aws:sqs) from a Function URL request ("requestContext" with
+// "http") and hands the first to the SQS handler, the second to an
+// http.Handler through FunctionURL, the adapter that rebuilds the request
+// as sent (escaped path, base64 bodies) and buffers the answer. Any other
+// payload is ErrUnknownEvent, logged without its content. Intake serves
+// raprov's HTTP door this way (functions/internal/httpdoor); the requests
+// it submits go to intake's queue through package sqssubmit.
+//
 // # Emulator
 //
 // The tests run against fauxqs (infra/awslocal). It lacks

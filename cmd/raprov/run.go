@@ -41,6 +41,9 @@ type runFlags struct {
 	// every watchEvery.
 	watch      string
 	watchEvery time.Duration
+	// allowDeprovisionRows lets the watched folder's files remove accounts
+	// (RAPROV_ALLOW_DEPROVISION_ROWS).
+	allowDeprovisionRows bool
 	// dryRun plans FILE against the tenant with reads only (dryrun.go).
 	dryRun bool
 	// output is -o: the final table, or JSON records (records.go).
@@ -200,6 +203,7 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 
 	if f.serve {
 		if f.watch != "" {
+			f.allowDeprovisionRows = s.AllowDeprovisionRows
 			if err := watchFolder(runCtx, f, chainSubmitter(chain), store.Ledger(), log, msgs); err != nil {
 				return err
 			}

@@ -228,7 +228,7 @@ func chainSubmitter(chain *embedded.Chain) submission.Submitter {
 
 // watchFolder provisions the bulk files dropped in f.watch until ctx ends.
 func watchFolder(ctx context.Context, f runFlags, sub submission.Submitter, l ledger.Ledger, log *slog.Logger, out io.Writer) error {
-	w, err := bulkdir.New(bulkdir.Options{Dir: f.watch, Submitter: sub, Ledger: l, Interval: f.watchEvery, Logger: log})
+	w, err := bulkdir.New(bulkdir.Options{Dir: f.watch, Submitter: sub, Ledger: l, Interval: f.watchEvery, Logger: log, AllowDeprovision: f.allowDeprovisionRows})
 	if err != nil {
 		return err
 	}

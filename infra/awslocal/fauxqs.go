@@ -22,7 +22,7 @@ import (
 )
 
 // SQSRegion is the region of fauxqs's queue ARNs when a request's signature
-// names none; sign requests for it.
+// names none; sign requests for it (S3's too).
 const SQSRegion = "us-east-1"
 
 // fauxqsLauncher starts fauxqs on 127.0.0.1 (fauxqs's own CLI listens on 0.0.0.0).
@@ -49,6 +49,15 @@ const sqsStartTimeout = 60 * time.Second
 // PurgeQueue is immediate and not limited to once a minute; and it accepts
 // messages and batches up to 1 MiB, so a 256 KiB
 // limit is not enforced by it.
+//
+// The same emulator serves S3 on Endpoint, path-style only
+// (http://127.0.0.1:<port>/<bucket>/<key>: set the S3 client's
+// UsePathStyle), with buckets created by CreateBucket. Its objects live in
+// memory too. fauxqs itself ignores the conditional headers of writes; the
+// launcher (fauxqs.mjs) adds S3's rules for If-None-Match: * and If-Match
+// on PutObject and CopyObject, x-amz-copy-source-if-match, and If-Match on
+// DeleteObject, each checked and applied at once, so that of concurrent
+// conditional writes only one passes.
 type SQS struct {
 	// Endpoint is the base URL of its API, http://127.0.0.1:<port>.
 	Endpoint string

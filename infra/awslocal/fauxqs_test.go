@@ -153,3 +153,60 @@ func sqsListeners(t *testing.T, port int) []string {
 	}
 	return out
 }
+
+// S3 on the shared emulator honours the conditional headers of writes
+// (added by the launcher: fauxqs itself ignores them).
+func TestS3ConditionalWrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := awslocal.SharedSQS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := fmt.Sprintf("awslocal-cond-%d", time.Now().UnixNano())
+	do := func(method, path, body string, hdr ...string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, s.Endpoint+"/"+bucket+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("ETag")
+	}
+	if code, _ := do("PUT", "", ""); code != http.StatusOK {
+		t.Fatalf("create bucket: %d", code)
+	}
+	code, etag := do("PUT", "/k", "one", "If-None-Match", "*")
+	if code != http.StatusOK || etag == "" {
+		t.Fatalf("create-only put of a new key: %d, ETag %q", code, etag)
+	}
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		hdr    []string
+		want   int
+	}{
+		{"create-only put of an existing key", "PUT", "/k", []string{"If-None-Match", "*"}, 412},
+		{"put if another ETag", "PUT", "/k", []string{"If-Match", `"0000"`}, 412},
+		{"put if an ETag, no key", "PUT", "/none", []string{"If-Match", etag}, 404},
+		{"copy if the source has another ETag", "PUT", "/copy", []string{"x-amz-copy-source", bucket + "/k", "x-amz-copy-source-if-match", `"0000"`}, 412},
+		{"create-only copy onto an existing key", "PUT", "/k", []string{"x-amz-copy-source", bucket + "/k", "If-None-Match", "*"}, 412},
+		{"delete if another ETag", "DELETE", "/k", []string{"If-Match", `"0000"`}, 412},
+		{"copy if the source's ETag", "PUT", "/copy", []string{"x-amz-copy-source", bucket + "/k", "x-amz-copy-source-if-match", etag}, 200},
+		{"put if its ETag", "PUT", "/k", []string{"If-Match", etag}, 200},
+		{"unconditional put", "PUT", "/k", nil, 200},
+		{"delete if its ETag", "DELETE", "/copy", []string{"If-Match", etag}, 204},
+	} {
+		if code, _ := do(tc.method, tc.path, "two", tc.hdr...); code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.want)
+		}
+	}
+}

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,20 +26,17 @@ const (
 	DefaultMaxFileSize = 50 << 20 // 50 MiB
 )
 
-// Folders inside Dir.
-const (
-	StateDir     = ".raprov"
-	ProcessedDir = "processed"
-)
-
 // submitBatch is the most requests passed to one Submit call; the state is
 // saved after each call.
 const submitBatch = 100
 
 // Options configure a Watcher.
 type Options struct {
-	// Dir is the folder watched. Required.
+	// Dir is the folder watched, when Store is nil: New makes it a
+	// Folder. One of Dir and Store is required.
 	Dir string
+	// Store is where the request files are: a Folder, an s3store.Store.
+	Store Store
 	// Submitter queues the requests. Required.
 	Submitter submission.Submitter
 	// Ledger tells when a submitted request has ended. Required.
@@ -55,6 +50,11 @@ type Options struct {
 	// MaxFileSize is the largest file read, in bytes; DefaultMaxFileSize
 	// when zero.
 	MaxFileSize int64
+	// LockTTL bounds a pass: it holds the store's scan lock (Store.Lock)
+	// for at most that long, and stops there, to go on at the next pass.
+	// A pass whose context ends sooner (a Lambda invocation's deadline)
+	// takes the lock only until then. DefaultLockTTL when zero.
+	LockTTL time.Duration
 	// ID gives a row without requestId its request id from the file's name
 	// (no folder) and the row's request; it must be deterministic and
 	// return "" when the row has no key. RowID when nil.
@@ -64,42 +64,45 @@ type Options struct {
 	// request id set. When nil, rows whose provisioning.requested event
 	// would be too large to submit are refused (submission.Fits).
 	Check func(r events.Request) error
+	// AllowDeprovision lets files carry rows with action deprovision
+	// (RAPROV_ALLOW_DEPROVISION_ROWS); off, such rows are reported as bad
+	// rows (requestfile.ErrDeprovisionRowsOff) and the others still run.
+	AllowDeprovision bool
 }
 
-// Watcher picks up request files in a folder. Its methods are safe for
-// concurrent use; passes never overlap.
+// Watcher picks up request files in a Store. Its methods are safe for
+// concurrent use; passes never overlap, in one process (a mutex) or
+// several (the store's scan lock).
 type Watcher struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	store Store
+	log   *slog.Logger
 
-	mu   sync.Mutex
-	seen map[string]sighting // name → what the last pass saw, for stability
+	mu sync.Mutex
 }
 
-// sighting is a file's size and modification time on one pass.
-type sighting struct {
-	size  int64
-	mtime time.Time
-}
-
-// New checks opts and returns a Watcher. Dir must be an existing folder.
+// New checks opts and returns a Watcher. Dir, when given, must be an
+// existing folder.
 func New(opts Options) (*Watcher, error) {
 	switch {
-	case opts.Dir == "":
-		return nil, errors.New("bulkdir: no Dir")
+	case opts.Dir == "" && opts.Store == nil:
+		return nil, errors.New("bulkdir: no Dir nor Store")
+	case opts.Dir != "" && opts.Store != nil:
+		return nil, errors.New("bulkdir: both Dir and Store")
 	case opts.Submitter == nil:
 		return nil, errors.New("bulkdir: no Submitter")
 	case opts.Ledger == nil:
 		return nil, errors.New("bulkdir: no Ledger")
-	case opts.Interval < 0 || opts.MaxFileSize < 0:
-		return nil, errors.New("bulkdir: negative Interval or MaxFileSize")
+	case opts.Interval < 0 || opts.MaxFileSize < 0 || opts.LockTTL < 0:
+		return nil, errors.New("bulkdir: negative Interval, MaxFileSize or LockTTL")
 	}
-	fi, err := os.Stat(opts.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("bulkdir: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("bulkdir: %s is not a folder", opts.Dir)
+	store := opts.Store
+	if store == nil {
+		d, err := NewFolder(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		store = d
 	}
 	if opts.Interval == 0 {
 		opts.Interval = DefaultInterval
@@ -113,13 +116,45 @@ func New(opts Options) (*Watcher, error) {
 	if opts.MaxFileSize == 0 {
 		opts.MaxFileSize = DefaultMaxFileSize
 	}
+	if opts.LockTTL == 0 {
+		opts.LockTTL = DefaultLockTTL
+	}
 	if opts.ID == nil {
 		opts.ID = RowID
 	}
 	if opts.Check == nil {
 		opts.Check = submission.Fits
 	}
-	return &Watcher{opts: opts, log: opts.Logger.With("door", "bulkdir", "dir", opts.Dir), seen: map[string]sighting{}}, nil
+	log := opts.Logger.With("door", "bulkdir")
+	switch s := store.(type) {
+	case *Folder:
+		log = log.With("dir", s.Dir())
+	case fmt.Stringer:
+		log = log.With("store", s.String())
+	}
+	return &Watcher{opts: opts, store: store, log: log}, nil
+}
+
+// ScanOnce makes one pass over store and returns: the entry point of a
+// scheduled run (a Lambda function that EventBridge Scheduler invokes
+// every few minutes). opts are as for New; its Dir, Store, Submitter and
+// Ledger are replaced by the arguments. ctx's deadline bounds the pass and
+// the scan lock it holds.
+//
+// ScanOnce keeps nothing between calls; the store does. A store that
+// lists files still being written (Folder) calls a file complete only on
+// the List after the one that first saw it: pass the same Folder to every
+// call, or use a Watcher.
+func ScanOnce(ctx context.Context, store Store, sub submission.Submitter, l ledger.Ledger, opts Options) (Report, error) {
+	if store == nil {
+		return Report{}, errors.New("bulkdir: no Store")
+	}
+	opts.Dir, opts.Store, opts.Submitter, opts.Ledger = "", store, sub, l
+	w, err := New(opts)
+	if err != nil {
+		return Report{}, err
+	}
+	return w.Scan(ctx)
 }
 
 // Run makes a pass at once and then every Interval until ctx ends, and
@@ -129,7 +164,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		if _, err := w.Scan(ctx); err != nil && ctx.Err() == nil {
-			w.log.Warn("bulk folder pass failed", "error", err.Error())
+			w.log.Warn("bulk pass failed", "error", err.Error())
 		}
 		select {
 		case <-ctx.Done():
@@ -144,8 +179,8 @@ type FileStatus string
 
 // File statuses.
 const (
-	// Waiting: the file was seen for the first time or changed since the
-	// last pass; it is read once it stays the same for a pass.
+	// Waiting: the file is not complete yet (a folder's file seen for the
+	// first time or changed since the last pass); it is read once it is.
 	Waiting FileStatus = "waiting"
 	// Running: its requests are submitted and some have not ended.
 	Running FileStatus = "running"
@@ -156,6 +191,9 @@ const (
 
 // Report is what one pass saw and did.
 type Report struct {
+	// Busy: another pass held the store's scan lock, so this one did
+	// nothing.
+	Busy  bool
 	Files []FileReport // in name order
 }
 
@@ -175,91 +213,87 @@ type FileReport struct {
 	// This pass's submissions.
 	Sent, Duplicate, Conflict int
 	// MovedTo and ReportPath are set when Status is Processed: paths
-	// relative to Dir, with '/' separators.
+	// relative to the store's root (the folder, the S3 prefix), with '/'
+	// separators.
 	MovedTo, ReportPath string
 	// Err is the error that stopped this pass on the file; it is tried
 	// again on the next.
 	Err error
 }
 
-// Scan makes one pass over Dir: it reads the files that have become
-// stable, submits what is still to submit, asks the ledger about the
-// requests not yet ended and moves the files whose requests all ended.
+// Scan makes one pass over the store: it reads the files that have become
+// complete, submits what is still to submit, asks the ledger about the
+// requests not yet ended and moves the files whose requests all ended. It
+// does nothing, and says so in Report.Busy, when another pass holds the
+// store's scan lock.
 func (w *Watcher) Scan(ctx context.Context) (Report, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	root, err := os.OpenRoot(w.opts.Dir)
-	if err != nil {
-		return Report{}, fmt.Errorf("bulkdir: %w", err)
+	ttl := w.opts.LockTTL
+	if dl, ok := ctx.Deadline(); ok {
+		ttl = min(ttl, time.Until(dl))
 	}
-	defer root.Close()
-	d, err := root.Open(".")
-	if err != nil {
-		return Report{}, fmt.Errorf("bulkdir: %w", err)
+	if ttl <= 0 {
+		return Report{}, context.DeadlineExceeded
 	}
-	entries, err := d.ReadDir(-1)
-	d.Close()
-	if err != nil {
-		return Report{}, fmt.Errorf("bulkdir: list %s: %w", w.opts.Dir, err)
+	// The pass ends before its lock does.
+	ctx, cancel := context.WithTimeout(ctx, ttl)
+	defer cancel()
+	unlock, err := w.store.Lock(ctx, ttl)
+	if errors.Is(err, ErrBusy) {
+		w.log.Info("bulk pass skipped: another pass holds the scan lock")
+		return Report{Busy: true}, nil
 	}
-	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	if err != nil {
+		return Report{}, err
+	}
+	defer unlock()
+	files, err := w.store.List(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 
 	var rep Report
 	present := map[string]bool{}
-	for _, e := range entries {
+	for _, f := range files {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
-		name := e.Name()
-		if !Candidate(name) {
-			continue
-		}
-		fi, err := root.Lstat(name)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // symbolic links, folders, devices, pipes; or gone
-		}
-		present[name] = true
-		fr := w.file(ctx, root, name, fi)
+		present[f.Name] = true
+		fr := w.file(ctx, f)
 		if fr.Err != nil {
-			w.log.Warn("bulk file", "file", name, "error", fr.Err.Error())
+			w.log.Warn("bulk file", "file", f.Name, "error", fr.Err.Error())
 		}
 		rep.Files = append(rep.Files, fr)
 	}
-	for name := range w.seen {
-		if !present[name] {
-			delete(w.seen, name)
-		}
-	}
-	w.dropMovedStates(root, present)
+	w.dropMovedStates(ctx, present)
 	return rep, nil
 }
 
-// dropMovedStates removes the state files of files already moved to
-// processed/ (a crash between the move and the state's removal).
-func (w *Watcher) dropMovedStates(root *os.Root, present map[string]bool) {
-	d, err := root.Open(StateDir)
+// dropMovedStates removes the states of files already moved to processed/
+// (a crash between the move and the state's removal).
+func (w *Watcher) dropMovedStates(ctx context.Context, present map[string]bool) {
+	names, err := w.store.States(ctx)
 	if err != nil {
 		return
 	}
-	names, _ := d.Readdirnames(-1)
-	d.Close()
-	for _, n := range names {
-		name, ok := strings.CutSuffix(n, ".json")
-		if !ok || present[name] || !Candidate(name) {
+	for _, name := range names {
+		if present[name] || !Candidate(name) {
 			continue
 		}
-		st, err := loadState(root, name)
+		st, err := w.loadState(ctx, name)
 		if err != nil || st == nil || st.Target == "" {
 			continue
 		}
-		if fi, err := root.Lstat(ProcessedDir + "/" + st.Target); err == nil && fi.Mode().IsRegular() {
-			_ = root.Remove(statePath(name))
+		if taken, err := w.store.Taken(ctx, st.Target); err == nil && taken {
+			_ = w.store.RemoveState(ctx, name)
 		}
 	}
 }
 
-// Candidate reports whether a name in Dir is one of a request file: no
-// path separator, not a dotfile, and ending in .csv, .jsonl or .ndjson
+// Candidate reports whether a name in the inbox is one of a request file:
+// no path separator, not a dotfile, and ending in .csv, .jsonl or .ndjson
 // (any case).
 func Candidate(name string) bool {
 	if name == "" || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\`+"\x00") || filepath.Base(name) != name {
@@ -272,28 +306,19 @@ func Candidate(name string) bool {
 	return false
 }
 
-// stable records what this pass sees of a file and reports whether the
-// previous pass saw the same.
-func (w *Watcher) stable(name string, fi fs.FileInfo) bool {
-	now := sighting{fi.Size(), fi.ModTime()}
-	prev, ok := w.seen[name]
-	w.seen[name] = now
-	return ok && prev.size == now.size && prev.mtime.Equal(now.mtime)
-}
-
 // file makes one pass over one file.
-func (w *Watcher) file(ctx context.Context, root *os.Root, name string, fi fs.FileInfo) FileReport {
-	fr := FileReport{Name: name, Status: Waiting}
-	st, err := loadState(root, name)
+func (w *Watcher) file(ctx context.Context, f File) FileReport {
+	fr := FileReport{Name: f.Name, Status: Waiting}
+	st, err := w.loadState(ctx, f.Name)
 	if err != nil {
 		fr.Err = err
 		return fr
 	}
-	if st == nil || st.Size != fi.Size() || !st.ModTime.Equal(fi.ModTime()) {
-		if !w.stable(name, fi) {
+	if st == nil || !st.sameFile(f) {
+		if !f.Complete {
 			return fr
 		}
-		fresh, err := w.read(root, name, fi)
+		fresh, err := w.read(ctx, f)
 		if err != nil {
 			fr.Err = err
 			return fr
@@ -303,34 +328,32 @@ func (w *Watcher) file(ctx context.Context, root *os.Root, name string, fi fs.Fi
 		}
 		switch {
 		case st != nil && st.SHA256 != "" && st.SHA256 == fresh.SHA256:
-			st.Size, st.ModTime = fresh.Size, fresh.ModTime // touched, same content
+			st.Size, st.ModTime, st.ETag = fresh.Size, fresh.ModTime, fresh.ETag // touched, same content
 		default:
 			if st != nil {
-				w.log.Warn("bulk file changed after it was read; reading it again", "file", name)
+				w.log.Warn("bulk file changed after it was read; reading it again", "file", f.Name)
 			}
 			st = fresh
 			w.logRead(st)
 		}
-		if err := saveState(root, st); err != nil {
+		if err := w.saveState(ctx, st); err != nil {
 			fr.Err = err
 			return fr
 		}
 	}
 	fr.Status = Running
-	if err := w.submit(ctx, root, st, &fr); err != nil {
+	if err := w.submit(ctx, st, &fr); err != nil {
 		fr.Err = err
-	} else if err := w.poll(ctx, root, st); err != nil {
+	} else if err := w.poll(ctx, st); err != nil {
 		fr.Err = err
 	}
 	st.count(&fr)
 	if fr.Err != nil || fr.Pending > 0 {
 		return fr
 	}
-	if err := w.finish(root, st, fi, &fr); err != nil {
+	if err := w.finish(ctx, st, f, &fr); err != nil {
 		fr.Err = err
-		return fr
 	}
-	delete(w.seen, name)
 	return fr
 }
 
@@ -344,51 +367,61 @@ func (w *Watcher) logRead(st *state) {
 	w.log.Info("bulk file read", "file", st.Name, "rows", fr.Rows, "invalid", fr.Invalid)
 }
 
-// read reads a stable file into a new state. It returns nil, nil when the
-// file changed while it was read.
-func (w *Watcher) read(root *os.Root, name string, fi fs.FileInfo) (*state, error) {
-	st := &state{Version: stateVersion, Name: name, Size: fi.Size(), ModTime: fi.ModTime(), Read: w.opts.Now().UTC()}
-	if fi.Size() > w.opts.MaxFileSize {
-		st.FileError = tooLarge(fi.Size(), w.opts.MaxFileSize)
+// read reads a complete file into a new state. It returns nil, nil when
+// the file changed while it was read.
+func (w *Watcher) read(ctx context.Context, f File) (*state, error) {
+	st := &state{Version: stateVersion, Name: f.Name, Size: f.Size, ModTime: f.ModTime, ETag: f.ETag, Read: w.opts.Now().UTC()}
+	if f.Size > w.opts.MaxFileSize {
+		st.FileError = tooLarge(f.Size, w.opts.MaxFileSize)
 		return st, nil
 	}
-	// Non-blocking: a FIFO swapped in after the Lstat above must not hang
-	// the watcher in open; the handle's own Stat then refuses it.
-	f, err := root.OpenFile(name, os.O_RDONLY|openNonBlocking, 0)
-	if err != nil {
-		return nil, fmt.Errorf("bulkdir: %w", err)
-	}
-	defer f.Close()
-	if ofi, err := f.Stat(); err != nil || !ofi.Mode().IsRegular() {
-		return nil, fmt.Errorf("bulkdir: %s is no longer a regular file", name)
-	}
-	h := sha256.New()
-	lr := &io.LimitedReader{R: f, N: w.opts.MaxFileSize + 1}
-	tee := io.TeeReader(lr, h)
-	rows, bad, perr := requestfile.Parse(tee)
-	if _, err := io.Copy(io.Discard, tee); err != nil { // the rest, for the hash
-		return nil, fmt.Errorf("bulkdir: read %s: %w", name, err)
-	}
-	after, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("bulkdir: %w", err)
-	}
-	if after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) || lr.N <= 0 {
-		// Written to while read (lr.N: it grew past the limit): wait
-		// until it is stable again.
-		w.seen[name] = sighting{after.Size(), after.ModTime()}
+	rc, err := w.store.Open(ctx, f)
+	if errors.Is(err, ErrChanged) {
 		return nil, nil
 	}
-	st.SHA256 = hex.EncodeToString(h.Sum(nil))
-	if pe := (*fs.PathError)(nil); errors.As(perr, &pe) {
-		return nil, fmt.Errorf("bulkdir: %w", perr) // the disk, not the file: try again
+	if err != nil {
+		return nil, err
 	}
+	defer rc.Close()
+	src := &errReader{r: rc}
+	h := sha256.New()
+	lr := &io.LimitedReader{R: src, N: w.opts.MaxFileSize + 1}
+	tee := io.TeeReader(lr, h)
+	rows, bad, perr := requestfile.Parse(tee)
+	_, _ = io.Copy(io.Discard, tee) // the rest, for the hash; errors are src's
+	switch {
+	case errors.Is(src.err, ErrChanged) || lr.N <= 0:
+		// Written to while read (lr.N: it grew past the limit): wait
+		// until it is complete again.
+		return nil, nil
+	case src.err != nil:
+		return nil, fmt.Errorf("bulkdir: read %s: %w", f.Name, src.err) // the store, not the file: try again
+	}
+	st.SHA256 = hex.EncodeToString(h.Sum(nil))
 	if perr != nil {
 		st.FileError = strings.TrimPrefix(perr.Error(), "requestfile: ")
 		return st, nil
 	}
-	st.Rows = w.rows(name, rows, bad)
+	if !w.opts.AllowDeprovision {
+		rows, bad = requestfile.OnlyProvisioning(rows, bad)
+	}
+	st.Rows = w.rows(f.Name, rows, bad)
 	return st, nil
+}
+
+// errReader keeps the first error but io.EOF of the reader it reads, so
+// that a failing store is never taken for a malformed file.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 func tooLarge(size, limit int64) string {

@@ -615,7 +615,7 @@ func TestRowIDAction(t *testing.T) {
 // action; a bad action value is an invalid row with its line.
 func TestActionRows(t *testing.T) {
 	f := newFixture(t)
-	w := f.watcher(t)
+	w := f.watcher(t, func(o *bulkdir.Options) { o.AllowDeprovision = true })
 	content := "userPrincipalName,displayName,accountType,usageLocation,action,target\n" +
 		upn(1) + ",One,AA,US,,\n" +
 		upn(2) + ",,,,deprovision,INC-2\n" +
@@ -657,5 +657,101 @@ func TestActionRows(t *testing.T) {
 	}
 	if d := cmp.Diff(wantReport, readReport(t, filepath.Join(f.dir, fr.ReportPath))); d != "" {
 		t.Fatalf("report (-want +got):\n%s", d)
+	}
+}
+
+// Two watchers on one folder (two processes) never make a pass at the same
+// time: a pass that finds the scan lock held does nothing and says so.
+func TestPassWhileLocked(t *testing.T) {
+	f := newFixture(t)
+	writeFile(t, filepath.Join(f.dir, "a.csv"), "userPrincipalName,displayName,accountType,usageLocation\n"+upn(1)+",One,AA,US\n")
+	other, err := bulkdir.NewFolder(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := other.Lock(context.Background(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.watcher(t)
+	for range 2 {
+		if rep := mustScan(t, w); !rep.Busy || len(rep.Files) != 0 {
+			t.Fatalf("pass while locked: %+v", rep)
+		}
+	}
+	unlock()
+	mustScan(t, w)
+	if fr := only(t, mustScan(t, w)); fr.Sent != 1 {
+		t.Fatalf("after unlock: %+v", fr)
+	}
+}
+
+// ScanOnce over a folder: the Folder remembers what it listed, so the
+// second call reads the file the first saw.
+func TestScanOnceFolder(t *testing.T) {
+	f := newFixture(t)
+	writeFile(t, filepath.Join(f.dir, "a.csv"), "userPrincipalName,displayName,accountType,usageLocation\n"+upn(1)+",One,AA,US\n")
+	store, err := bulkdir.NewFolder(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := bulkdir.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var fr bulkdir.FileReport
+	for range 2 {
+		rep, err := bulkdir.ScanOnce(context.Background(), store, f.sub, f.ledger, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr = only(t, rep)
+	}
+	if fr.Status != bulkdir.Running || fr.Sent != 1 {
+		t.Fatalf("%+v", fr)
+	}
+	id := bulkdir.RowID("a.csv", events.Request{UserPrincipalName: upn(1)})
+	f.end(t, id, ledger.Completed, "")
+	rep, err := bulkdir.ScanOnce(context.Background(), store, f.sub, f.ledger, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr := only(t, rep); fr.Status != bulkdir.Processed {
+		t.Fatalf("%+v", fr)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "processed", "a.csv.report.csv")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A pass stops when its context's deadline, or LockTTL, runs out; the
+// next one carries on.
+func TestPassDeadline(t *testing.T) {
+	f := newFixture(t)
+	w := f.watcher(t)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := w.Scan(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("pass past its deadline: %v", err)
+	}
+}
+
+// Without AllowDeprovision (RAPROV_ALLOW_DEPROVISION_ROWS) a deprovision
+// row is a bad row with its line: one row of an export cannot remove a
+// production line; the other rows still run.
+func TestDeprovisionRowsOff(t *testing.T) {
+	f := newFixture(t)
+	w := f.watcher(t)
+	writeFile(t, filepath.Join(f.dir, "mixed.csv"), "userPrincipalName,displayName,accountType,usageLocation,action,target\n"+
+		upn(1)+",One,AA,US,,\n"+
+		upn(2)+",,,,deprovision,INC-2\n")
+	mustScan(t, w)
+	fr := only(t, mustScan(t, w))
+	if fr.Sent != 1 || fr.Invalid != 1 {
+		t.Fatalf("%+v, want 1 sent and 1 invalid", fr)
+	}
+	f.sub.mu.Lock()
+	defer f.sub.mu.Unlock()
+	for _, r := range f.sub.sent {
+		if r.Deprovision() {
+			t.Errorf("a deprovision row was submitted: %+v", r)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package bulkdir
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/csv"
@@ -8,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,12 +34,14 @@ const (
 	rowFailed    = "failed"
 )
 
-// state is what is known of one file, kept in Dir/.raprov/<name>.json.
+// state is what is known of one file, kept by the store (a folder's
+// .raprov/<name>.json).
 type state struct {
 	Version   int       `json:"version"`
 	Name      string    `json:"name"`
 	Size      int64     `json:"size"`
 	ModTime   time.Time `json:"modTime"`
+	ETag      string    `json:"etag,omitempty"`
 	SHA256    string    `json:"sha256,omitempty"`
 	Read      time.Time `json:"read"`
 	FileError string    `json:"fileError,omitempty"`
@@ -133,7 +134,7 @@ func (st *state) count(fr *FileReport) {
 
 // submit submits the rows still to submit, saving the state after each
 // batch.
-func (w *Watcher) submit(ctx context.Context, root *os.Root, st *state, fr *FileReport) error {
+func (w *Watcher) submit(ctx context.Context, st *state, fr *FileReport) error {
 	var todo []int
 	for i, r := range st.Rows {
 		if r.State == rowPending {
@@ -172,7 +173,7 @@ func (w *Watcher) submit(ctx context.Context, root *os.Root, st *state, fr *File
 				return fmt.Errorf("bulkdir: submit %s: unknown outcome %q", st.Name, subs[j].Outcome)
 			}
 		}
-		if err := saveState(root, st); err != nil {
+		if err := w.saveState(ctx, st); err != nil {
 			return err
 		}
 	}
@@ -183,7 +184,7 @@ func (w *Watcher) submit(ctx context.Context, root *os.Root, st *state, fr *File
 }
 
 // poll asks the ledger about the submitted requests that have not ended.
-func (w *Watcher) poll(ctx context.Context, root *os.Root, st *state) error {
+func (w *Watcher) poll(ctx context.Context, st *state) error {
 	changed := false
 	var err error
 	for i := range st.Rows {
@@ -211,7 +212,7 @@ func (w *Watcher) poll(ctx context.Context, root *os.Root, st *state) error {
 		}
 	}
 	if changed {
-		if serr := saveState(root, st); serr != nil && err == nil {
+		if serr := w.saveState(ctx, st); serr != nil && err == nil {
 			err = serr
 		}
 	}
@@ -221,56 +222,61 @@ func (w *Watcher) poll(ctx context.Context, root *os.Root, st *state) error {
 // finish writes the report of a file whose rows have all ended, moves the
 // file to processed/ and removes its state. Each step can be repeated after
 // a crash: the target name is chosen once and kept in the state.
-func (w *Watcher) finish(root *os.Root, st *state, fi fs.FileInfo, fr *FileReport) error {
-	if err := root.MkdirAll(ProcessedDir, 0o755); err != nil {
-		return fmt.Errorf("bulkdir: %w", err)
-	}
+func (w *Watcher) finish(ctx context.Context, st *state, f File, fr *FileReport) error {
 	if st.Target == "" {
-		st.Target = w.target(root, st.Name)
-		if err := saveState(root, st); err != nil {
+		t, err := w.target(ctx, st.Name)
+		if err != nil {
+			return err
+		}
+		st.Target = t
+		if err := w.saveState(ctx, st); err != nil {
 			return err
 		}
 	}
-	dst := ProcessedDir + "/" + st.Target
-	rpt := dst + ".report.csv"
-	if err := writeAtomic(root, rpt, func(wr io.Writer) error { return writeReport(wr, st) }); err != nil {
+	var rep bytes.Buffer
+	if err := writeReport(&rep, st); err != nil {
+		return fmt.Errorf("bulkdir: report: %w", err)
+	}
+	if err := w.store.WriteProcessed(ctx, st.Target+reportSuffix, rep.Bytes()); err != nil {
 		return fmt.Errorf("bulkdir: report: %w", err)
 	}
 	// The file must still be the one read: a file replaced meanwhile is
 	// read again on the next pass instead.
-	now, err := root.Lstat(st.Name)
-	if err != nil {
-		return fmt.Errorf("bulkdir: %w", err)
-	}
-	if !now.Mode().IsRegular() || now.Size() != fi.Size() || !now.ModTime().Equal(fi.ModTime()) {
+	err := w.store.Move(ctx, f, st.Target)
+	if errors.Is(err, ErrChanged) {
 		return fmt.Errorf("bulkdir: %s changed; it is read again", st.Name)
 	}
-	if err := root.Rename(st.Name, dst); err != nil {
-		return fmt.Errorf("bulkdir: move %s: %w", st.Name, err)
+	if err != nil {
+		return err
 	}
-	if err := root.Remove(statePath(st.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := w.store.RemoveState(ctx, st.Name); err != nil {
 		w.log.Warn("bulk file state not removed", "file", st.Name, "error", err.Error())
 	}
-	fr.Status, fr.MovedTo, fr.ReportPath = Processed, dst, rpt
-	w.log.Info("bulk file processed", "file", st.Name, "movedTo", dst, "report", rpt,
+	dst := ProcessedDir + "/" + st.Target
+	fr.Status, fr.MovedTo, fr.ReportPath = Processed, dst, dst+reportSuffix
+	w.log.Info("bulk file processed", "file", st.Name, "movedTo", fr.MovedTo, "report", fr.ReportPath,
 		"completed", fr.Completed, "failed", fr.Failed, "invalid", fr.Invalid)
 	return nil
 }
 
+// reportSuffix ends the name of a file's report in processed/.
+const reportSuffix = ".report.csv"
+
 // target returns the name for a file in processed/: its own, or, when that
 // or its report is taken, with a UTC timestamp (and a counter) before the
 // extension.
-func (w *Watcher) target(root *os.Root, name string) string {
-	taken := func(n string) bool {
-		for _, p := range []string{n, n + ".report.csv"} {
-			if _, err := root.Lstat(ProcessedDir + "/" + p); !errors.Is(err, fs.ErrNotExist) {
-				return true
+func (w *Watcher) target(ctx context.Context, name string) (string, error) {
+	taken := func(n string) (bool, error) {
+		for _, p := range []string{n, n + reportSuffix} {
+			if t, err := w.store.Taken(ctx, p); err != nil || t {
+				return t, err
 			}
 		}
-		return false
+		return false, nil
 	}
-	if !taken(name) {
-		return name
+	t, err := taken(name)
+	if err != nil || !t {
+		return name, err
 	}
 	ext := filepath.Ext(name)
 	stem := strings.TrimSuffix(name, ext) + "." + w.opts.Now().UTC().Format("20060102T150405Z")
@@ -279,8 +285,8 @@ func (w *Watcher) target(root *os.Root, name string) string {
 		if i > 1 {
 			n = stem + "-" + strconv.Itoa(i) + ext
 		}
-		if !taken(n) {
-			return n
+		if t, err := taken(n); err != nil || !t {
+			return n, err
 		}
 	}
 }
@@ -340,20 +346,14 @@ func cell(s string) string {
 	return s
 }
 
-func statePath(name string) string { return StateDir + "/" + name + ".json" }
-
 // loadState returns the state of a file, or nil when there is none.
-func loadState(root *os.Root, name string) (*state, error) {
-	f, err := root.Open(statePath(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+func (w *Watcher) loadState(ctx context.Context, name string) (*state, error) {
+	b, err := w.store.LoadState(ctx, name)
+	if err != nil || b == nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("bulkdir: state: %w", err)
-	}
-	defer f.Close()
 	var st state
-	if err := json.NewDecoder(f).Decode(&st); err != nil {
+	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("bulkdir: state of %s is unreadable (remove %s to read the file afresh): %w", name, statePath(name), err)
 	}
 	if st.Version != stateVersion || st.Name != name {
@@ -362,38 +362,10 @@ func loadState(root *os.Root, name string) (*state, error) {
 	return &st, nil
 }
 
-func saveState(root *os.Root, st *state) error {
-	if err := root.MkdirAll(StateDir, 0o700); err != nil {
-		return fmt.Errorf("bulkdir: %w", err)
-	}
-	err := writeAtomic(root, statePath(st.Name), func(w io.Writer) error { return json.NewEncoder(w).Encode(st) })
+func (w *Watcher) saveState(ctx context.Context, st *state) error {
+	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("bulkdir: state: %w", err)
 	}
-	return nil
-}
-
-// writeAtomic writes a file under root through a dotfile beside it, synced
-// and renamed into place.
-func writeAtomic(root *os.Root, path string, write func(io.Writer) error) error {
-	dir, base := filepath.Split(path)
-	tmp := dir + ".tmp-" + base
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = root.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = root.Remove(tmp)
-	}
-	return err
+	return w.store.SaveState(ctx, st.Name, append(b, '\n'))
 }

@@ -2,36 +2,22 @@ package main
 
 // End-to-end tests of result callbacks on the embedded default: the
 // production chain posts each request's final event to its callbackUrl
-// through a real callback.Client, which reaches a TLS receiver in this test.
-// The receiver checks what docs/http.md ("Result callbacks") promises a
-// receiver, with code of its own: the signature recomputed from the
+// through a real callback.Client, which reaches a TLS receiver in this test
+// (shared/callback/callbacktest). The test checks what docs/http.md
+// ("Result callbacks") promises a receiver, with code of its own
+// (callbacktest.Verify, not the product's signer): the signature recomputed from the
 // documented algorithm and key, the headers, the body as the final
 // CloudEvent, one delivery per outcome, retries, and a callback that
 // never gets through dead-lettered while the outcome stands.
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +29,7 @@ import (
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/infra/graphsim/teamssim"
 	"github.com/raprov/raprov/shared/callback"
+	"github.com/raprov/raprov/shared/callback/callbacktest"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/transport"
@@ -57,114 +44,24 @@ const (
 	cbKey = "e2e-callback-hmac-key-0123456789abcdef"
 	// cbToken is a token in the callback URL's query, as receivers use.
 	cbToken = "q-t0ken-e2e"
-	// cbMaxAge is how far a signature's timestamp may be from the
-	// receiver's clock (docs/http.md).
-	cbMaxAge = 5 * time.Minute
 )
 
-// cbPost is one POST the receiver got.
-type cbPost struct {
-	method string
-	url    *url.URL
-	header http.Header
-	body   []byte
-	status int // what the receiver answered
-	at     time.Time
+// cbURL is the callback URL of path on r, with a token.
+func cbURL(r *callbacktest.Receiver, path string) string {
+	return r.URL(path, cbToken)
 }
 
-// cbReceiver is a TLS callback receiver for cbHostName.
-type cbReceiver struct {
-	srv  *httptest.Server
-	host string // cbHostName:port
-	pool *x509.CertPool
-
-	mu     sync.Mutex
-	posts  []cbPost
-	answer func(path string, n int) int // status of the nth POST (from 1) to path
-}
-
-// startReceiver starts a receiver whose certificate names cbHostName only;
-// answer decides the status of each POST.
-func startReceiver(t *testing.T, answer func(path string, n int) int) *cbReceiver {
-	t.Helper()
-	cert, pool := cbCertificate(t, cbHostName)
-	r := &cbReceiver{pool: pool, answer: answer}
-	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
-	r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	r.srv.StartTLS()
-	t.Cleanup(r.srv.Close)
-	u, err := url.Parse(r.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.host = net.JoinHostPort(cbHostName, u.Port())
-	return r
-}
-
-func (r *cbReceiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	r.mu.Lock()
-	n := 1
-	for _, p := range r.posts {
-		if p.url.Path == req.URL.Path {
-			n++
-		}
-	}
-	status := r.answer(req.URL.Path, n)
-	r.posts = append(r.posts, cbPost{method: req.Method, url: req.URL, header: req.Header.Clone(), body: body, status: status, at: time.Now()})
-	r.mu.Unlock()
-	w.WriteHeader(status)
-}
-
-// url is the callback URL of path on the receiver, with a token.
-func (r *cbReceiver) url(path string) string {
-	return "https://" + r.host + path + "?token=" + cbToken
-}
-
-// postsTo returns the POSTs to path so far.
-func (r *cbReceiver) postsTo(path string) []cbPost {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []cbPost
-	for _, p := range r.posts {
-		if p.url.Path == path {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// waitPosts waits until path has had n POSTs, and returns them.
-func (r *cbReceiver) waitPosts(t *testing.T, path string, n int) []cbPost {
-	t.Helper()
-	deadline := time.Now().Add(e2eTimeout)
-	for {
-		posts := r.postsTo(path)
-		if len(posts) >= n {
-			return posts
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d callbacks after %s, want %d", path, len(posts), e2eTimeout, n)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// notifier is the callback client of the chain: callback.New's protection
-// with two test hooks only, so that it reaches this receiver: its resolver
-// answers the loopback address for cbHostName (and nothing for any other
-// name), which AllowPrivate then lets it dial; it trusts the receiver's
-// certificate. The allow-list is RAPROV_CALLBACK_ALLOWED_HOSTS's.
-func (r *cbReceiver) notifier(t *testing.T, allowed []string) *callback.Client {
+// cbNotifier is the callback client of the chain: callback.New's protection
+// with two test hooks only, so that it reaches r: its resolver answers the
+// loopback address for cbHostName (and nothing for any other name), which
+// AllowPrivate then lets it dial; it trusts the receiver's certificate. The
+// allow-list is RAPROV_CALLBACK_ALLOWED_HOSTS's.
+func cbNotifier(t *testing.T, r *callbacktest.Receiver, allowed []string) *callback.Client {
 	t.Helper()
 	loopback := netip.MustParseAddr("127.0.0.1")
 	c, err := callback.NewForTests(cbKey, callback.Options{AllowedHosts: allowed}, callback.TestHooks{
 		AllowPrivate: true,
-		TLS:          &tls.Config{RootCAs: r.pool, MinVersion: tls.VersionTLS12},
+		TLS:          &tls.Config{RootCAs: r.Pool, MinVersion: tls.VersionTLS12},
 		LookupNetIP: func(_ context.Context, _, host string) ([]netip.Addr, error) {
 			if strings.EqualFold(host, cbHostName) {
 				return []netip.Addr{loopback}, nil
@@ -176,79 +73,6 @@ func (r *cbReceiver) notifier(t *testing.T, allowed []string) *callback.Client {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// cbCertificate makes a self-signed certificate for host and a pool that
-// trusts it.
-func cbCertificate(t testing.TB, host string) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: host},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{host},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
-
-// verifySignature checks header, an X-Raprov-Signature value, as
-// docs/http.md tells a receiver to: t=<unix seconds>,v1=<hex HMAC-SHA256
-// of "<t>.<body>"> with the callback key, the timestamp within cbMaxAge of
-// now; other members are ignored, one matching v1 is enough.
-func verifySignature(key []byte, header string, body []byte, now time.Time) error {
-	var ts string
-	var sigs []string
-	for _, member := range strings.Split(header, ",") {
-		name, value, ok := strings.Cut(strings.TrimSpace(member), "=")
-		if !ok {
-			return fmt.Errorf("member %q is not name=value", member)
-		}
-		switch name {
-		case "t":
-			if ts != "" {
-				return errors.New("two timestamps")
-			}
-			ts = value
-		case "v1":
-			sigs = append(sigs, value)
-		}
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 {
-		return fmt.Errorf("no timestamp or no v1 signature in %q", header)
-	}
-	if age := now.Sub(time.Unix(sec, 0)); age > cbMaxAge || age < -cbMaxAge {
-		return fmt.Errorf("timestamp %s is %s from now", ts, age)
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, s := range sigs {
-		if got, err := hex.DecodeString(s); err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return errors.New("no v1 signature matches")
 }
 
 // cbEnvelope is the body of a callback as a receiver reads it: the
@@ -279,30 +103,30 @@ type cbEnvelope struct {
 
 // checkPost checks one callback as the documented contract describes it,
 // and returns its body's envelope.
-func checkPost(t *testing.T, p cbPost, path string) cbEnvelope {
+func checkPost(t *testing.T, p callbacktest.Post, path string) cbEnvelope {
 	t.Helper()
-	if p.method != http.MethodPost || p.url.Path != path || p.url.Query().Get("token") != cbToken {
-		t.Errorf("%s: %s %s, want POST to the callback URL as given (path and query)", path, p.method, p.url)
+	if p.Method != http.MethodPost || p.URL.Path != path || p.URL.Query().Get("token") != cbToken {
+		t.Errorf("%s: %s %s, want POST to the callback URL as given (path and query)", path, p.Method, p.URL)
 	}
 	for name, want := range map[string]string{"Content-Type": "application/cloudevents+json", "User-Agent": "raprov-callback"} {
-		if got := p.header.Get(name); got != want {
+		if got := p.Header.Get(name); got != want {
 			t.Errorf("%s: header %s %q, want %q", path, name, got, want)
 		}
 	}
-	sig := p.header.Get("X-Raprov-Signature")
-	if err := verifySignature([]byte(cbKey), sig, p.body, p.at); err != nil {
+	sig := p.Header.Get("X-Raprov-Signature")
+	if err := callbacktest.Verify([]byte(cbKey), sig, p.Body, p.At); err != nil {
 		t.Errorf("%s: signature %q does not verify with the callback key: %v", path, sig, err)
 	}
 	// The check can fail: another key, or another body, does not verify.
-	if verifySignature([]byte(cbKey+"x"), sig, p.body, p.at) == nil || verifySignature([]byte(cbKey), sig, append(slices.Clone(p.body), ' '), p.at) == nil {
+	if callbacktest.Verify([]byte(cbKey+"x"), sig, p.Body, p.At) == nil || callbacktest.Verify([]byte(cbKey), sig, append(slices.Clone(p.Body), ' '), p.At) == nil {
 		t.Errorf("%s: the signature verifies with another key or body", path)
 	}
-	if strings.Contains(sig, cbKey) || strings.Contains(string(p.body), cbKey) {
+	if strings.Contains(sig, cbKey) || strings.Contains(string(p.Body), cbKey) {
 		t.Errorf("%s: the callback carries the key", path)
 	}
 	var env cbEnvelope
-	if err := json.Unmarshal(p.body, &env); err != nil {
-		t.Fatalf("%s: body is not JSON: %v\n%s", path, err, p.body)
+	if err := json.Unmarshal(p.Body, &env); err != nil {
+		t.Fatalf("%s: body is not JSON: %v\n%s", path, err, p.Body)
 	}
 	if env.SpecVersion != "1.0" || env.ID == "" || env.Source != events.Source(events.StepComplete) || env.DataContentType != "application/json" {
 		t.Errorf("%s: envelope %+v, want a CloudEvent 1.0 from %s", path, env, events.Source(events.StepComplete))
@@ -318,9 +142,9 @@ func checkPost(t *testing.T, p cbPost, path string) cbEnvelope {
 
 // sameEvent checks that a callback's body is o's final event, as published
 // on the results queue.
-func sameEvent(t *testing.T, p cbPost, o e2eOutcome) {
+func sameEvent(t *testing.T, p callbacktest.Post, o e2eOutcome) {
 	t.Helper()
-	got, err := events.Decode(p.body)
+	got, err := events.Decode(p.Body)
 	if err != nil {
 		t.Fatalf("%s: the body does not decode as an event: %v", o.Final.Subject, err)
 	}
@@ -350,24 +174,24 @@ func traceID(traceparent string) string {
 // posted once, signed, to its receiver, which verifies it as documented.
 func TestE2ECallback(t *testing.T) {
 	t.Parallel()
-	rcv := startReceiver(t, func(string, int) int { return http.StatusNoContent })
+	rcv := callbacktest.Start(t, cbHostName, func(string, int) int { return http.StatusNoContent })
 	allowed := []string{cbHostName}
 	e := startE2E(t, e2eConfig{
-		notifier: rcv.notifier(t, allowed),
+		notifier: cbNotifier(t, rcv, allowed),
 		steps:    func(c *steps.Config) { c.CallbackAllowedHosts = allowed },
 	})
 
 	ok := e2eReq("cb-ok", "e2e-cb-ok", cq, "US", "+13125550105", teamssim.SeedSupportCQID)
-	ok.CallbackURL = rcv.url("/raprov/ok")
+	ok.CallbackURL = cbURL(rcv, "/raprov/ok")
 	failed := e2eReq("cb-failed", "e2e-cb-failed", aa, "US", "+12065550199", "") // not in the inventory
-	failed.CallbackURL = rcv.url("/raprov/failed")
+	failed.CallbackURL = cbURL(rcv, "/raprov/failed")
 	e.submit(t, ok, failed)
 	outs := e.await(t, ok.RequestID, failed.RequestID)
 	mustComplete(t, outs[ok.RequestID])
 	mustFail(t, outs[failed.RequestID], events.ReasonNumberNotFound, events.StepCheckLicense)
 
 	dep := events.Request{RequestID: events.DeprovisionID(ok.RequestID), UserPrincipalName: ok.UserPrincipalName,
-		Action: events.ActionDeprovision, Target: ok.RequestID, CallbackURL: rcv.url("/raprov/deprovision")}
+		Action: events.ActionDeprovision, Target: ok.RequestID, CallbackURL: cbURL(rcv, "/raprov/deprovision")}
 	e.submit(t, dep)
 	outs[dep.RequestID] = e.await(t, dep.RequestID)[dep.RequestID]
 	mustComplete(t, outs[dep.RequestID])
@@ -384,7 +208,7 @@ func TestE2ECallback(t *testing.T) {
 		{failed, "/raprov/failed", events.TypeProvisioningFailed, events.ReasonNumberNotFound, ""},
 		{dep, "/raprov/deprovision", events.TypeProvisioningCompleted, "", events.ActionDeprovision},
 	} {
-		posts := rcv.postsTo(tc.path)
+		posts := rcv.PostsTo(tc.path)
 		if len(posts) != 1 {
 			t.Errorf("%s: %d callbacks, want exactly 1", tc.req.RequestID, len(posts))
 			continue
@@ -419,21 +243,21 @@ func TestE2ECallback(t *testing.T) {
 // dead letter.
 func TestE2ECallbackRetried(t *testing.T) {
 	t.Parallel()
-	rcv := startReceiver(t, func(_ string, n int) int {
+	rcv := callbacktest.Start(t, cbHostName, func(_ string, n int) int {
 		if n <= 2 {
 			return http.StatusInternalServerError
 		}
 		return http.StatusOK
 	})
-	e := startE2E(t, e2eConfig{notifier: rcv.notifier(t, nil)})
+	e := startE2E(t, e2eConfig{notifier: cbNotifier(t, rcv, nil)})
 	req := e2eReq("cb-flaky", "e2e-cb-flaky", aa, "US", "", "")
-	req.CallbackURL = rcv.url("/flaky")
+	req.CallbackURL = cbURL(rcv, "/flaky")
 	e.submit(t, req)
 	o := e.await(t, req.RequestID)[req.RequestID]
 	mustComplete(t, o)
 	e.quiesce(t)
 
-	posts := rcv.postsTo("/flaky")
+	posts := rcv.PostsTo("/flaky")
 	if len(posts) != 3 {
 		t.Fatalf("%d callbacks, want 3 (500, 500, 200)", len(posts))
 	}
@@ -443,10 +267,10 @@ func TestE2ECallbackRetried(t *testing.T) {
 		if env.ID != o.Final.ID || env.Type != events.TypeProvisioningCompleted {
 			t.Errorf("attempt %d: %s id %s, want %s id %s", i+1, env.Type, env.ID, events.TypeProvisioningCompleted, o.Final.ID)
 		}
-		if p.status/100 == 2 {
+		if p.Status/100 == 2 {
 			delivered[env.ID]++
 		}
-		if i > 0 && p.header.Get("X-Raprov-Signature") == posts[i-1].header.Get("X-Raprov-Signature") && string(p.body) != string(posts[i-1].body) {
+		if i > 0 && p.Header.Get("X-Raprov-Signature") == posts[i-1].Header.Get("X-Raprov-Signature") && string(p.Body) != string(posts[i-1].Body) {
 			t.Errorf("attempt %d reuses the signature of another body", i+1)
 		}
 	}
@@ -470,7 +294,7 @@ func TestE2ECallbackRetried(t *testing.T) {
 func TestE2ECallbackFails(t *testing.T) {
 	t.Parallel()
 	var up sync.Map // path → true once the receiver answers 204
-	rcv := startReceiver(t, func(path string, _ int) int {
+	rcv := callbacktest.Start(t, cbHostName, func(path string, _ int) int {
 		if _, ok := up.Load(path); ok {
 			return http.StatusNoContent
 		}
@@ -479,12 +303,12 @@ func TestE2ECallbackFails(t *testing.T) {
 		}
 		return http.StatusServiceUnavailable
 	})
-	e := startE2E(t, e2eConfig{notifier: rcv.notifier(t, nil)})
+	e := startE2E(t, e2eConfig{notifier: cbNotifier(t, rcv, nil)})
 	maxAttempts := e2eTiming().MaxAttempts
 	down := e2eReq("cb-down", "e2e-cb-down", aa, "US", "", "")
-	down.CallbackURL = rcv.url("/down")
+	down.CallbackURL = cbURL(rcv, "/down")
 	gone := e2eReq("cb-gone", "e2e-cb-gone", aa, "CA", "+12065550199", "") // fails: not in the inventory
-	gone.CallbackURL = rcv.url("/gone")
+	gone.CallbackURL = cbURL(rcv, "/gone")
 	e.submit(t, down, gone)
 	outs := e.await(t, down.RequestID, gone.RequestID)
 	mustComplete(t, outs[down.RequestID])
@@ -498,12 +322,12 @@ func TestE2ECallbackFails(t *testing.T) {
 		attempts int
 		detail   string
 	}{
-		{down, "/down", maxAttempts, "callback to " + rcv.host + ": 503 Service Unavailable"},
-		{gone, "/gone", 1, "callback to " + rcv.host + ": 410 Gone"},
+		{down, "/down", maxAttempts, "callback to " + rcv.Host + ": 503 Service Unavailable"},
+		{gone, "/gone", 1, "callback to " + rcv.Host + ": 410 Gone"},
 	} {
 		id := tc.req.RequestID
 		o := outs[id]
-		posts := rcv.postsTo(tc.path)
+		posts := rcv.PostsTo(tc.path)
 		if len(posts) != tc.attempts {
 			t.Errorf("%s: %d callbacks, want %d", id, len(posts), tc.attempts)
 		}
@@ -562,9 +386,9 @@ func TestE2ECallbackFails(t *testing.T) {
 	if err := e.store.DeadLetters().Requeue(context.Background(), dls[i].ID, body); err != nil {
 		t.Fatal(err)
 	}
-	posts := rcv.waitPosts(t, "/down", maxAttempts+1)
+	posts := rcv.WaitPosts(t, "/down", maxAttempts+1, e2eTimeout)
 	e.quiesce(t)
-	if posts = rcv.postsTo("/down"); len(posts) != maxAttempts+1 || posts[maxAttempts].status != http.StatusNoContent {
+	if posts = rcv.PostsTo("/down"); len(posts) != maxAttempts+1 || posts[maxAttempts].Status != http.StatusNoContent {
 		t.Fatalf("%d callbacks after the replay, want %d, the last delivered", len(posts), maxAttempts+1)
 	}
 	env := checkPost(t, posts[maxAttempts], "/down")

@@ -62,13 +62,17 @@ queued, when serve reaches Graph itself (RAPROV_GRAPH_TENANT_ID or
 func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain *embedded.Chain, ops opsHost, log *slog.Logger, out io.Writer) error {
 	l := ops.Ledger()
 	planner, accounts := tenantReads(m, s)
+	senders, err := httpapi.SendersWith(s.SenderMappings)
+	if err != nil {
+		return configError(fmt.Errorf("RAPROV_SENDER_MAPPINGS: %w", err))
+	}
 	api, err := httpapi.New(httpapi.Options{
 		Submitter:  chainSubmitter(chain),
 		Ledger:     l,
 		Keys:       s.IntakeKeys,
 		Normalize:  validate.Normalizer(validate.Options{VerifiedDomains: s.Steps.VerifiedDomains, CallbackAllowedHosts: s.Steps.CallbackAllowedHosts}),
 		AllowAdopt: s.Steps.AllowAdopt,
-		Senders:    httpapi.BuiltinSenders(),
+		Senders:    senders,
 		Logger:     log,
 		Planner:    planner,
 		Accounts:   accounts,

@@ -33,6 +33,7 @@ func TestServeDoors(t *testing.T) {
 	t.Setenv("RAPROV_DB", filepath.Join(dir, "raprov.db"))
 	t.Setenv("RAPROV_LOG_FILE", filepath.Join(dir, "raprov.log"))
 	t.Setenv("RAPROV_INTAKE_KEYS", key)
+	t.Setenv("RAPROV_SENDER_MAPPINGS", "../../examples/senders/servicenow-renamed.mapping.json")
 	cmd := newServeCmd()
 	pr, pw := io.Pipe()
 	cmd.SetOut(pw)
@@ -112,6 +113,14 @@ func TestServeDoors(t *testing.T) {
 	}
 	if code, b := call(http.MethodPost, "/senders/servicenow", sn, true); code != http.StatusAccepted || !strings.Contains(string(b), "servicenow-RITM0010023") {
 		t.Fatalf("ServiceNow POST: %d %s", code, b)
+	}
+	// RAPROV_SENDER_MAPPINGS adds the override's sender beside the built-in ones.
+	renamed, err := os.ReadFile("../../examples/senders/servicenow-renamed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, b := call(http.MethodPost, "/senders/servicenow-contoso", renamed, true); code != http.StatusAccepted {
+		t.Fatalf("POST to the override's sender: %d %s", code, b)
 	}
 
 	outcome := func(id string) string {

@@ -66,6 +66,9 @@ type settings struct {
 	// carry deprovision rows; off, such rows are refused as bad rows, so
 	// one row of a file cannot remove a production line.
 	AllowDeprovisionRows bool `envconfig:"ALLOW_DEPROVISION_ROWS"`
+	// SenderMappings are mapping files (docs/senders.md) loaded over the
+	// built-in ServiceNow and Workday mappings of POST /senders/{name}.
+	SenderMappings []string `envconfig:"SENDER_MAPPINGS"`
 	// BulkDir is the folder of scheduled bulk files raprov serve watches
 	// (--watch); empty: none.
 	BulkDir string `envconfig:"BULK_DIR"`

@@ -6,38 +6,19 @@ package e2e_test
 // e2ehooks tag (functions/complete/hooks_e2e.go) so that its callback client
 // resolves hooks.contoso.com to this machine, signs with the key it read from
 // Secrets Manager (RAPROV_CALLBACK_SECRET_ARN) and posts to a TLS receiver
-// here, which verifies what docs/http.md ("Result callbacks") promises, with
-// code of its own.
+// here (shared/callback/callbacktest); the test verifies what docs/http.md
+// ("Result callbacks") promises, with code of its own (callbacktest.Verify,
+// not the product's signer).
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
-	"fmt"
-	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/callback/callbacktest"
 	"github.com/raprov/raprov/shared/ledger"
 )
 
@@ -47,144 +28,7 @@ const (
 	receiverHost = "hooks.contoso.com"
 	// receiverToken is a token in the callback URL's query.
 	receiverToken = "q-t0ken-aws-e2e"
-	// signatureMaxAge is how far a signature's timestamp may be from the
-	// receiver's clock (docs/http.md).
-	signatureMaxAge = 5 * time.Minute
 )
-
-// received is one POST the receiver got.
-type received struct {
-	method string
-	url    *url.URL
-	header http.Header
-	body   []byte
-	status int
-	at     time.Time
-}
-
-// receiver is a TLS callback receiver for receiverHost.
-type receiver struct {
-	srv    *httptest.Server
-	host   string // receiverHost:port
-	caFile string // its certificate, PEM, for the function's SSL_CERT_FILE
-
-	mu     sync.Mutex
-	posts  []received
-	answer func(path string, n int) int // status of the nth POST (from 1) to path
-}
-
-func startReceiver(t *testing.T, answer func(path string, n int) int) *receiver {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: receiverHost},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{receiverHost},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &receiver{answer: answer, caFile: filepath.Join(t.TempDir(), "receiver-ca.pem")}
-	if err := os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
-	r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-	r.srv.StartTLS()
-	t.Cleanup(r.srv.Close)
-	u, err := url.Parse(r.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.host = net.JoinHostPort(receiverHost, u.Port())
-	return r
-}
-
-func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	r.mu.Lock()
-	n := 1
-	for _, p := range r.posts {
-		if p.url.Path == req.URL.Path {
-			n++
-		}
-	}
-	status := r.answer(req.URL.Path, n)
-	r.posts = append(r.posts, received{method: req.Method, url: req.URL, header: req.Header.Clone(), body: body, status: status, at: time.Now()})
-	r.mu.Unlock()
-	w.WriteHeader(status)
-}
-
-func (r *receiver) url(path string) string {
-	return "https://" + r.host + path + "?token=" + receiverToken
-}
-
-func (r *receiver) postsTo(path string) []received {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []received
-	for _, p := range r.posts {
-		if p.url.Path == path {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// verifySignature checks an X-Raprov-Signature value as docs/http.md tells
-// a receiver to: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> with
-// the callback key, the timestamp within signatureMaxAge of now, other
-// members ignored, one matching v1 enough.
-func verifySignature(key []byte, header string, body []byte, now time.Time) error {
-	var ts string
-	var sigs []string
-	for _, member := range strings.Split(header, ",") {
-		name, value, ok := strings.Cut(strings.TrimSpace(member), "=")
-		if !ok {
-			return fmt.Errorf("member %q is not name=value", member)
-		}
-		switch name {
-		case "t":
-			if ts != "" {
-				return errors.New("two timestamps")
-			}
-			ts = value
-		case "v1":
-			sigs = append(sigs, value)
-		}
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 {
-		return fmt.Errorf("no timestamp or no v1 signature in %q", header)
-	}
-	if age := now.Sub(time.Unix(sec, 0)); age > signatureMaxAge || age < -signatureMaxAge {
-		return fmt.Errorf("timestamp %s is %s from now", ts, age)
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, s := range sigs {
-		if got, err := hex.DecodeString(s); err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return errors.New("no v1 signature matches")
-}
 
 // callbackBody is a callback's body as a receiver reads it.
 type callbackBody struct {
@@ -206,26 +50,26 @@ type callbackBody struct {
 
 // checkCallback checks one POST against the documented contract: the URL
 // as given, the headers, the signature with key, a CloudEvent body.
-func checkCallback(t *testing.T, p received, path string, key []byte) callbackBody {
+func checkCallback(t *testing.T, p callbacktest.Post, path string, key []byte) callbackBody {
 	t.Helper()
-	if p.method != http.MethodPost || p.url.Path != path || p.url.Query().Get("token") != receiverToken {
-		t.Errorf("%s: %s %s, want POST to the callback URL as given", path, p.method, p.url)
+	if p.Method != http.MethodPost || p.URL.Path != path || p.URL.Query().Get("token") != receiverToken {
+		t.Errorf("%s: %s %s, want POST to the callback URL as given", path, p.Method, p.URL)
 	}
 	for name, want := range map[string]string{"Content-Type": "application/cloudevents+json", "User-Agent": "raprov-callback"} {
-		if got := p.header.Get(name); got != want {
+		if got := p.Header.Get(name); got != want {
 			t.Errorf("%s: header %s %q, want %q", path, name, got, want)
 		}
 	}
-	sig := p.header.Get("X-Raprov-Signature")
-	if err := verifySignature(key, sig, p.body, p.at); err != nil {
+	sig := p.Header.Get("X-Raprov-Signature")
+	if err := callbacktest.Verify(key, sig, p.Body, p.At); err != nil {
 		t.Errorf("%s: signature %q does not verify with the key in Secrets Manager: %v", path, sig, err)
 	}
-	if verifySignature(append(key, 'x'), sig, p.body, p.at) == nil {
+	if callbacktest.Verify(append(key, 'x'), sig, p.Body, p.At) == nil {
 		t.Errorf("%s: the signature verifies with another key", path)
 	}
 	var b callbackBody
-	if err := json.Unmarshal(p.body, &b); err != nil {
-		t.Fatalf("%s: body is not JSON: %v\n%s", path, err, p.body)
+	if err := json.Unmarshal(p.Body, &b); err != nil {
+		t.Fatalf("%s: body is not JSON: %v\n%s", path, err, p.Body)
 	}
 	if b.SpecVersion != "1.0" || b.Source != events.Source(events.StepComplete) || b.DataContentType != "application/json" ||
 		b.Subject == "" || b.Subject != b.Data.Request.RequestID {
@@ -242,23 +86,27 @@ func checkCallback(t *testing.T, p received, path string, key []byte) callbackBo
 // complete read from Secrets Manager.
 func TestE2ECallback(t *testing.T) {
 	t.Parallel()
-	rcv := startReceiver(t, func(path string, n int) int {
+	rcv := callbacktest.Start(t, receiverHost, func(path string, n int) int {
 		if path == "/raprov/failed" && n == 1 {
 			return http.StatusServiceUnavailable
 		}
 		return http.StatusNoContent
 	})
+	caFile := filepath.Join(t.TempDir(), "receiver-ca.pem") // for the function's SSL_CERT_FILE
+	if err := os.WriteFile(caFile, rcv.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s := newStack(t, stackConfig{
 		callbackHooks: true,
 		env: map[string]map[string]string{events.StepComplete: {
 			"RAPROV_E2E_CALLBACK_RESOLVE": receiverHost + "=127.0.0.1",
-			"SSL_CERT_FILE":               rcv.caFile, // trust the receiver's certificate
+			"SSL_CERT_FILE":               caFile, // trust the receiver's certificate
 		}},
 	})
 	ok := request("e2e-callback-ok", aa, "", "")
-	ok.CallbackURL = rcv.url("/raprov/ok")
+	ok.CallbackURL = rcv.URL("/raprov/ok", receiverToken)
 	failed := request("e2e-callback-failed", cq, "+12065550199", "")
-	failed.CallbackURL = rcv.url("/raprov/failed")
+	failed.CallbackURL = rcv.URL("/raprov/failed", receiverToken)
 	s.submit(t, ok)
 	s.submit(t, failed)
 	outs := map[string]outcome{
@@ -275,7 +123,7 @@ func TestE2ECallback(t *testing.T) {
 		{failed.RequestID, "/raprov/failed", events.TypeProvisioningFailed, string(events.ReasonNumberNotFound), 2},
 	} {
 		o := outs[tc.id]
-		posts := rcv.postsTo(tc.path)
+		posts := rcv.PostsTo(tc.path)
 		if len(posts) != tc.posts {
 			t.Errorf("%s: %d callbacks, want %d", tc.id, len(posts), tc.posts)
 		}

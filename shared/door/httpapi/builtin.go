@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"regexp"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/door/mapping"
@@ -32,4 +35,40 @@ func BuiltinSenders() map[string]Sender {
 		out[m.Name] = MappingSender(m)
 	}
 	return out
+}
+
+// senderName is what a mapping's name must look like to be a route:
+// POST /senders/{name}.
+var senderName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// SendersWith returns BuiltinSenders with the mapping files at paths
+// loaded over them (mapping.LoadMapping; RAPROV_SENDER_MAPPINGS): each
+// file's mapping is served at POST /senders/{its name}, so an override
+// named as a built-in one (its "base", when it names none) replaces it and
+// any other name adds a sender. A file that cannot be read or loaded, a
+// name that is not a route, or two files with one name is an error naming
+// the file, so a deployment never starts with a mapping it did not mean.
+func SendersWith(paths []string) (map[string]Sender, error) {
+	out := BuiltinSenders()
+	seen := map[string]string{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("sender mapping %s: %w", p, err)
+		}
+		m, err := mapping.LoadMapping(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("sender mapping %s: %w", p, err)
+		}
+		if !senderName.MatchString(m.Name) {
+			return nil, fmt.Errorf("sender mapping %s: name %q is not a route name (lower-case letters, digits and -, at most 64)", p, m.Name)
+		}
+		if first, ok := seen[m.Name]; ok {
+			return nil, fmt.Errorf("sender mapping %s: %s names the sender %q too", p, first, m.Name)
+		}
+		seen[m.Name] = p
+		out[m.Name] = MappingSender(m)
+	}
+	return out, nil
 }

@@ -31,7 +31,7 @@ func links(all []string, prefix string) bool {
 // call Graph (intake, complete) do not link msgraph-sdk-go or the adapters,
 // only intake links the validator and the phone-number library, and the
 // HTTP door it serves at its Function URL (httpapi, its wiring and the SQS
-// submitter), and no function links the embedded default's SQLite.
+// submitter) and the scheduled bulk door (bulkdir over S3), and no function links the embedded default's SQLite.
 func TestFunctionsLinkOnlyWhatTheirStepNeeds(t *testing.T) {
 	mains, err := filepath.Glob("*/main.go")
 	if err != nil {
@@ -60,6 +60,9 @@ func TestFunctionsLinkOnlyWhatTheirStepNeeds(t *testing.T) {
 				"github.com/raprov/raprov/shared/door/httpapi":            name == events.StepIntake,
 				"github.com/raprov/raprov/functions/internal/httpdoor":    name == events.StepIntake,
 				"github.com/raprov/raprov/shared/transport/sqs/sqssubmit": name == events.StepIntake,
+				"github.com/raprov/raprov/functions/internal/bulkdoor":    name == events.StepIntake,
+				"github.com/raprov/raprov/shared/door/bulkdir":            name == events.StepIntake,
+				"github.com/aws/aws-sdk-go-v2/service/s3":                 name == events.StepIntake,
 				"github.com/raprov/raprov/shared/door/statuspage":         false,
 				"modernc.org/sqlite":                                      false,
 				"github.com/raprov/raprov/shared/transport/local":         false,

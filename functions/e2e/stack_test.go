@@ -26,6 +26,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -78,6 +79,10 @@ type stackConfig struct {
 	env map[string]map[string]string
 	// noPollers starts no event source mappings: startPollers does.
 	noPollers bool
+	// bulk deploys the scheduled bulk door: the template's BulkBucketName
+	// is the stack's bucket (stack.bulkBucket), created on the S3 of the
+	// SQS stand-in (fauxqs).
+	bulk bool
 	// callbackHooks runs complete's e2ehooks build, which honours
 	// RAPROV_E2E_CALLBACK_RESOLVE (functions/complete/hooks_e2e.go),
 	// instead of the deployable one.
@@ -100,6 +105,10 @@ type stack struct {
 	sim                      *graphsim.Running
 	secrets                  *secretsStandIn
 	fns                      map[string]*function
+	// s3 and bulkBucket: the stand-in's S3, and the bulk door's bucket
+	// (stackConfig.bulk; "" otherwise).
+	s3         *s3.Client
+	bulkBucket string
 
 	logMu sync.Mutex
 	log   []string // what the pollers noticed, shown on failure
@@ -142,6 +151,13 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 		}
 	})
 	s.createQueues(ctx)
+	s.s3 = s3.New(s3.Options{Region: region, BaseEndpoint: aws.String(sq.Endpoint), UsePathStyle: true, Credentials: creds})
+	if cfg.bulk {
+		s.bulkBucket = s.name + "-bulk"
+		if _, err := s.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.bulkBucket)}); err != nil {
+			t.Fatalf("bulk bucket: %v", err)
+		}
+	}
 
 	ddb := dynamodb.New(dynamodb.Options{Region: region, BaseEndpoint: aws.String(db.Endpoint), Credentials: creds})
 	s.table = s.name + "-ledger"
@@ -187,6 +203,10 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 		},
 		Refs: map[string]string{"Table": s.table},
 	}
+	if cfg.bulk {
+		values.Params["BulkBucketName"] = s.bulkBucket
+		values.Refs["BulkBucket"] = s.bulkBucket
+	}
 	for _, step := range events.AllSteps {
 		env, err := tmpl.functionEnv(step, values)
 		if err != nil {
@@ -231,6 +251,7 @@ func (s *stack) overlay(t *testing.T, env map[string]string, graph bool, caFile 
 	env["AWS_ENDPOINT_URL_SQS"] = s.sqsEndpoint
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = s.ddbEndpoint
 	env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = s.secrets.URL
+	env["AWS_ENDPOINT_URL_S3"] = s.sqsEndpoint // fauxqs serves S3 too
 	env["AWS_ENDPOINT_URL"] = deadEndpoint
 	if graph {
 		// What simulatorAt (cmd/raprov) gives a client of the simulator:

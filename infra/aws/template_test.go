@@ -1,6 +1,8 @@
 package aws
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/transport/sqs"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
@@ -71,6 +74,31 @@ var graphBudgetSteps = map[string]bool{
 // its URL (functions/internal/httpdoor). Only they get a FunctionUrlConfig,
 // the door's HMAC keys and dynamodb:Scan (GET /requests lists the ledger).
 var doorSteps = map[string]bool{events.StepIntake: true}
+
+// bulkSteps are the steps whose functions run the scheduled bulk door
+// (functions/internal/bulkdoor): intake, the one function that validates
+// rows (DESIGN §9). Only they may hold S3 actions, on the bulk bucket's
+// prefix only, and only they are a schedule's target.
+var bulkSteps = map[string]bool{events.StepIntake: true}
+
+// The bulk door's contract with the template: the condition that enables
+// it, the parameters of its prefix, and what intake may do in S3.
+const (
+	bulkCondition   = "HasBulkDoor"
+	bulkPrefixParam = "BulkPrefix"
+	// bulkObjects is the one resource of the object actions: the objects
+	// under the prefix (request files, .raprov/ state and lock,
+	// processed/), of the stack's bulk bucket.
+	bulkObjects = "arn:${AWS::Partition}:s3:::${BulkBucket}/${BulkPrefix}*"
+	// bulkListPrefix is the s3:prefix (StringLikeIfExists) ListBucket is
+	// bound to.
+	bulkListPrefix = "${BulkPrefix}*"
+)
+
+// bulkObjectActions are the object actions the bulk door needs (s3store:
+// GetObject also covers HeadObject and the copy's source, PutObject the
+// copy's destination).
+var bulkObjectActions = []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 
 // doorKeysVar is the variable naming the secret of the door's HMAC keys
 // (httpdoor.KeysARNVar).
@@ -185,6 +213,7 @@ var checks = []check{
 	{"PermissionsBoundary", checkPermissionsBoundary},
 	{"Outputs", checkOutputs},
 	{"FunctionURL", checkFunctionURL},
+	{"BulkDoor", checkBulkDoor},
 }
 
 func TestTemplate(t *testing.T) {
@@ -420,6 +449,48 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"FunctionURL", "intake (IntakeFunction): RAPROV_INTAKE_KEYS_ARN = !Ref IntakeKeysSecretArn, which [complete (CompleteFunction)] read too"},
 		{"no URL output", "    Value: !GetAtt IntakeFunctionUrl.FunctionUrl\n", "    Value: !GetAtt IntakeFunction.Arn\n",
 			"Outputs", "no output gives intake (IntakeFunction)'s Function URL (!GetAtt IntakeFunctionUrl.FunctionUrl)"},
+		// The scheduled bulk door (checkBulkDoor, and the S3 statements
+		// through SendPermissions and PermissionsBoundary).
+		{"schedule targets complete", "        Arn: !GetAtt IntakeFunction.Arn\n        RoleArn:", "        Arn: !GetAtt CompleteFunction.Arn\n        RoleArn:",
+			"BulkDoor", "schedule BulkSchedule targets CompleteFunction.Arn; a schedule may target only intake (IntakeFunction)"},
+		{"schedule sends another payload", `Input: '{"raprov":"bulk-scan"}'`, `Input: '{"raprov":"scan"}'`,
+			"BulkDoor", `schedule BulkSchedule: Input "{\"raprov\":\"scan\"}", want {"raprov":"bulk-scan"}`},
+		{"schedule payload spaced", `Input: '{"raprov":"bulk-scan"}'`, `Input: '{ "raprov": "bulk-scan" }'`,
+			"BulkDoor", ""},
+		{"schedule role invokes anything", "                Action: lambda:InvokeFunction\n                Resource: !GetAtt IntakeFunction.Arn\n",
+			"                Action: lambda:InvokeFunction\n                Resource: \"*\"\n",
+			"BulkDoor", `role BulkScheduleRole: may invoke "*", want intake (IntakeFunction) only`},
+		{"schedule role does more", "                Action: lambda:InvokeFunction\n", "                Action: [lambda:InvokeFunction, lambda:UpdateFunctionCode]\n",
+			"BulkDoor", "role BulkScheduleRole: actions [lambda:InvokeFunction lambda:UpdateFunctionCode], want lambda:InvokeFunction only"},
+		{"schedule role trusts events", "Principal: { Service: scheduler.amazonaws.com }", "Principal: { Service: [scheduler.amazonaws.com, events.amazonaws.com] }",
+			"BulkDoor", "role BulkScheduleRole: trusted by [scheduler.amazonaws.com events.amazonaws.com]"},
+		{"schedule without condition", "    Type: AWS::Scheduler::Schedule\n    Condition: HasBulkDoor\n", "    Type: AWS::Scheduler::Schedule\n",
+			"BulkDoor", "BulkSchedule (AWS::Scheduler::Schedule): Condition is not HasBulkDoor"},
+		{"bucket without condition", "    Type: AWS::S3::Bucket\n    Condition: HasBulkDoor\n", "    Type: AWS::S3::Bucket\n",
+			"BulkDoor", "bucket BulkBucket: Condition is not HasBulkDoor"},
+		{"bucket may go public", "        RestrictPublicBuckets: true\n", "        RestrictPublicBuckets: false\n",
+			"BulkDoor", "bucket BulkBucket: PublicAccessBlockConfiguration.RestrictPublicBuckets is not true"},
+		{"bulk door on by default", "  BulkBucketName:\n    Type: String\n    Default: \"\"\n", "  BulkBucketName:\n    Type: String\n    Default: raprov-bulk\n",
+			"BulkDoor", `parameter BulkBucketName: Default must be ""`},
+		{"bucket variable unconditioned", "RAPROV_BULK_BUCKET: !If [HasBulkDoor, !Ref BulkBucket, !Ref AWS::NoValue]", "RAPROV_BULK_BUCKET: !Ref BulkBucketName",
+			"BulkDoor", "intake (IntakeFunction): RAPROV_BULK_BUCKET is not !If [HasBulkDoor, !Ref BulkBucket, !Ref AWS::NoValue]"},
+		{"bulk variable on complete", "          RAPROV_CALLBACK_SECRET_ARN:", "          RAPROV_BULK_PREFIX: !Ref BulkPrefix\n          RAPROV_CALLBACK_SECRET_ARN:",
+			"BulkDoor", "complete (CompleteFunction): RAPROV_BULK_PREFIX; only the bulk door's functions get it"},
+		{"intake's S3 policy unconditioned", "        - !If\n          - HasBulkDoor\n          - Statement:\n", "        - !If\n          - HasAlarmTarget\n          - Statement:\n",
+			"BulkDoor", "intake (IntakeFunction): a policy with S3 actions is not !If [HasBulkDoor"},
+		{"objects of the whole bucket", "                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BulkBucket}/${BulkPrefix}*\"\n",
+			"                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BulkBucket}/*\"\n",
+			"SendPermissions", `intake (IntakeFunction): s3:GetObject on "arn:${AWS::Partition}:s3:::${BulkBucket}/*", want the bulk prefix's objects only`},
+		{"list without prefix condition", "                Resource: !GetAtt BulkBucket.Arn\n                Condition:\n                  StringLikeIfExists:\n                    s3:prefix: !Sub \"${BulkPrefix}*\"\n",
+			"                Resource: !GetAtt BulkBucket.Arn\n",
+			"SendPermissions", "intake (IntakeFunction): s3:ListBucket without Condition StringLikeIfExists s3:prefix"},
+		{"intake deletes the bucket", "                Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]\n", "                Action: [s3:GetObject, s3:PutObject, s3:DeleteObject, s3:DeleteBucket]\n",
+			"SendPermissions", "intake (IntakeFunction): s3:DeleteBucket is not an action of the bulk door"},
+		{"S3 outside the door", "              Resource: !GetAtt CompleteQueue.Arn\n",
+			"              Resource: !GetAtt CompleteQueue.Arn\n            - Effect: Allow\n              Action: s3:GetObject\n              Resource: !Sub \"arn:${AWS::Partition}:s3:::${BulkBucket}/${BulkPrefix}*\"\n",
+			"SendPermissions", "complete (CompleteFunction): s3:GetObject; only the bulk door's functions [intake] may use S3"},
+		{"boundary caps the bulk door", "              Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]\n", "              Action: [s3:GetObject, s3:PutObject]\n",
+			"PermissionsBoundary", `boundary FunctionPermissionsBoundary does not allow s3:DeleteObject on "arn:${AWS::Partition}:s3:::${BulkBucket}/${BulkPrefix}*", which intake (IntakeFunction)'s policy grants`},
 		{"deprovision function without Graph secret", "      RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n          RAPROV_GRAPH_SHARE: !FindInMap [DeprovisionShare", "      RAPROV_GRAPH_SHARE: !FindInMap [DeprovisionShare",
 			"Secrets", "unassociate (UnassociateFunction): has RAPROV_GRAPH_CLIENT_SECRET_ARN = false, want true"},
 	} {
@@ -1082,13 +1153,21 @@ func checkPermissionsBoundary(t testing.TB, tp *template) {
 			t.Errorf("%s: PermissionsBoundary is not !Ref of a managed policy in the template", f)
 			continue
 		}
-		table, secrets := map[string]bool{}, map[string]bool{}
-		for _, st := range seq(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
+		table, secrets, s3 := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		for _, st := range branches(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
 			if scalar(Get(st, "Effect")) != "Allow" {
 				continue
 			}
 			for _, a := range scalars(Get(st, "Action")) {
+				if strings.HasPrefix(a, "s3:") {
+					for _, e := range tp.bulkS3(a, st) {
+						t.Errorf("boundary %s: %s", id, e)
+					}
+				}
 				for _, r := range branches(Get(st, "Resource")) {
+					if strings.HasPrefix(a, "s3:") {
+						s3[s3Grant(a, r)] = true
+					}
 					if res, attr := getAtt(r); strings.HasPrefix(a, "dynamodb:") && res == tp.table(t) && attr == "Arn" {
 						table[a] = true
 					}
@@ -1109,11 +1188,16 @@ func checkPermissionsBoundary(t testing.TB, tp *template) {
 				t.Errorf("boundary %s does not allow secretsmanager:GetSecretValue on %s, which %s reads", id, p, f)
 			}
 		}
+		for _, a := range slices.Sorted(maps.Keys(g.s3)) {
+			if !s3[a] {
+				t.Errorf("boundary %s does not allow %s, which %s's policy grants", id, a, f)
+			}
+		}
 		if checked[id] {
 			continue
 		}
 		checked[id] = true
-		for _, st := range seq(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
+		for _, st := range branches(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
 			for _, a := range scalars(Get(st, "Action")) {
 				if a == "*" || strings.HasSuffix(a, ":*") {
 					t.Errorf("boundary %s: action %q", id, a)
@@ -1236,6 +1320,248 @@ func checkFunctionURL(t testing.TB, tp *template) {
 		case len(keysParams[p]) != 1:
 			others := slices.DeleteFunc(slices.Clone(keysParams[p]), func(s string) bool { return s == f.String() })
 			t.Errorf("%s: %s = !Ref %s, which %v read too; the door's keys are its own", f, doorKeysVar, p, others)
+		}
+	}
+}
+
+// bulkBucket returns the logical id of the one S3 bucket (the bulk door's),
+// or "".
+func (tp *template) bulkBucket() string {
+	if ids := tp.idsOfType("AWS::S3::Bucket"); len(ids) == 1 {
+		return ids[0]
+	}
+	return ""
+}
+
+// bulkObjectsOf is the one resource of the object actions on bucket.
+func bulkObjectsOf(bucket string) string {
+	return strings.Replace(bulkObjects, "${BulkBucket}", "${"+bucket+"}", 1)
+}
+
+// bulkS3 checks an S3 action of statement st: the object actions on the
+// bulk prefix's objects only, ListBucket on the bucket bound to the prefix
+// (Condition StringLike s3:prefix), no other action.
+func (tp *template) bulkS3(a string, st *yaml.Node) []string {
+	var errs []string
+	bucket := tp.bulkBucket()
+	resources := branches(Get(st, "Resource"))
+	switch {
+	case slices.Contains(bulkObjectActions, a):
+		for _, r := range resources {
+			if name, _ := intrinsic(r); name != "Fn::Sub" || sub(r) != bulkObjectsOf(bucket) {
+				errs = append(errs, fmt.Sprintf("%s on %s, want the bulk prefix's objects only (!Sub %q)", a, s3Resource(r), bulkObjectsOf(bucket)))
+			}
+		}
+	case a == "s3:ListBucket":
+		for _, r := range resources {
+			if res, attr := getAtt(r); res != bucket || attr != "Arn" || bucket == "" {
+				errs = append(errs, fmt.Sprintf("%s on %s, want the bulk bucket (!GetAtt %s.Arn)", a, s3Resource(r), bucket))
+			}
+		}
+		// IfExists: S3's check of ListBucket that turns a missing key's
+		// 403 into 404 carries no s3:prefix.
+		if p := Get(st, "Condition", "StringLikeIfExists", "s3:prefix"); sub(p) != bulkListPrefix {
+			errs = append(errs, fmt.Sprintf("%s without Condition StringLikeIfExists s3:prefix !Sub %q: it would list the whole bucket", a, bulkListPrefix))
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("%s is not an action of the bulk door (allowed: s3:ListBucket, %v)", a, bulkObjectActions))
+	}
+	return errs
+}
+
+// s3Resource names a resource of an S3 statement in messages.
+func s3Resource(r *yaml.Node) string {
+	if res, attr := getAtt(r); res != "" {
+		return res + "." + attr
+	}
+	return strconv.Quote(sub(r))
+}
+
+// s3Grant is one S3 action on one resource, as grants and the boundary
+// compare them.
+func s3Grant(a string, r *yaml.Node) string { return a + " on " + s3Resource(r) }
+
+// ifCondition returns the then-branch of n when n is
+// !If [cond, then, !Ref AWS::NoValue].
+func ifCondition(n *yaml.Node, cond string) (*yaml.Node, bool) {
+	name, arg := intrinsic(n)
+	if name != "Fn::If" {
+		return nil, false
+	}
+	items := seq(arg)
+	if len(items) != 3 || scalar(items[0]) != cond || ref(items[2]) != "AWS::NoValue" {
+		return nil, false
+	}
+	return items[1], true
+}
+
+// hasS3 reports whether a policy or statement node (any branch) holds an
+// S3 action.
+func hasS3(n *yaml.Node) bool {
+	for _, b := range branches(n) {
+		stmts := []*yaml.Node{b}
+		if st := Get(b, "Statement"); st != nil {
+			stmts = branches(st)
+		}
+		for _, st := range stmts {
+			if slices.ContainsFunc(scalars(Get(st, "Action")), func(a string) bool { return strings.HasPrefix(a, "s3:") }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkBulkDoor checks the scheduled bulk door (docs/bulk.md, "On AWS"):
+// off unless its bucket parameter is set (condition bulkCondition), and
+// then a private, encrypted bucket; schedules that invoke the bulk door's
+// function only, with sqs.ScheduledBulkScan, through a role that may
+// invoke that function and nothing else; the function's variables, S3
+// policy and the boundary's S3 statements all under the same condition.
+func checkBulkDoor(t testing.TB, tp *template) {
+	cond := Get(tp.root, "Conditions", bulkCondition)
+	if cond == nil {
+		t.Fatalf("no condition %s: the bulk door must be off unless asked for", bulkCondition)
+	}
+	bucketParam := ""
+	if name, arg := intrinsic(cond); name == "Fn::Not" && len(seq(arg)) == 1 {
+		if name, eq := intrinsic(seq(arg)[0]); name == "Fn::Equals" && len(seq(eq)) == 2 && seq(eq)[1].Value == "" {
+			bucketParam = ref(seq(eq)[0])
+		}
+	}
+	switch param := Get(tp.root, "Parameters", bucketParam); {
+	case param == nil:
+		t.Errorf("condition %s is not !Not [!Equals [!Ref <bucket parameter>, \"\"]]", bulkCondition)
+	case Get(param, "Default") == nil || scalar(Get(param, "Default")) != "":
+		t.Errorf("parameter %s: Default must be \"\" (no bulk door unless asked for)", bucketParam)
+	}
+	conditioned := func(id string) bool { return scalar(Get(tp.res[id], "Condition")) == bulkCondition }
+	buckets := tp.idsOfType("AWS::S3::Bucket")
+	if len(buckets) != 1 {
+		t.Fatalf("%d S3 buckets %v, want one: the bulk door's", len(buckets), buckets)
+	}
+	bucket := buckets[0]
+	bp := Get(tp.res[bucket], "Properties")
+	if !conditioned(bucket) {
+		t.Errorf("bucket %s: Condition is not %s", bucket, bulkCondition)
+	}
+	if got := ref(Get(bp, "BucketName")); got != bucketParam {
+		t.Errorf("bucket %s: BucketName is !Ref %q, want !Ref %s", bucket, got, bucketParam)
+	}
+	if Get(bp, "BucketEncryption", "ServerSideEncryptionConfiguration") == nil {
+		t.Errorf("bucket %s: no BucketEncryption", bucket)
+	}
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if scalar(Get(bp, "PublicAccessBlockConfiguration", k)) != "true" {
+			t.Errorf("bucket %s: PublicAccessBlockConfiguration.%s is not true", bucket, k)
+		}
+	}
+	for _, typ := range []string{"AWS::S3::BucketPolicy", "AWS::IAM::Role", "AWS::Scheduler::Schedule"} {
+		for _, id := range tp.idsOfType(typ) {
+			if !conditioned(id) {
+				t.Errorf("%s (%s): Condition is not %s; it exists only for the bulk door", id, typ, bulkCondition)
+			}
+		}
+	}
+
+	var door fn
+	for _, step := range tp.expectedSteps(t) {
+		if bulkSteps[step] {
+			door = tp.function(t, step)
+		}
+	}
+	if door.id == "" {
+		t.Fatalf("no function of the bulk door's steps %v", slices.Sorted(maps.Keys(bulkSteps)))
+	}
+	schedules := tp.idsOfType("AWS::Scheduler::Schedule")
+	if len(schedules) == 0 {
+		t.Errorf("no AWS::Scheduler::Schedule invokes the bulk door")
+	}
+	roles := map[string]bool{}
+	for _, id := range schedules {
+		target := Get(tp.res[id], "Properties", "Target")
+		if res, attr := getAtt(Get(target, "Arn")); res != door.id || attr != "Arn" {
+			t.Errorf("schedule %s targets %s.%s; a schedule may target only %s (!GetAtt %s.Arn)", id, res, attr, door, door.id)
+		}
+		var got, want bytes.Buffer
+		json.Compact(&want, []byte(sqs.ScheduledBulkScan))
+		if err := json.Compact(&got, []byte(scalar(Get(target, "Input")))); err != nil || got.String() != want.String() {
+			t.Errorf("schedule %s: Input %q, want %s (sqs.ScheduledBulkScan; anything else is refused)", id, scalar(Get(target, "Input")), sqs.ScheduledBulkScan)
+		}
+		if ref(Get(tp.res[id], "Properties", "ScheduleExpression")) == "" {
+			t.Errorf("schedule %s: ScheduleExpression is not !Ref of a parameter", id)
+		}
+		role, attr := getAtt(Get(target, "RoleArn"))
+		if attr != "Arn" || scalar(Get(tp.res[role], "Type")) != "AWS::IAM::Role" {
+			t.Errorf("schedule %s: Target.RoleArn is not !GetAtt of a role of the template", id)
+			continue
+		}
+		roles[role] = true
+	}
+	for _, role := range slices.Sorted(maps.Keys(roles)) {
+		rp := Get(tp.res[role], "Properties")
+		for _, st := range branches(Get(rp, "AssumeRolePolicyDocument", "Statement")) {
+			if svc := scalars(Get(st, "Principal", "Service")); len(svc) != 1 || svc[0] != "scheduler.amazonaws.com" || Get(st, "Principal", "AWS") != nil {
+				t.Errorf("role %s: trusted by %v, want scheduler.amazonaws.com only", role, svc)
+			}
+		}
+		if Get(rp, "ManagedPolicyArns") != nil {
+			t.Errorf("role %s: ManagedPolicyArns; the schedule's role holds its one statement only", role)
+		}
+		for _, p := range seq(Get(rp, "Policies")) {
+			for _, st := range branches(Get(p, "PolicyDocument", "Statement")) {
+				if scalar(Get(st, "Effect")) != "Allow" {
+					continue
+				}
+				if a := scalars(Get(st, "Action")); len(a) != 1 || a[0] != "lambda:InvokeFunction" {
+					t.Errorf("role %s: actions %v, want lambda:InvokeFunction only", role, a)
+				}
+				for _, r := range branches(Get(st, "Resource")) {
+					if res, attr := getAtt(r); res != door.id || attr != "Arn" {
+						t.Errorf("role %s: may invoke %s, want %s only (!GetAtt %s.Arn)", role, s3Resource(r), door, door.id)
+					}
+				}
+			}
+		}
+	}
+
+	// The function's variables: the bucket and prefix only when the door is on.
+	for name, want := range map[string]string{"RAPROV_BULK_BUCKET": bucket, "RAPROV_BULK_PREFIX": bulkPrefixParam} {
+		then, ok := ifCondition(door.env()[name], bulkCondition)
+		if !ok || ref(then) != want {
+			t.Errorf("%s: %s is not !If [%s, !Ref %s, !Ref AWS::NoValue]", door, name, bulkCondition, want)
+		}
+	}
+	if _, ok := door.env()["RAPROV_ALLOW_DEPROVISION_ROWS"]; !ok {
+		t.Errorf("%s: environment lacks RAPROV_ALLOW_DEPROVISION_ROWS", door)
+	}
+	if d := scalar(Get(tp.root, "Parameters", bulkPrefixParam, "Default")); !strings.HasSuffix(d, "/") || strings.HasPrefix(d, "/") {
+		t.Errorf("parameter %s: Default %q, want a prefix ending in / (not starting with one)", bulkPrefixParam, d)
+	}
+	for _, step := range tp.expectedSteps(t) {
+		f := tp.function(t, step)
+		for name := range f.env() {
+			if strings.HasPrefix(name, "RAPROV_BULK_") && !bulkSteps[step] {
+				t.Errorf("%s: %s; only the bulk door's functions get it", f, name)
+			}
+		}
+	}
+	for _, p := range seq(Get(door.props, "Policies")) {
+		if _, ok := ifCondition(p, bulkCondition); hasS3(p) && !ok {
+			t.Errorf("%s: a policy with S3 actions is not !If [%s, …, !Ref AWS::NoValue]", door, bulkCondition)
+		}
+	}
+	g := tp.grants(t, door)
+	for _, a := range append([]string{"s3:ListBucket"}, bulkObjectActions...) {
+		if !slices.ContainsFunc(slices.Collect(maps.Keys(g.s3)), func(s string) bool { return strings.HasPrefix(s, a+" on ") }) {
+			t.Errorf("%s: no %s; the bulk door needs it", door, a)
+		}
+	}
+	if id := ref(door.prop("PermissionsBoundary")); id != "" {
+		for _, st := range seq(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
+			if _, ok := ifCondition(st, bulkCondition); hasS3(st) && !ok {
+				t.Errorf("boundary %s: a statement with S3 actions is not !If [%s, …, !Ref AWS::NoValue]", id, bulkCondition)
+			}
 		}
 	}
 }
@@ -1563,6 +1889,7 @@ type grant struct {
 	sends   map[string]bool // queue names (without the stack prefix) it may send to
 	secrets map[string]bool // parameters naming the secrets it may read
 	table   map[string]bool // actions on the table (statements only)
+	s3      map[string]bool // "action on resource" of the bulk bucket (statements only)
 }
 
 // grants interprets the function's Policies. Anything it cannot vouch for — a
@@ -1570,7 +1897,7 @@ type grant struct {
 // the table and secrets, a wildcard resource — is an error.
 func (tp *template) grants(t testing.TB, f fn) grant {
 	t.Helper()
-	g := grant{sends: map[string]bool{}, secrets: map[string]bool{}, table: map[string]bool{}}
+	g := grant{sends: map[string]bool{}, secrets: map[string]bool{}, table: map[string]bool{}, s3: map[string]bool{}}
 	table := tp.table(t)
 	queueName := func(res string) string {
 		for name, id := range tp.queues {
@@ -1676,8 +2003,19 @@ func (tp *template) statement(t testing.TB, f fn, s *yaml.Node, table string, qu
 				}
 				g.secrets[p] = true
 			}
+		case strings.HasPrefix(a, "s3:"):
+			if !bulkSteps[f.step] {
+				t.Errorf("%s: %s; only the bulk door's functions %v may use S3", f, a, slices.Sorted(maps.Keys(bulkSteps)))
+				continue
+			}
+			for _, e := range tp.bulkS3(a, s) {
+				t.Errorf("%s: %s", f, e)
+			}
+			for _, r := range resources {
+				g.s3[s3Grant(a, r)] = true
+			}
 		default:
-			t.Errorf("%s: action %s; the test allows only sqs:SendMessage, sqs:ChangeMessageVisibility on its own queue, table items and secretsmanager:GetSecretValue", f, a)
+			t.Errorf("%s: action %s; the test allows only sqs:SendMessage, sqs:ChangeMessageVisibility on its own queue, table items, secretsmanager:GetSecretValue and the bulk door's S3 actions", f, a)
 		}
 	}
 }

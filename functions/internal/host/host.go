@@ -148,6 +148,14 @@ func (h *Host) StartWithURL(name string, fn steps.Step, web http.Handler) {
 	sqs.StartDispatch(h.Handler(name, fn), web, h.Log)
 }
 
+// StartWithDoors is StartWithURL for a function that EventBridge Scheduler
+// invokes too: a payload that is exactly sqs.ScheduledBulkScan goes to scan
+// (sqs.DispatchScheduled). It does not return.
+func (h *Host) StartWithDoors(name string, fn steps.Step, web http.Handler, scan sqs.Scheduled) {
+	h.Log.Info("function ready", "step", name, "function_url", true, "scheduled", true)
+	sqs.StartDispatchScheduled(h.Handler(name, fn), web, scan, h.Log)
+}
+
 // Run loads the host and serves the step called name with the function
 // build makes from it; an init error ends the process (Exit). It does not
 // return.
@@ -175,6 +183,28 @@ func RunWithURL(name string, build func(*Host) (steps.Step, http.Handler, error)
 		Exit(name, err)
 	}
 	h.StartWithURL(name, fn, web)
+}
+
+// RunWithDoors is RunWithURL for a function that also answers a scheduled
+// invocation: build makes the step, the URL's HTTP handler and the
+// scheduled handler (StartWithDoors).
+func RunWithDoors(name string, build func(*Host) (steps.Step, http.Handler, sqs.Scheduled, error)) {
+	h, err := Load()
+	if err != nil {
+		Exit(name, err)
+	}
+	fn, web, scan, err := build(h)
+	if err != nil {
+		Exit(name, err)
+	}
+	h.StartWithDoors(name, fn, web, scan)
+}
+
+// Endpoint is the endpoint override of an AWS service (its SDK id, e.g.
+// "S3"): AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, else nil, as
+// the host's own clients read it.
+func Endpoint(service string) *string {
+	return endpoint(os.Getenv, service)
 }
 
 // Exit logs an init error and ends the process: Lambda reports the init as

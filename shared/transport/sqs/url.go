@@ -36,6 +36,17 @@ const MaxURLResponse = 5 << 20
 // the payload.
 var ErrUnknownEvent = errors.New("sqs: invocation payload is neither an SQS event nor a Function URL request")
 
+// ScheduledBulkScan is the payload of the scheduled invocation that runs one
+// pass of the bulk door (the Input of the stack's EventBridge Scheduler
+// schedule): a JSON object with exactly one member, "raprov", whose value is
+// the string "bulk-scan". Whitespace aside, anything else — another member
+// beside it, another value, another type — is not this event.
+const ScheduledBulkScan = `{"raprov":"bulk-scan"}`
+
+// Scheduled answers a scheduled invocation (ScheduledBulkScan): its result
+// is the invocation's response, its error a failed invocation.
+type Scheduled = func(ctx context.Context) (any, error)
+
 // Invocation is the Lambda handler Dispatch returns, for
 // lambda.StartHandlerFunc: it answers an SQS event with an
 // events.SQSEventResponse and a Function URL request with an
@@ -52,15 +63,30 @@ type Invocation = func(ctx context.Context, payload json.RawMessage) (any, error
 //   - a Function URL request (payload format 2.0) has "requestContext"
 //     with "http", and no "Records".
 //
+// A payload that is exactly ScheduledBulkScan is a scheduled invocation;
+// Dispatch serves none (DispatchScheduled does).
+//
 // Anything else — another event source's records (S3, SNS, ...), a
 // payload with both or neither, invalid JSON — is ErrUnknownEvent: logged
 // with the payload's size only, never its content, and returned, so that
 // Lambda reports a failed invocation. It never panics on a payload.
 func Dispatch(q Handler, web http.Handler, log *slog.Logger) Invocation {
+	return DispatchScheduled(q, web, nil, log)
+}
+
+// DispatchScheduled is Dispatch for a function that EventBridge Scheduler
+// invokes too: a payload that is exactly ScheduledBulkScan is answered by
+// scan. With scan nil that payload is ErrUnknownEvent, as in Dispatch.
+func DispatchScheduled(q Handler, web http.Handler, scan Scheduled, log *slog.Logger) Invocation {
 	log = slog.New(logctx.Handler(cmp.Or(log, slog.Default()).Handler()))
 	serve := FunctionURL(web, log)
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
 		switch kind, why := eventKind(payload); kind {
+		case scheduledEvent:
+			if scan == nil {
+				return nil, refuse(ctx, log, payload, "this function serves no scheduled invocation")
+			}
+			return scan(ctx)
 		case sqsEvent:
 			var ev lambdaevents.SQSEvent
 			if err := json.Unmarshal(payload, &ev); err != nil {
@@ -91,17 +117,43 @@ func StartDispatch(q Handler, web http.Handler, log *slog.Logger) {
 	lambda.StartHandlerFunc(Dispatch(q, web, log))
 }
 
+// StartDispatchScheduled hands DispatchScheduled(q, web, scan, log) to the
+// Lambda runtime; it does not return.
+func StartDispatchScheduled(q Handler, web http.Handler, scan Scheduled, log *slog.Logger) {
+	lambda.StartHandlerFunc(DispatchScheduled(q, web, scan, log))
+}
+
 type kind int
 
 const (
 	unknownEvent kind = iota
 	sqsEvent
 	urlEvent
+	scheduledEvent
 )
+
+// isScheduledBulkScan reports whether payload is exactly ScheduledBulkScan:
+// one object member, "raprov" (spelled so: encoding/json would match any
+// case), with the string value "bulk-scan".
+func isScheduledBulkScan(payload []byte) bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(payload, &members) != nil || len(members) != 1 {
+		return false
+	}
+	raw, ok := members["raprov"]
+	if !ok {
+		return false
+	}
+	var v string
+	return json.Unmarshal(raw, &v) == nil && v == "bulk-scan" && strings.HasPrefix(strings.TrimSpace(string(raw)), `"`)
+}
 
 // eventKind tells an SQS event from a Function URL request by the members
 // each has; for anything else it says why, without quoting the payload.
 func eventKind(payload []byte) (kind, string) {
+	if isScheduledBulkScan(payload) {
+		return scheduledEvent, ""
+	}
 	var shape struct {
 		Records        json.RawMessage `json:"Records"`
 		RequestContext *struct {

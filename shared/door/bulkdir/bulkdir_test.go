@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,72 +18,20 @@ import (
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/door/bulkdir"
+	"github.com/raprov/raprov/shared/door/bulkdir/bulkdirtest"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/ledger/memledger"
-	"github.com/raprov/raprov/shared/submission"
 )
-
-// fakeSubmitter claims request ids as intake does: the first submission of
-// an id is Sent, the same request again a Duplicate, a different one a
-// Conflict.
-type fakeSubmitter struct {
-	mu     sync.Mutex
-	claims map[string]string // id → fingerprint
-	sent   []events.Request
-	calls  int
-	fail   error // returned (once) by the next call
-}
-
-var _ submission.Submitter = (*fakeSubmitter)(nil)
-
-func (f *fakeSubmitter) Submit(_ context.Context, _ string, reqs []events.Request) ([]submission.Submitted, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	if err := f.fail; err != nil {
-		f.fail = nil
-		return nil, err
-	}
-	if f.claims == nil {
-		f.claims = map[string]string{}
-	}
-	out := make([]submission.Submitted, len(reqs))
-	for i, r := range reqs {
-		fp := r.Fingerprint()
-		prev, ok := f.claims[r.RequestID]
-		switch {
-		case !ok:
-			f.claims[r.RequestID] = fp
-			f.sent = append(f.sent, r)
-			out[i].Outcome = submission.Sent
-		case prev == fp:
-			out[i].Outcome = submission.Duplicate
-		default:
-			out[i].Outcome = submission.Conflict
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeSubmitter) sentIDs() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ids := make([]string, len(f.sent))
-	for i, r := range f.sent {
-		ids[i] = r.RequestID
-	}
-	return ids
-}
 
 type fixture struct {
 	dir    string
-	sub    *fakeSubmitter
+	sub    *bulkdirtest.Submitter
 	ledger *memledger.Ledger
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	return &fixture{dir: t.TempDir(), sub: &fakeSubmitter{}, ledger: memledger.New()}
+	return &fixture{dir: t.TempDir(), sub: &bulkdirtest.Submitter{}, ledger: memledger.New()}
 }
 
 func (f *fixture) watcher(t *testing.T, mod ...func(*bulkdir.Options)) *bulkdir.Watcher {
@@ -185,8 +132,8 @@ func TestBulkCSV(t *testing.T) {
 	content, badLines := csv200()
 	writeFile(t, filepath.Join(f.dir, "batch.csv"), content)
 
-	if fr := only(t, mustScan(t, w)); fr.Status != bulkdir.Waiting || f.sub.calls != 0 {
-		t.Fatalf("first sight: %+v, %d submissions; want waiting, none", fr, f.sub.calls)
+	if fr := only(t, mustScan(t, w)); fr.Status != bulkdir.Waiting || f.sub.Calls() != 0 {
+		t.Fatalf("first sight: %+v, %d submissions; want waiting, none", fr, f.sub.Calls())
 	}
 	fr := only(t, mustScan(t, w))
 	want := bulkdir.FileReport{Name: "batch.csv", Status: bulkdir.Running, Rows: 200, Invalid: 10, Pending: 190, Sent: 190}
@@ -199,15 +146,15 @@ func TestBulkCSV(t *testing.T) {
 			wantIDs = append(wantIDs, bulkdir.RowID("batch.csv", events.Request{UserPrincipalName: upn(i)}))
 		}
 	}
-	if d := cmp.Diff(wantIDs, f.sub.sentIDs()); d != "" {
+	if d := cmp.Diff(wantIDs, f.sub.SentIDs()); d != "" {
 		t.Fatalf("ids sent (-want +got):\n%s", d)
 	}
 
 	// Passes before the requests end submit nothing.
-	calls := f.sub.calls
+	calls := f.sub.Calls()
 	fr = only(t, mustScan(t, w))
-	if fr.Status != bulkdir.Running || fr.Sent+fr.Duplicate != 0 || f.sub.calls != calls {
-		t.Fatalf("third pass: %+v, %d submit calls (was %d)", fr, f.sub.calls, calls)
+	if fr.Status != bulkdir.Running || fr.Sent+fr.Duplicate != 0 || f.sub.Calls() != calls {
+		t.Fatalf("third pass: %+v, %d submit calls (was %d)", fr, f.sub.Calls(), calls)
 	}
 
 	// Every request ends: 185 completed, 5 failed.
@@ -283,7 +230,7 @@ func TestBulkCSV(t *testing.T) {
 	if d := cmp.Diff(recs, readReport(t, filepath.Join(f.dir, fr.ReportPath))); d != "" {
 		t.Fatalf("second report differs (-first +second):\n%s", d)
 	}
-	if n := len(f.sub.sentIDs()); n != 190 {
+	if n := len(f.sub.SentIDs()); n != 190 {
 		t.Fatalf("%d requests sent in all, want 190", n)
 	}
 }
@@ -305,10 +252,10 @@ func TestRescanBeforeCompletion(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustScan(t, w)
-		calls := f.sub.calls
+		calls := f.sub.Calls()
 		fr := only(t, mustScan(t, w))
-		if fr.Status != bulkdir.Running || fr.Sent+fr.Duplicate != 0 || f.sub.calls != calls {
-			t.Fatalf("%+v; submit calls %d → %d", fr, calls, f.sub.calls)
+		if fr.Status != bulkdir.Running || fr.Sent+fr.Duplicate != 0 || f.sub.Calls() != calls {
+			t.Fatalf("%+v; submit calls %d → %d", fr, calls, f.sub.Calls())
 		}
 	})
 	t.Run("state lost", func(t *testing.T) {
@@ -331,7 +278,7 @@ func TestRescanBeforeCompletion(t *testing.T) {
 			t.Fatalf("%+v", fr)
 		}
 	})
-	if n := len(f.sub.sentIDs()); n != 3 {
+	if n := len(f.sub.SentIDs()); n != 3 {
 		t.Fatalf("%d requests sent in all, want 3", n)
 	}
 	for _, i := range []int{1, 3} {
@@ -364,14 +311,14 @@ func TestHalfWrittenFileWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	fh.Close()
-	if fr := only(t, mustScan(t, w)); fr.Status != bulkdir.Waiting || f.sub.calls != 0 {
+	if fr := only(t, mustScan(t, w)); fr.Status != bulkdir.Waiting || f.sub.Calls() != 0 {
 		t.Fatalf("read while written: %+v", fr)
 	}
 	fr := only(t, mustScan(t, w))
 	if fr.Sent != 3 || fr.Invalid != 0 {
 		t.Fatalf("%+v", fr)
 	}
-	if got := f.sub.sent[1].DisplayName; got != "Two" {
+	if got := f.sub.Sent()[1].DisplayName; got != "Two" {
 		t.Fatalf("row 2 read as %q", got)
 	}
 }
@@ -382,12 +329,12 @@ func TestRestart(t *testing.T) {
 	writeFile(t, filepath.Join(f.dir, "batch.csv"), content)
 	w := f.watcher(t)
 	mustScan(t, w)
-	f.sub.fail = errors.New("queue unavailable")
+	f.sub.FailNext(errors.New("queue unavailable"))
 	rep, err := w.Scan(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fr := only(t, rep); fr.Err == nil || fr.Pending != 190 || len(f.sub.sent) != 0 {
+	if fr := only(t, rep); fr.Err == nil || fr.Pending != 190 || len(f.sub.Sent()) != 0 {
 		t.Fatalf("failed submission: %+v", fr)
 	}
 
@@ -398,7 +345,7 @@ func TestRestart(t *testing.T) {
 	if fr.Sent != 190 {
 		t.Fatalf("after restart: %+v", fr)
 	}
-	ids := f.sub.sentIDs()
+	ids := f.sub.SentIDs()
 	w = f.watcher(t)
 	if fr := only(t, mustScan(t, w)); fr.Sent+fr.Duplicate != 0 || fr.Pending != 190 {
 		t.Fatalf("second restart: %+v", fr)
@@ -409,7 +356,7 @@ func TestRestart(t *testing.T) {
 	if fr := only(t, mustScan(t, f.watcher(t))); fr.Status != bulkdir.Processed || fr.Completed != 190 {
 		t.Fatalf("third restart: %+v", fr)
 	}
-	if n := len(f.sub.sentIDs()); n != 190 {
+	if n := len(f.sub.SentIDs()); n != 190 {
 		t.Fatalf("%d sent in all", n)
 	}
 }
@@ -438,7 +385,7 @@ func TestIgnored(t *testing.T) {
 			t.Fatalf("pass saw %+v", rep.Files)
 		}
 	}
-	if f.sub.calls != 0 {
+	if f.sub.Calls() != 0 {
 		t.Fatal("something was submitted")
 	}
 	if got, _ := os.ReadFile(secret); string(got) != body {
@@ -464,7 +411,7 @@ func TestJSONLines(t *testing.T) {
 		t.Fatalf("%+v", fr)
 	}
 	id1 := bulkdir.RowID("hr.NDJSON", events.Request{UserPrincipalName: upn(1)})
-	if d := cmp.Diff([]string{id1, "INC0012345"}, f.sub.sentIDs()); d != "" {
+	if d := cmp.Diff([]string{id1, "INC0012345"}, f.sub.SentIDs()); d != "" {
 		t.Fatalf("ids (-want +got):\n%s", d)
 	}
 	f.end(t, id1, ledger.Completed, "")
@@ -498,7 +445,7 @@ func TestFileRefused(t *testing.T) {
 			writeFile(t, filepath.Join(f.dir, tc.name), tc.content)
 			mustScan(t, w)
 			fr := only(t, mustScan(t, w))
-			if fr.Status != bulkdir.Processed || f.sub.calls != 0 {
+			if fr.Status != bulkdir.Processed || f.sub.Calls() != 0 {
 				t.Fatalf("%+v", fr)
 			}
 			recs := readReport(t, filepath.Join(f.dir, fr.ReportPath))
@@ -529,14 +476,14 @@ func TestRunStopsWithContext(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	deadline := time.Now().Add(5 * time.Second)
-	for len(f.sub.sentIDs()) == 0 && time.Now().Before(deadline) {
+	for len(f.sub.SentIDs()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.sub.sentIDs()); n != 1 {
+	if n := len(f.sub.SentIDs()); n != 1 {
 		t.Fatalf("%d sent", n)
 	}
 }
@@ -630,9 +577,7 @@ func TestActionRows(t *testing.T) {
 	id1 := bulkdir.RowID("mixed.csv", events.Request{UserPrincipalName: upn(1)})
 	id2 := bulkdir.RowID("mixed.csv", events.Request{UserPrincipalName: upn(2), Action: events.ActionDeprovision})
 	id4 := bulkdir.RowID("mixed.csv", events.Request{UserPrincipalName: upn(4), Action: events.ActionDeprovision})
-	f.sub.mu.Lock()
-	sent := append([]events.Request(nil), f.sub.sent...)
-	f.sub.mu.Unlock()
+	sent := f.sub.Sent()
 	want := []events.Request{
 		{RequestID: id1, UserPrincipalName: upn(1), DisplayName: "One", AccountType: "AA", UsageLocation: "US"},
 		{RequestID: id2, UserPrincipalName: upn(2), Action: events.ActionDeprovision, Target: "INC-2"},
@@ -747,9 +692,7 @@ func TestDeprovisionRowsOff(t *testing.T) {
 	if fr.Sent != 1 || fr.Invalid != 1 {
 		t.Fatalf("%+v, want 1 sent and 1 invalid", fr)
 	}
-	f.sub.mu.Lock()
-	defer f.sub.mu.Unlock()
-	for _, r := range f.sub.sent {
+	for _, r := range f.sub.Sent() {
 		if r.Deprovision() {
 			t.Errorf("a deprovision row was submitted: %+v", r)
 		}

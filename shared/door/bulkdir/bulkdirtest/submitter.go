@@ -16,6 +16,14 @@ type Submitter struct {
 	claims map[string]string // id → fingerprint
 	sent   []events.Request
 	calls  int
+	fail   error // returned (once) by the next call
+}
+
+// FailNext makes the next Submit fail as a whole with err, sending nothing.
+func (s *Submitter) FailNext(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = err
 }
 
 var _ submission.Submitter = (*Submitter)(nil)
@@ -25,6 +33,10 @@ func (s *Submitter) Submit(_ context.Context, _ string, reqs []events.Request) (
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
+	if err := s.fail; err != nil {
+		s.fail = nil
+		return nil, err
+	}
 	if s.claims == nil {
 		s.claims = map[string]string{}
 	}
@@ -50,6 +62,16 @@ func (s *Submitter) Sent() []events.Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]events.Request(nil), s.sent...)
+}
+
+// SentIDs returns the request ids of Sent, in order.
+func (s *Submitter) SentIDs() []string {
+	sent := s.Sent()
+	ids := make([]string, len(sent))
+	for i, r := range sent {
+		ids[i] = r.RequestID
+	}
+	return ids
 }
 
 // Calls returns how many times Submit was called.

@@ -119,7 +119,7 @@ type loginPage struct {
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil {
-		if _, ok := verifyToken(h.keys, c.Value, h.now()); ok {
+		if _, ok := h.verify(c.Value); ok {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
@@ -138,8 +138,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
+	client := clientOf(r)
+	if blocked, wait := h.guard.blocked(client, h.now()); blocked {
+		h.log.WarnContext(r.Context(), "statuspage: login refused: too many failures", "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
+		h.renderError(w, r, http.StatusTooManyRequests, "Too many failed logins from here; try again in a few minutes.")
+		return
+	}
 	i := h.accessIndex(strings.TrimSpace(r.PostForm.Get("key")))
 	if i < 0 {
+		h.guard.failed(client, h.now())
 		h.log.WarnContext(r.Context(), "statuspage: login refused", "remote", r.RemoteAddr)
 		h.render(w, r, http.StatusUnauthorized, "login", loginPage{base: h.base(r, "Log in", ""), Failed: true})
 		return
@@ -154,6 +162,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if !h.checkPost(w, r, "logout") {
 		return
 	}
+	// The cookie is cleared and the session ended here too: a copy of the
+	// cookie is refused from now on.
+	s := sessionFrom(r.Context())
+	h.guard.revoke(s.token, expiry(s.token), h.now())
 	h.clearCookie(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -88,6 +88,26 @@ func verifyToken(keys [][]byte, token string, now time.Time) (session, bool) {
 	return session{token: token, key: found}, true
 }
 
+// verify checks a session token (verifyToken) and that it was not logged
+// out.
+func (h *Handler) verify(token string) (session, bool) {
+	s, ok := verifyToken(h.keys, token, h.now())
+	if !ok || h.guard.isRevoked(token) {
+		return session{}, false
+	}
+	return s, true
+}
+
+// expiry returns the expiry a verified token carries.
+func expiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) < 2 {
+		return time.Time{}
+	}
+	exp, _ := strconv.ParseInt(parts[1], 10, 64)
+	return time.Unix(exp, 0)
+}
+
 // csrf returns the CSRF token of action (e.g. "replay") for this session.
 func (s session) csrf(action string) string {
 	return base64.RawURLEncoding.EncodeToString(sum(s.key, "csrf", action, s.token))
@@ -114,7 +134,7 @@ func (h *Handler) requireSession(next http.HandlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		s, ok := verifyToken(h.keys, c.Value, h.now())
+		s, ok := h.verify(c.Value)
 		if !ok {
 			h.log.InfoContext(r.Context(), "statuspage: session refused", "remote", r.RemoteAddr, "path", r.URL.Path)
 			h.clearCookie(w, r)

@@ -61,6 +61,7 @@ type Handler struct {
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
 	secure bool
+	guard  guard
 }
 
 var _ http.Handler = (*Handler)(nil)

@@ -381,6 +381,38 @@ func TestLogout(t *testing.T) {
 	if cs := a.Cookies(); len(cs) != 1 || cs[0].MaxAge >= 0 {
 		t.Errorf("logout did not clear the cookie: %v", cs)
 	}
+	// A copy of the cookie kept from before the logout is refused: the
+	// session ended on the server, not only in the browser.
+	wantRedirect(t, f.get(t, "/", c), "/login")
+	if a := f.get(t, "/login", c); a.StatusCode != http.StatusOK {
+		t.Errorf("login page with the logged-out cookie: %d, want the form", a.StatusCode)
+	}
+	// Another session of the same key is not affected.
+	c2 := f.MustLogin(t, key1)
+	if a := f.get(t, "/", c2); a.StatusCode != http.StatusOK {
+		t.Errorf("a new session after a logout: %d", a.StatusCode)
+	}
+}
+
+// Failed logins are limited per client: past MaxLoginFailures in
+// LoginWindow every attempt is 429 without the key being checked (the
+// right key too), until the window has passed.
+func TestLoginFailuresLimited(t *testing.T) {
+	f := newFixture(t)
+	for i := 0; i < statuspage.MaxLoginFailures; i++ {
+		if a := f.post(t, "/login", nil, url.Values{"key": {"wrong-key-wrong-key-wrong-key-wrong"}}); a.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d, want 401", i+1, a.StatusCode)
+		}
+	}
+	a := f.post(t, "/login", nil, url.Values{"key": {key1}})
+	if a.StatusCode != http.StatusTooManyRequests || a.Header.Get("Retry-After") == "" {
+		t.Fatalf("after %d failures: %d (Retry-After %q), want 429", statuspage.MaxLoginFailures, a.StatusCode, a.Header.Get("Retry-After"))
+	}
+	if len(a.Cookies()) != 0 {
+		t.Error("a refused login set a cookie")
+	}
+	f.clock.Advance(statuspage.LoginWindow)
+	f.MustLogin(t, key1)
 }
 
 func TestHostileStringsRenderInert(t *testing.T) {

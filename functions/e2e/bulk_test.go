@@ -130,16 +130,28 @@ func TestE2EBulkScheduled(t *testing.T) {
 
 	s.putObject(t, bulkPrefix+"batch.csv", bulkCSV)
 	first := scan(t, u)
-	if want := (bulkdoor.Summary{Files: 1, Running: 1, Rows: 3, Invalid: 1, Pending: 2, Sent: 2}); first != want {
-		t.Fatalf("first pass: %+v, want %+v", first, want)
+	// The pass reads the ledger again after it submits: a chain faster than
+	// the pass may have ended one or both requests by then (both: the first
+	// pass already processes the file). Either way it sent the two good
+	// rows, once, and found the bad one.
+	pending, ended := first.Pending, first.Completed
+	if (first.Running == 1) != (pending > 0) || (first.Processed == 1) != (pending == 0) {
+		t.Fatalf("first pass: %+v: a file is running while a request is pending, else processed", first)
+	}
+	first.Pending, first.Completed, first.Running, first.Processed = 0, 0, 0, 0
+	if want := (bulkdoor.Summary{Files: 1, Rows: 3, Invalid: 1, Sent: 2}); first != want || pending+ended != 2 {
+		t.Fatalf("first pass: %+v with %d pending and %d completed, want %+v and 2 pending or completed", first, pending, ended, want)
 	}
 	for _, id := range []string{"e2e-bulk-aa", "e2e-bulk-cq"} {
 		s.await(t, id, ledger.Completed)
 	}
-	passes := scanUntilProcessed(t, u)
-	last := passes[len(passes)-1]
-	if last.Completed != 2 || last.Invalid != 1 || last.Sent != 0 {
-		t.Fatalf("processing pass: %+v, want 2 completed, 1 invalid, nothing sent", last)
+	passes := 0
+	if pending > 0 {
+		more := scanUntilProcessed(t, u)
+		passes = len(more)
+		if last := more[len(more)-1]; last.Completed != 2 || last.Invalid != 1 || last.Sent != 0 {
+			t.Fatalf("processing pass: %+v, want 2 completed, 1 invalid, nothing sent", last)
+		}
 	}
 	if got, want := s.keys(t), []string{bulkPrefix + "processed/batch.csv", bulkPrefix + "processed/batch.csv.report.csv"}; !slices.Equal(got, want) {
 		t.Fatalf("bucket holds %q, want %q (no inbox file, no state, no lock)", got, want)
@@ -164,7 +176,7 @@ func TestE2EBulkScheduled(t *testing.T) {
 			t.Errorf("%s: %d accounts, want 1", id, n)
 		}
 	}
-	t.Logf("first file: %d passes after the first, processed %s after the stack's start", len(passes), time.Since(start).Round(time.Millisecond))
+	t.Logf("first file: %d passes after the first, processed %s after the stack's start", passes, time.Since(start).Round(time.Millisecond))
 
 	// The same file again: its rows are duplicates of ended requests.
 	intakeWrites := len(s.sim.Server.Requests())

@@ -123,22 +123,8 @@ func TestServeDoors(t *testing.T) {
 		t.Fatalf("POST to the override's sender: %d %s", code, b)
 	}
 
-	outcome := func(id string) string {
-		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			code, b := call(http.MethodGet, "/requests/"+id, nil, true)
-			var st struct {
-				Outcome string `json:"outcome"`
-				Reason  string `json:"reason"`
-			}
-			if code == http.StatusOK && json.Unmarshal(b, &st) == nil && st.Outcome != "in_progress" {
-				return st.Outcome + " " + st.Reason
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		t.Fatalf("%s has no outcome", id)
-		return ""
-	}
+	door := servedDoor{base: base, key: key}
+	outcome := func(id string) string { return door.outcome(t, id, 60*time.Second) }
 	if got := outcome("HTTP-1"); got != "completed " {
 		t.Errorf("HTTP-1: %q, want completed", got)
 	}

@@ -77,19 +77,7 @@ func TestE2EHappyPath(t *testing.T) {
 	// queue is quiet (each record is done before its message is deleted).
 	s.quiesce(t)
 	for _, req := range reqs {
-		st, err := s.ledger.Get(context.Background(), req.RequestID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Outcome != ledger.Completed {
-			t.Errorf("%s: %s once every queue is quiet, want completed", req.RequestID, st.Outcome)
-		}
-		var ran []string
-		for _, h := range st.History {
-			if !slices.Contains(ran, h.Step) {
-				ran = append(ran, h.Step)
-			}
-		}
+		ran := s.completedSteps(t, req.RequestID)
 		for _, step := range events.Steps {
 			if !slices.Contains(ran, step) {
 				t.Errorf("%s: the ledger has no entry of %s (steps: %v)", req.RequestID, step, ran)
@@ -170,19 +158,7 @@ func TestE2EDeprovision(t *testing.T) {
 	// (read once every queue is quiet, as in TestE2EHappyPath), none of
 	// provisioning's did, and nothing was dead-lettered.
 	s.quiesce(t)
-	st, err := s.ledger.Get(context.Background(), dep.RequestID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Outcome != ledger.Completed {
-		t.Errorf("%s: %s once every queue is quiet, want completed", dep.RequestID, st.Outcome)
-	}
-	var ran []string
-	for _, h := range st.History {
-		if !slices.Contains(ran, h.Step) {
-			ran = append(ran, h.Step)
-		}
-	}
+	ran := s.completedSteps(t, dep.RequestID)
 	for _, step := range events.AllSteps {
 		if want := slices.Contains(events.DeprovisionSteps, step); slices.Contains(ran, step) != want {
 			t.Errorf("%s: the ledger has an entry of %s: %v, want %v (steps: %v)", dep.RequestID, step, !want, want, ran)
@@ -599,4 +575,25 @@ func usersWithUPN(st graphsim.State, upn string) []graphsim.User {
 		}
 	}
 	return out
+}
+
+// completedSteps checks, once every queue is quiet, that request id
+// completed, and returns the steps its ledger history names, in order of
+// first appearance.
+func (s *stack) completedSteps(t *testing.T, id string) []string {
+	t.Helper()
+	st, err := s.ledger.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcome != ledger.Completed {
+		t.Errorf("%s: %s once every queue is quiet, want completed", id, st.Outcome)
+	}
+	var ran []string
+	for _, h := range st.History {
+		if !slices.Contains(ran, h.Step) {
+			ran = append(ran, h.Step)
+		}
+	}
+	return ran
 }

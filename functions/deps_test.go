@@ -63,6 +63,9 @@ func TestFunctionsLinkOnlyWhatTheirStepNeeds(t *testing.T) {
 				"github.com/raprov/raprov/functions/internal/bulkdoor":    name == events.StepIntake,
 				"github.com/raprov/raprov/shared/door/bulkdir":            name == events.StepIntake,
 				"github.com/aws/aws-sdk-go-v2/service/s3":                 name == events.StepIntake,
+				"github.com/aws/aws-sdk-go-v2/service/lambda":             name == events.StepIntake, // invokes the planner of dry runs
+				"github.com/raprov/raprov/shared/door/tenantreads":        name == events.StepCheckLicense,
+				"github.com/raprov/raprov/shared/dryrun":                  name == events.StepCheckLicense,
 				"github.com/raprov/raprov/shared/door/statuspage":         false,
 				"modernc.org/sqlite":                                      false,
 				"github.com/raprov/raprov/shared/transport/local":         false,

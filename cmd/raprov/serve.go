@@ -18,10 +18,10 @@ import (
 	"github.com/raprov/raprov/shared/door/bulkdir"
 	"github.com/raprov/raprov/shared/door/httpapi"
 	"github.com/raprov/raprov/shared/door/statuspage"
+	"github.com/raprov/raprov/shared/door/tenantreads"
 	"github.com/raprov/raprov/shared/dryrun"
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
-	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/submission"
 )
 
@@ -141,86 +141,8 @@ func tenantReads(m *microsoft, s settings) (httpapi.Planner, httpapi.Accounts) {
 	if m == nil {
 		return nil, nil
 	}
-	planner := tenantPlanner{
-		ports: dryrun.Ports{Licenses: m.graph, Accounts: m.graph, Numbers: m.graph, Teams: m.teams},
-		sku:   s.Steps.SkuPartNumber,
-	}
-	return planner, tenantAccounts{m.graph}
-}
-
-// tenantAccounts tells whether an account is the one raprov created for a
-// request: it carries that request's ownership mark (steps.OwnerMark).
-type tenantAccounts struct{ accounts steps.Accounts }
-
-var _ httpapi.Accounts = tenantAccounts{}
-
-func (a tenantAccounts) CreatedFor(ctx context.Context, upn, requestID string) (exists, created bool, err error) {
-	acc, err := a.accounts.FindByUPN(ctx, upn)
-	if err != nil || acc == nil {
-		return false, false, err
-	}
-	return true, acc.OwnerMark == steps.OwnerMark(requestID), nil
-}
-
-// tenantPlanner plans the requests of one dry run with shared/dryrun: reads
-// only, the requests in order against one reading of the tenant.
-type tenantPlanner struct {
-	ports dryrun.Ports
-	sku   string
-}
-
-var _ httpapi.Planner = tenantPlanner{}
-
-// Plan plans reqs with a Planner of its own (a Planner is not safe for
-// concurrent use, and each POST is one file's worth of requests).
-func (p tenantPlanner) Plan(ctx context.Context, reqs []events.Request) (httpapi.DryRun, error) {
-	pl := dryrun.New(p.ports, p.sku)
-	out := httpapi.DryRun{DryRun: true, Plans: make([]httpapi.Plan, len(reqs))}
-	for i, r := range reqs {
-		plan, err := pl.Plan(ctx, r)
-		if err != nil {
-			return httpapi.DryRun{}, fmt.Errorf("dry run of request %d (%s): %w", i+1, r.RequestID, err)
-		}
-		out.Plans[i] = httpPlan(plan)
-	}
-	if sku, ok := pl.Sku(); ok {
-		out.License = &httpapi.LicensePlan{SKU: sku.PartNumber, FreeBefore: sku.Free(), FreeAfter: pl.Free()}
-	}
-	return out, nil
-}
-
-// verdicts maps shared/dryrun's verdicts to the HTTP door's.
-var verdicts = map[dryrun.Verdict]string{
-	dryrun.Create:   httpapi.VerdictCreate,
-	dryrun.Continue: httpapi.VerdictContinue,
-	dryrun.Adopt:    httpapi.VerdictAdopt,
-	dryrun.Remove:   httpapi.VerdictRemove,
-	dryrun.Fail:     httpapi.VerdictFail,
-}
-
-// httpPlan is p as the HTTP door answers it.
-func httpPlan(p dryrun.Plan) httpapi.Plan {
-	out := httpapi.Plan{
-		RequestID:         p.Request.RequestID,
-		UserPrincipalName: p.Request.UserPrincipalName,
-		Outcome:           p.Outcome(),
-		Verdict:           verdicts[p.Verdict],
-		ObjectID:          p.ObjectID,
-		PhoneNumber:       p.Request.PhoneNumber,
-		Number:            p.Number,
-		TakesSeat:         p.TakesSeat,
-		SeatsBefore:       p.SeatsBefore,
-		SeatsAfter:        p.SeatsAfter,
-		LicenseWait:       p.LicenseWait,
-	}
-	if p.Verdict == dryrun.Fail {
-		out.Reason, out.Detail = string(p.Reason), p.Detail
-	}
-	if p.SameAs > 0 {
-		i := p.SameAs - 1
-		out.SameAs = &i
-	}
-	return out
+	ports := dryrun.Ports{Licenses: m.graph, Accounts: m.graph, Numbers: m.graph, Teams: m.teams}
+	return tenantreads.NewPlanner(ports, s.Steps.SkuPartNumber), tenantreads.NewAccounts(m.graph)
 }
 
 // chainSubmitter submits to the chain's intake.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func TestServeDoors(t *testing.T) {
 		if signed && method == http.MethodGet {
 			req.Header.Set(httpapi.SignatureHeader, httpapi.SignGet(key, time.Now(), path))
 		} else if signed {
-			req.Header.Set(httpapi.SignatureHeader, httpapi.Sign(key, time.Now(), body))
+			req.Header.Set(httpapi.SignatureHeader, httpapi.Sign(key, signTime(), body))
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -226,6 +227,26 @@ func tail(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
+// signedAt hands out signing times one second apart at least: the door
+// refuses a signature it accepted before (same timestamp, same signed
+// content), so a test that repeats a call within a second must sign it at
+// another time, as a sender signing each call afresh does.
+var signedAt = struct {
+	sync.Mutex
+	last time.Time
+}{}
+
+func signTime() time.Time {
+	signedAt.Lock()
+	defer signedAt.Unlock()
+	ts := time.Now().Truncate(time.Second)
+	if !ts.After(signedAt.last) {
+		ts = signedAt.last.Add(time.Second)
+	}
+	signedAt.last = ts
+	return ts
+}
+
 // call sends a request signed as the door wants it: GET and DELETE over
 // their method and target (and DELETE's body), POST over its body.
 func (d servedDoor) call(t *testing.T, method, path string, body []byte) (int, []byte) {
@@ -236,9 +257,9 @@ func (d servedDoor) call(t *testing.T, method, path string, body []byte) (int, [
 	case http.MethodGet:
 		req.Header.Set(httpapi.SignatureHeader, httpapi.SignGet(d.key, time.Now(), path))
 	case http.MethodDelete:
-		req.Header.Set(httpapi.SignatureHeader, httpapi.SignDelete(d.key, time.Now(), path, body))
+		req.Header.Set(httpapi.SignatureHeader, httpapi.SignDelete(d.key, signTime(), path, body))
 	default:
-		req.Header.Set(httpapi.SignatureHeader, httpapi.Sign(d.key, time.Now(), body))
+		req.Header.Set(httpapi.SignatureHeader, httpapi.Sign(d.key, signTime(), body))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

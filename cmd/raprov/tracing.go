@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 
 	"github.com/raprov/raprov/shared/tracing"
@@ -14,7 +15,9 @@ import (
 // then a span sent to the collector. Without one it installs nothing, and
 // the steps still carry the traceparent and log the trace id. Call it
 // before the chain starts and shutdown (never nil) before the process
-// exits, so the last spans are flushed.
+// exits, so the last spans are flushed. Unlike the Lambda functions, the
+// CLI can present a client certificate to the collector (mTLS).
 func setupTracing(ctx context.Context, log *slog.Logger) (shutdown func(context.Context) error, err error) {
-	return tracing.Setup(ctx, tracing.Options{ServiceName: tracing.DefaultServiceName, Logger: log})
+	p, err := tracing.Setup(ctx, tracing.Options{ServiceName: tracing.DefaultServiceName, Logger: log, LoadKeyPair: tls.LoadX509KeyPair})
+	return p.Shutdown, err
 }

@@ -113,6 +113,12 @@ func (t *cfnTemplate) resolve(n *yaml.Node, v cfnValues) (val string, present bo
 	case "!Sub":
 		s, err := t.sub(n.Value, v)
 		return s, err == nil, err
+	case "!GetAtt":
+		// Resource.Attribute, as the test names it in v.Refs.
+		if s, ok := v.Refs[n.Value]; ok {
+			return s, true, nil
+		}
+		return "", false, fmt.Errorf("line %d: !GetAtt %s: unknown to these tests", n.Line, n.Value)
 	case "!FindInMap":
 		if n.Kind != yaml.SequenceNode || len(n.Content) != 3 {
 			return "", false, fmt.Errorf("line %d: !FindInMap needs [map, key, key]", n.Line)

@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,26 +33,7 @@ type urlInstance struct {
 
 func (s *stack) startURLInstance(t *testing.T) *urlInstance {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	f := s.fns[events.StepIntake]
-	r, err := awslocal.StartRIE(ctx, awslocal.RIEOptions{
-		Bootstrap:    filepath.Join(functionsDir, events.StepIntake),
-		Env:          f.env,
-		FunctionName: s.name + "-" + events.StepIntake,
-	})
-	if err != nil {
-		t.Fatalf("intake's URL instance: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Close(); err != nil {
-			t.Errorf("intake's URL instance: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("intake's URL instance, output (tail):\n%s", tail(r.Output(), 16<<10))
-		}
-	})
-	return &urlInstance{s: s, rie: r}
+	return &urlInstance{s: s, rie: s.startInstance(t, events.StepIntake, nil)}
 }
 
 // call sends one HTTP call through the Function URL: the event Lambda

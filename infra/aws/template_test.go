@@ -100,6 +100,51 @@ const (
 // copy's destination).
 var bulkObjectActions = []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 
+// The sender mappings' contract: intake's door reads the mapping files
+// under one prefix of an operator's bucket, only when the condition holds:
+// GetObject on those objects, ListBucket of that prefix only.
+const (
+	mappingsCondition = "HasSenderMappings"
+	mappingsObjects   = "arn:${AWS::Partition}:s3:::${SenderMappingsBucket}/${SenderMappingsPrefix}*"
+	mappingsBucketARN = "arn:${AWS::Partition}:s3:::${SenderMappingsBucket}"
+	mappingsPrefix    = "${SenderMappingsPrefix}*"
+)
+
+// isMappingsS3 reports whether an S3 statement is about the sender
+// mappings' bucket.
+func isMappingsS3(st *yaml.Node) bool {
+	for _, r := range branches(Get(st, "Resource")) {
+		if strings.Contains(sub(r), "${SenderMappingsBucket}") {
+			return true
+		}
+	}
+	return false
+}
+
+// mappingsS3 checks one S3 action of a statement on the sender mappings'
+// bucket; boundary statements may leave out the prefix condition of
+// ListBucket only when they name the bucket and nothing else.
+func mappingsS3(a string, st *yaml.Node) []string {
+	var errs []string
+	for _, r := range branches(Get(st, "Resource")) {
+		switch {
+		case a == "s3:GetObject" && sub(r) == mappingsObjects:
+		case a == "s3:ListBucket" && sub(r) == mappingsBucketARN:
+		default:
+			errs = append(errs, fmt.Sprintf("%s on %s: the sender mappings allow only s3:GetObject on %q and s3:ListBucket on %q", a, s3Resource(r), mappingsObjects, mappingsBucketARN))
+		}
+	}
+	if a == "s3:ListBucket" && sub(Get(st, "Condition", "StringLike", "s3:prefix")) != mappingsPrefix {
+		errs = append(errs, fmt.Sprintf("%s on the mappings bucket without Condition StringLike s3:prefix !Sub %q: it would list the whole bucket", a, mappingsPrefix))
+	}
+	return errs
+}
+
+// plannerInvoke is what intake may invoke: check-license, which plans the
+// door's dry runs; the boundary, which cannot name the function without a
+// cycle, bounds it to the stack's functions.
+const plannerInvokeBoundary = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"
+
 // doorKeysVar is the variable naming the secret of the door's HMAC keys
 // (httpdoor.KeysARNVar).
 const doorKeysVar = "RAPROV_INTAKE_KEYS_ARN"
@@ -110,9 +155,11 @@ var (
 	envEveryFunction = []string{
 		"RAPROV_SQS_QUEUE_URL_PREFIX", "RAPROV_DYNAMODB_TABLE", "RAPROV_MAX_RECEIVE", "RAPROV_LOG_LEVEL",
 		"RAPROV_LICENSE_WAIT", "RAPROV_TEAMS_SYNC_WAIT", "RAPROV_MAX_ATTEMPTS", "RAPROV_SKU_PART_NUMBER",
+		"RAPROV_OTLP_ENDPOINT", // functions/internal/host: every function exports spans when it is set
 	}
 	envByStep = map[string][]string{
-		events.StepIntake:        {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT", doorKeysVar},
+		events.StepIntake: {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT", doorKeysVar,
+			"RAPROV_DRY_RUN_FUNCTION"}, // httpdoor.PlannerFunctionVar: check-license plans the door's dry runs
 		events.StepComplete:      {"RAPROV_CALLBACK_SECRET_ARN", "RAPROV_CALLBACK_ALLOWED_HOSTS"},
 		events.StepRemoveAccount: {"RAPROV_DEPROVISION_MODE"}, // steps.RemoveAccount is the only step that reads it
 	}
@@ -1160,8 +1207,19 @@ func checkPermissionsBoundary(t testing.TB, tp *template) {
 			}
 			for _, a := range scalars(Get(st, "Action")) {
 				if strings.HasPrefix(a, "s3:") {
-					for _, e := range tp.bulkS3(a, st) {
+					errs := tp.bulkS3(a, st)
+					if isMappingsS3(st) {
+						errs = mappingsS3(a, st)
+					}
+					for _, e := range errs {
 						t.Errorf("boundary %s: %s", id, e)
+					}
+				}
+				if a == "lambda:InvokeFunction" {
+					for _, r := range branches(Get(st, "Resource")) {
+						if sub(r) != plannerInvokeBoundary {
+							t.Errorf("boundary %s: lambda:InvokeFunction on %s, want only the stack's functions (!Sub %q)", id, s3Resource(r), plannerInvokeBoundary)
+						}
 					}
 				}
 				for _, r := range branches(Get(st, "Resource")) {
@@ -1395,6 +1453,25 @@ func ifCondition(n *yaml.Node, cond string) (*yaml.Node, bool) {
 	return items[1], true
 }
 
+// mappingsOnly reports whether n is !If [HasSenderMappings, …, !Ref
+// AWS::NoValue] whose statements are all on the sender mappings' bucket.
+func mappingsOnly(n *yaml.Node) bool {
+	then, ok := ifCondition(n, mappingsCondition)
+	if !ok {
+		return false
+	}
+	stmts := []*yaml.Node{then}
+	if st := Get(then, "Statement"); st != nil {
+		stmts = branches(st)
+	}
+	for _, st := range stmts {
+		if !isMappingsS3(st) {
+			return false
+		}
+	}
+	return true
+}
+
 // hasS3 reports whether a policy or statement node (any branch) holds an
 // S3 action.
 func hasS3(n *yaml.Node) bool {
@@ -1547,7 +1624,7 @@ func checkBulkDoor(t testing.TB, tp *template) {
 		}
 	}
 	for _, p := range seq(Get(door.props, "Policies")) {
-		if _, ok := ifCondition(p, bulkCondition); hasS3(p) && !ok {
+		if _, ok := ifCondition(p, bulkCondition); hasS3(p) && !ok && !mappingsOnly(p) {
 			t.Errorf("%s: a policy with S3 actions is not !If [%s, …, !Ref AWS::NoValue]", door, bulkCondition)
 		}
 	}
@@ -1559,7 +1636,7 @@ func checkBulkDoor(t testing.TB, tp *template) {
 	}
 	if id := ref(door.prop("PermissionsBoundary")); id != "" {
 		for _, st := range seq(Get(tp.res[id], "Properties", "PolicyDocument", "Statement")) {
-			if _, ok := ifCondition(st, bulkCondition); hasS3(st) && !ok {
+			if _, ok := ifCondition(st, bulkCondition); hasS3(st) && !ok && !mappingsOnly(st) {
 				t.Errorf("boundary %s: a statement with S3 actions is not !If [%s, …, !Ref AWS::NoValue]", id, bulkCondition)
 			}
 		}
@@ -2003,6 +2080,26 @@ func (tp *template) statement(t testing.TB, f fn, s *yaml.Node, table string, qu
 				}
 				g.secrets[p] = true
 			}
+		case a == "lambda:InvokeFunction":
+			// intake invokes check-license to plan its door's dry runs.
+			if !doorSteps[f.step] {
+				t.Errorf("%s: %s; only the HTTP door's functions invoke the planner", f, a)
+			}
+			for _, r := range resources {
+				if res, attr := getAtt(r); res != tp.functions[events.StepCheckLicense] || attr != "Arn" {
+					t.Errorf("%s: %s on something other than check-license (!GetAtt %s.Arn)", f, a, tp.functions[events.StepCheckLicense])
+				}
+			}
+		case strings.HasPrefix(a, "s3:") && isMappingsS3(s):
+			if !doorSteps[f.step] {
+				t.Errorf("%s: %s on the sender mappings; only the HTTP door's functions read them", f, a)
+			}
+			for _, e := range mappingsS3(a, s) {
+				t.Errorf("%s: %s", f, e)
+			}
+			for _, r := range resources {
+				g.s3[s3Grant(a, r)] = true
+			}
 		case strings.HasPrefix(a, "s3:"):
 			if !bulkSteps[f.step] {
 				t.Errorf("%s: %s; only the bulk door's functions %v may use S3", f, a, slices.Sorted(maps.Keys(bulkSteps)))
@@ -2199,4 +2296,32 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// Intake's door has check-license plan its dry runs: the variable names
+// check-license's function, and intake's own policy lets it invoke that
+// function and no other (the statement check in grants).
+func TestDryRunPlannerIsCheckLicense(t *testing.T) {
+	tp := loadTemplate(t)
+	door := tp.function(t, events.StepIntake)
+	res, attr := getAtt(door.env()["RAPROV_DRY_RUN_FUNCTION"])
+	if want := tp.functions[events.StepCheckLicense]; res != want || attr != "Arn" {
+		t.Errorf("%s: RAPROV_DRY_RUN_FUNCTION is %s.%s, want !GetAtt %s.Arn", door, res, attr, want)
+	}
+	invokes := false
+	for _, p := range seq(Get(door.props, "Policies")) {
+		for _, st := range seq(Get(p, "Statement")) {
+			if slices.Contains(scalars(Get(st, "Action")), "lambda:InvokeFunction") {
+				invokes = true
+			}
+		}
+	}
+	if !invokes {
+		t.Errorf("%s: no statement allows lambda:InvokeFunction on the planner", door)
+	}
+	for _, step := range tp.expectedSteps(t) {
+		if _, ok := tp.function(t, step).env()["RAPROV_DRY_RUN_FUNCTION"]; ok && step != events.StepIntake {
+			t.Errorf("%s gets RAPROV_DRY_RUN_FUNCTION; only the HTTP door's function invokes the planner", step)
+		}
+	}
 }

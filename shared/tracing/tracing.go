@@ -5,14 +5,19 @@
 // configured (see Endpoint); off, nothing is installed and the steps still
 // carry the W3C traceparent along the chain and log its trace id.
 //
-// Only long-running processes (the CLI: raprov run, serve, worker) import
-// this package: it links the SDK and the exporter, which the Lambda
-// functions do not carry (docs/tracing.md).
+// The CLI's long-running processes (raprov run, serve, worker) and every
+// Lambda function (functions/internal/host) use it. The exporter is
+// raprov's own (shared/tracing/otlphttp), not the upstream otlptracehttp,
+// whose generated protobuf and gRPC packages would add megabytes to every
+// Lambda zip (docs/tracing.md). A Lambda function calls Provider.Flush
+// after each invocation: the sandbox freezes once the response is sent,
+// with the batch of spans still in memory.
 package tracing
 
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,18 +29,18 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/tracing/otlphttp"
 )
 
 // Environment variables read by Endpoint and Setup. The exporter also reads
 // the standard OTEL_EXPORTER_OTLP_{,TRACES_}{HEADERS,TIMEOUT,COMPRESSION,
-// CERTIFICATE,CLIENT_CERTIFICATE,CLIENT_KEY,INSECURE}, the SDK
+// CERTIFICATE,CLIENT_CERTIFICATE,CLIENT_KEY} (otlphttp.FromEnv), the SDK
 // OTEL_TRACES_SAMPLER(_ARG), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and
 // the OTEL_BSP_* batch settings.
 const (
@@ -121,44 +126,86 @@ type Options struct {
 	// ServiceVersion is service.version; default the main module's
 	// version from the build information, when it has one.
 	ServiceVersion string
+	// Attributes describe the process further (faas.name, cloud.region,
+	// ...); OTEL_RESOURCE_ATTRIBUTES overrides them.
+	Attributes []attribute.KeyValue
 	// Logger receives the start message and export errors; default
 	// slog.Default().
 	Logger *slog.Logger
+	// LoadKeyPair, when not nil, lets the exporter present a client
+	// certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _KEY): pass
+	// tls.LoadX509KeyPair. Nil refuses those variables, and keeps the RSA
+	// and ECDSA key code out of the binary (otlphttp.EnvOptions).
+	LoadKeyPair func(certFile, keyFile string) (tls.Certificate, error)
+}
+
+// Provider is the tracer provider Setup installed, or none when export is
+// off. Its methods are safe on a nil or disabled Provider and then do
+// nothing.
+type Provider struct {
+	tp *sdktrace.TracerProvider
+}
+
+// Enabled reports whether spans are exported.
+func (p *Provider) Enabled() bool { return p != nil && p.tp != nil }
+
+// Flush exports the spans ended so far and waits for the collector's
+// answer, or for ctx to end. A Lambda function calls it after each
+// invocation, before it answers, with a deadline inside the invocation's.
+func (p *Provider) Flush(ctx context.Context) error {
+	if !p.Enabled() {
+		return nil
+	}
+	return p.tp.ForceFlush(ctx)
+}
+
+// Shutdown flushes the spans not yet sent and stops the provider; call it
+// once before the process exits.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	if !p.Enabled() {
+		return nil
+	}
+	return p.tp.Shutdown(ctx)
 }
 
 // Setup reads the environment (see Endpoint) and, when an endpoint is
 // configured, installs as OpenTelemetry's global tracer provider an SDK
-// provider that batches spans to it over OTLP/HTTP, with the W3C trace
-// context propagator and an error handler logging to opts.Logger. The SDK
-// samples parent-based, always on for new traces, unless
-// OTEL_TRACES_SAMPLER says otherwise; the trace ids it starts begin with the
-// time in Unix seconds, as AWS X-Ray's do (see events.NewTraceContext).
+// provider that batches spans to it over OTLP/HTTP (otlphttp), with the
+// W3C trace context propagator and an error handler logging to
+// opts.Logger. The SDK samples parent-based, always on for new traces,
+// unless OTEL_TRACES_SAMPLER says otherwise; the trace ids it starts begin
+// with the time in Unix seconds, as AWS X-Ray's do (see
+// events.NewTraceContext).
 //
-// The returned shutdown flushes the spans not yet sent and stops the
-// provider; call it once before the process exits. It is never nil: with
-// export off Setup installs nothing and shutdown does nothing.
-func Setup(ctx context.Context, opts Options) (shutdown func(context.Context) error, err error) {
-	noop := func(context.Context) error { return nil }
+// The Provider returned is never nil: with export off, or on an error
+// (an endpoint, timeout, compression or certificate that is not valid),
+// Setup installs nothing and the Provider does nothing.
+func Setup(ctx context.Context, opts Options) (*Provider, error) {
 	endpoint, err := Endpoint(os.Getenv)
 	if err != nil {
-		return noop, fmt.Errorf("tracing: %w", err)
+		return &Provider{}, fmt.Errorf("tracing: %w", err)
 	}
 	if endpoint == "" {
-		return noop, nil
+		return &Provider{}, nil
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	// The exporter reads the standard variables (headers, TLS, timeout,
-	// compression) itself; the endpoint option overrides only the URL.
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+	expOpts, err := otlphttp.FromEnv(endpoint, os.Getenv, otlphttp.EnvOptions{
+		Warn:        func(msg string) { log.Warn("tracing: " + msg) },
+		LoadKeyPair: opts.LoadKeyPair,
+	})
 	if err != nil {
-		return noop, fmt.Errorf("tracing: OTLP exporter: %w", err)
+		return &Provider{}, fmt.Errorf("tracing: %w", err)
+	}
+	exp, err := otlphttp.New(expOpts)
+	if err != nil {
+		return &Provider{}, fmt.Errorf("tracing: %w", err)
 	}
 	res, err := newResource(ctx, opts)
 	if err != nil {
-		return noop, errors.Join(fmt.Errorf("tracing: %w", err), exp.Shutdown(ctx))
+		return &Provider{}, errors.Join(fmt.Errorf("tracing: %w", err), exp.Shutdown(ctx))
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithIDGenerator(idGenerator{}))
 	otel.SetTracerProvider(tp)
@@ -167,11 +214,11 @@ func Setup(ctx context.Context, opts Options) (shutdown func(context.Context) er
 		log.Warn("tracing: OpenTelemetry error (spans may be lost)", "error", err.Error())
 	}))
 	log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", redact(endpoint))
-	return tp.Shutdown, nil
+	return &Provider{tp: tp}, nil
 }
 
 // newResource describes the process: service.name and service.version,
-// the SDK's telemetry.sdk.*, then OTEL_SERVICE_NAME and
+// opts.Attributes, the SDK's telemetry.sdk.*, then OTEL_SERVICE_NAME and
 // OTEL_RESOURCE_ATTRIBUTES, which win.
 func newResource(ctx context.Context, opts Options) (*resource.Resource, error) {
 	attrs := []attribute.KeyValue{attribute.String("service.name", cmp.Or(opts.ServiceName, DefaultServiceName))}
@@ -184,6 +231,7 @@ func newResource(ctx context.Context, opts Options) (*resource.Resource, error) 
 	if version != "" {
 		attrs = append(attrs, attribute.String("service.version", version))
 	}
+	attrs = append(attrs, opts.Attributes...)
 	return resource.New(ctx, resource.WithTelemetrySDK(), resource.WithAttributes(attrs...), resource.WithFromEnv())
 }
 
@@ -194,7 +242,7 @@ func redact(endpoint string) string {
 	if err != nil {
 		return ""
 	}
-	u.RawQuery = ""
+	u.RawQuery, u.User = "", nil
 	return u.String()
 }
 

@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -70,22 +72,32 @@ func TestEndpoint(t *testing.T) {
 func clearEnv(t *testing.T) {
 	for _, k := range []string{tracing.EnvEndpoint, tracing.EnvOTLPEndpoint, tracing.EnvOTLPTracesEndpoint, tracing.EnvSDKDisabled,
 		tracing.EnvTracesExporter, tracing.EnvProtocol, tracing.EnvTracesProtocol, "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
-		"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"} {
 		t.Setenv(k, "")
+	}
+	for _, name := range []string{"HEADERS", "TIMEOUT", "COMPRESSION", "CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"} {
+		t.Setenv("OTEL_EXPORTER_OTLP_"+name, "")
+		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_"+name, "")
 	}
 }
 
 func TestSetupOffInstallsNothing(t *testing.T) {
 	clearEnv(t)
 	before := otel.GetTracerProvider()
-	shutdown, err := tracing.Setup(context.Background(), tracing.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil || shutdown == nil {
-		t.Fatalf("Setup: shutdown nil %t, err %v", shutdown == nil, err)
+	p, err := tracing.Setup(context.Background(), tracing.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil || p == nil {
+		t.Fatalf("Setup: provider nil %t, err %v", p == nil, err)
 	}
 	if otel.GetTracerProvider() != before {
 		t.Error("Setup installed a tracer provider with export off")
 	}
-	if err := shutdown(context.Background()); err != nil {
+	if p.Enabled() {
+		t.Error("Enabled with export off")
+	}
+	if err := p.Flush(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
 		t.Error(err)
 	}
 }
@@ -93,9 +105,9 @@ func TestSetupOffInstallsNothing(t *testing.T) {
 func TestSetupRejectsABadEndpoint(t *testing.T) {
 	clearEnv(t)
 	t.Setenv(tracing.EnvEndpoint, "collector:4318")
-	shutdown, err := tracing.Setup(context.Background(), tracing.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err == nil || shutdown == nil {
-		t.Fatalf("Setup: shutdown nil %t, err %v; want an error and a no-op shutdown", shutdown == nil, err)
+	p, err := tracing.Setup(context.Background(), tracing.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || p == nil || p.Enabled() {
+		t.Fatalf("Setup: provider %v, err %v; want an error and a disabled provider", p, err)
 	}
 }
 
@@ -108,7 +120,16 @@ type collector struct {
 }
 
 func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	var in io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, "bad gzip", http.StatusBadRequest)
+			return
+		}
+		in = zr
+	}
+	body, _ := io.ReadAll(in)
 	var req collectorpb.ExportTraceServiceRequest
 	if r.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(body, &req) != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
@@ -141,7 +162,7 @@ func TestSetupExportsTheChainOverOTLP(t *testing.T) {
 	t.Setenv(tracing.EnvEndpoint, srv.URL)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	shutdown, err := tracing.Setup(context.Background(), tracing.Options{Logger: log, ServiceVersion: "v9.9.9"})
+	p, err := tracing.Setup(context.Background(), tracing.Options{Logger: log, ServiceVersion: "v9.9.9"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +189,7 @@ func TestSetupExportsTheChainOverOTLP(t *testing.T) {
 		ev = out[0]
 		emitted = append(emitted, ev)
 	}
-	if err := shutdown(context.Background()); err != nil {
+	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 
@@ -211,5 +232,102 @@ func TestSetupExportsTheChainOverOTLP(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "exporting spans over OTLP") {
 		t.Errorf("no start message in the log: %s", logs.String())
+	}
+}
+
+// Flush exports the spans ended so far at once, as a Lambda function
+// needs before it answers; the batcher alone would wait seconds.
+func TestProviderFlushExportsNow(t *testing.T) {
+	clearEnv(t)
+	c := &collector{attrs: map[string]string{}}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	t.Setenv(tracing.EnvEndpoint, srv.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+	p, err := tracing.Setup(context.Background(), tracing.Options{Logger: slog.New(slog.DiscardHandler),
+		Attributes: []attribute.KeyValue{attribute.String("faas.name", "raprov-complete")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Shutdown(context.Background())
+		otel.SetTracerProvider(noop.NewTracerProvider())
+	})
+	if !p.Enabled() {
+		t.Fatal("not enabled with an endpoint")
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "complete")
+	span.End()
+	if err := p.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.spans) != 1 || c.spans[0].Name != "complete" {
+		t.Fatalf("collector has %d spans after Flush, want the one ended", len(c.spans))
+	}
+	if c.attrs["faas.name"] != "raprov-complete" || c.attrs["service.name"] != "raprov" {
+		t.Errorf("resource %v", c.attrs)
+	}
+}
+
+// The values of OTEL_EXPORTER_OTLP_HEADERS (API keys) appear in no log
+// line and no error: not when an entry is malformed, not when the
+// collector refuses the request and echoes them.
+func TestSetupNeverLogsHeaderValues(t *testing.T) {
+	clearEnv(t)
+	const key, malformed = "k3y-0f-the-acc0unt", "l00se-t0ken"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unknown api key "+r.Header.Get("X-Api-Key"), http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv(tracing.EnvEndpoint, srv.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key="+key+","+malformed)
+	var logs bytes.Buffer
+	p, err := tracing.Setup(context.Background(), tracing.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { otel.SetTracerProvider(noop.NewTracerProvider()) })
+	_, span := otel.Tracer("test").Start(context.Background(), "intake")
+	span.End()
+	err = p.Flush(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("Flush: %v, want the collector's 401", err)
+	}
+	_, span = otel.Tracer("test").Start(context.Background(), "complete")
+	span.End()
+	p.Shutdown(context.Background()) // the export error goes to the log
+	all := logs.String() + err.Error()
+	for _, secret := range []string{key, malformed} {
+		if strings.Contains(all, secret) {
+			t.Errorf("a header value is in the log or the error:\n%s", all)
+		}
+	}
+	if !strings.Contains(logs.String(), "entry 2 skipped") || !strings.Contains(logs.String(), "401") {
+		t.Errorf("log lacks the skipped entry or the export error:\n%s", logs.String())
+	}
+}
+
+func TestSetupRejectsABadExporterSetting(t *testing.T) {
+	for k, v := range map[string]string{
+		"OTEL_EXPORTER_OTLP_TIMEOUT":            "soon",
+		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "brotli",
+		"OTEL_EXPORTER_OTLP_CERTIFICATE":        "/nonexistent/ca.pem",
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": "/nonexistent/cert.pem",
+	} {
+		t.Run(k, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv(tracing.EnvEndpoint, "http://127.0.0.1:4318")
+			t.Setenv(k, v)
+			before := otel.GetTracerProvider()
+			p, err := tracing.Setup(context.Background(), tracing.Options{Logger: slog.New(slog.DiscardHandler)})
+			if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_") || p == nil || p.Enabled() {
+				t.Fatalf("Setup: %v, %v; want an error naming the variable", p, err)
+			}
+			if otel.GetTracerProvider() != before {
+				t.Error("Setup installed a tracer provider on an error")
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/raprov/raprov/shared/graph"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/teamsadmin"
+	"github.com/raprov/raprov/shared/transport/sqs"
 )
 
 // SecretARNVar names the variable holding the ARN of the app's client secret.
@@ -37,6 +38,22 @@ func Run(name string, build func(*host.Host, *Microsoft) steps.Step) {
 		}
 		return build(h, m), nil
 	})
+}
+
+// RunWithPlanner is Run for the function that also plans the dry runs of
+// intake's HTTP door: build makes the step and the planner
+// (host.StartWithPlanner).
+func RunWithPlanner(name string, build func(*host.Host, *Microsoft) (steps.Step, sqs.Planned)) {
+	h, err := host.Load()
+	if err != nil {
+		host.Exit(name, err)
+	}
+	m, err := Connect(context.Background(), h)
+	if err != nil {
+		host.Exit(name, err)
+	}
+	fn, plan := build(h, m)
+	h.StartWithPlanner(name, fn, plan)
 }
 
 // Connect builds the adapters from the environment.

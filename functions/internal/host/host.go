@@ -10,6 +10,14 @@
 // configuration loader, which would add megabytes to every function; the
 // endpoint overrides AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL are
 // honoured as the SDK documents them (the local stand-ins use them).
+//
+// Spans are exported when an OTLP/HTTP endpoint is configured
+// (RAPROV_OTLP_ENDPOINT or the standard OTEL_EXPORTER_OTLP_* variables; see
+// shared/tracing and docs/tracing.md): Load sets up the tracer provider,
+// and Start, StartWithURL and StartWithDoors flush the spans of each
+// invocation before it answers, because Lambda freezes the sandbox once
+// the response is sent. Without an endpoint nothing is installed and an
+// invocation does no tracing work beyond the steps' traceparent.
 package host
 
 import (
@@ -28,11 +36,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/kelseyhightower/envconfig"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/raprov/raprov/shared/ledger/dynamoledger"
 	"github.com/raprov/raprov/shared/logctx"
 	"github.com/raprov/raprov/shared/runner"
 	"github.com/raprov/raprov/shared/steps"
+	"github.com/raprov/raprov/shared/tracing"
 	"github.com/raprov/raprov/shared/transport/sqs"
 )
 
@@ -57,6 +67,9 @@ type Host struct {
 	// AWS is the SDK configuration the clients share.
 	AWS aws.Config
 	Log *slog.Logger
+	// Tracing exports the spans when an endpoint is configured; it is
+	// never nil, and does nothing with export off.
+	Tracing *tracing.Provider
 
 	Ledger *dynamoledger.Ledger
 	Claims *dynamoledger.Claims
@@ -94,6 +107,10 @@ func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
 	cfg, err := awsConfig(getenv)
 	if err != nil {
 		return nil, err
+	}
+	h.Tracing, err = tracing.Setup(context.Background(), tracing.Options{Logger: h.Log, Attributes: lambdaResource(getenv)})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	h.AWS = cfg
 	queues, err := sqs.NewQueues(h.Settings.QueueURLPrefix)
@@ -136,7 +153,7 @@ func RetryBackoff(received int) time.Duration {
 // does not return.
 func (h *Host) Start(name string, fn steps.Step) {
 	h.Log.Info("function ready", "step", name)
-	sqs.Start(h.Handler(name, fn))
+	sqs.Start(flushAfter(h, h.Handler(name, fn)))
 }
 
 // StartWithURL serves the step called name with fn on its queue and web
@@ -145,7 +162,7 @@ func (h *Host) Start(name string, fn steps.Step) {
 // not return.
 func (h *Host) StartWithURL(name string, fn steps.Step, web http.Handler) {
 	h.Log.Info("function ready", "step", name, "function_url", true)
-	sqs.StartDispatch(h.Handler(name, fn), web, h.Log)
+	sqs.StartDispatch(flushAfter(h, h.Handler(name, fn)), h.flushAfterHTTP(web), h.Log)
 }
 
 // StartWithDoors is StartWithURL for a function that EventBridge Scheduler
@@ -153,7 +170,97 @@ func (h *Host) StartWithURL(name string, fn steps.Step, web http.Handler) {
 // (sqs.DispatchScheduled). It does not return.
 func (h *Host) StartWithDoors(name string, fn steps.Step, web http.Handler, scan sqs.Scheduled) {
 	h.Log.Info("function ready", "step", name, "function_url", true, "scheduled", true)
-	sqs.StartDispatchScheduled(h.Handler(name, fn), web, scan, h.Log)
+	sqs.StartDispatchScheduled(flushAfter(h, h.Handler(name, fn)), h.flushAfterHTTP(web), h.flushAfterScheduled(scan), h.Log)
+}
+
+// StartWithPlanner serves the step called name with fn on its queue and
+// plan on the dry-run invocations of intake's HTTP door
+// (sqs.DryRunInvocation), one bootstrap for both. It does not return.
+func (h *Host) StartWithPlanner(name string, fn steps.Step, plan sqs.Planned) {
+	h.Log.Info("function ready", "step", name, "plans_dry_runs", true)
+	sqs.StartDoors(flushAfter(h, h.Handler(name, fn)), sqs.Doors{Plan: flushAfter(h, plan)}, h.Log)
+}
+
+// Flushing the spans of an invocation takes at most flushTimeout, and
+// ends flushMargin before the invocation's deadline so that the function
+// can still answer.
+const (
+	flushTimeout = 2 * time.Second
+	flushMargin  = 100 * time.Millisecond
+)
+
+// flushAfter returns next flushing the spans after each invocation (an
+// SQS batch); with export off it returns next itself.
+func flushAfter[E, R any](h *Host, next func(context.Context, E) (R, error)) func(context.Context, E) (R, error) {
+	if !h.Tracing.Enabled() {
+		return next
+	}
+	return func(ctx context.Context, ev E) (R, error) {
+		defer h.flush(ctx)
+		return next(ctx, ev)
+	}
+}
+
+// flushAfterHTTP is flushAfter for the Function URL's handler: the
+// response is buffered, so it is sent after the flush.
+func (h *Host) flushAfterHTTP(web http.Handler) http.Handler {
+	if !h.Tracing.Enabled() || web == nil {
+		return web
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer h.flush(r.Context())
+		web.ServeHTTP(w, r)
+	})
+}
+
+// flushAfterScheduled is flushAfter for a scheduled invocation's handler.
+func (h *Host) flushAfterScheduled(scan sqs.Scheduled) sqs.Scheduled {
+	if !h.Tracing.Enabled() || scan == nil {
+		return scan
+	}
+	return func(ctx context.Context) (any, error) {
+		defer h.flush(ctx)
+		return scan(ctx)
+	}
+}
+
+// flush exports the spans the invocation of ctx ended, for at most
+// flushTimeout and never past the invocation's deadline (less
+// flushMargin). A failure is logged: the spans are lost, the invocation's
+// result stands.
+func (h *Host) flush(ctx context.Context) {
+	timeout := flushTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl)-flushMargin)
+	}
+	if timeout <= 0 {
+		h.Log.WarnContext(ctx, "tracing: no time left to export the invocation's spans")
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if err := h.Tracing.Flush(fctx); err != nil {
+		h.Log.WarnContext(ctx, "tracing: exporting the invocation's spans failed (they are lost)", "error", err.Error())
+	}
+}
+
+// lambdaResource describes the function to the collector, from the
+// variables the Lambda runtime sets: cloud.provider, cloud.platform,
+// cloud.region, faas.name, faas.version and faas.instance (the log
+// stream, one per sandbox). OTEL_RESOURCE_ATTRIBUTES overrides them.
+func lambdaResource(getenv func(string) string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{attribute.String("cloud.provider", "aws"), attribute.String("cloud.platform", "aws_lambda")}
+	for _, a := range []struct{ key, env string }{
+		{"cloud.region", "AWS_REGION"},
+		{"faas.name", "AWS_LAMBDA_FUNCTION_NAME"},
+		{"faas.version", "AWS_LAMBDA_FUNCTION_VERSION"},
+		{"faas.instance", "AWS_LAMBDA_LOG_STREAM_NAME"},
+	} {
+		if v := getenv(a.env); v != "" {
+			attrs = append(attrs, attribute.String(a.key, v))
+		}
+	}
+	return attrs
 }
 
 // Run loads the host and serves the step called name with the function

@@ -3,13 +3,26 @@
 // wired to the deployment as `raprov serve` wires it to the embedded
 // default — requests go to the intake queue through the SQS submitter
 // (claims and ledger in DynamoDB), status and DELETE read the DynamoDB
-// ledger, the HMAC keys come from Secrets Manager. Only intake imports it.
+// ledger, the HMAC keys come from Secrets Manager. The signatures of
+// accepted POSTs and DELETEs are remembered in the same DynamoDB table
+// (dynamoledger.Signatures), which every instance of the function shares:
+// a captured request replayed to any instance within the signature's 5
+// minutes is refused (401 signature already used), and when the table
+// cannot be reached the door refuses the request (503) rather than skip
+// the check. Only intake imports it.
 //
-// What the Lambda door does not do: it has no Planner (a dry run is
-// answered 501 dry_run_unavailable: intake links no Graph code, DESIGN §9),
-// no Accounts check (DELETE /requests/{id} leaves the account check to the
-// deprovisioning chain's ownership check), and no status page (the HTML
-// pages of shared/door/statuspage are served by `raprov serve` only).
+// Dry runs ("dryRun": true) are validated here, as intake validates every
+// request, and planned by the function RAPROV_DRY_RUN_FUNCTION names
+// (check-license, which reads the tenant; intake links no Graph code,
+// DESIGN §9): RemotePlanner invokes it with the normalised requests.
+// Sender mapping overrides are the .json files under
+// RAPROV_SENDER_MAPPINGS_PREFIX of RAPROV_SENDER_MAPPINGS_BUCKET, loaded at
+// init (LoadMappings).
+//
+// What the Lambda door does not do: no Accounts check (DELETE
+// /requests/{id} leaves the account check to the deprovisioning chain's
+// ownership check), and no status page (the HTML pages of
+// shared/door/statuspage are served by `raprov serve` only).
 package httpdoor
 
 import (
@@ -21,6 +34,9 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/events/validate"
@@ -50,6 +66,16 @@ type Deps struct {
 	Ledger ledger.Ledger
 	// Keys are the active HMAC keys (one or two).
 	Keys []string
+	// Signatures remembers the signatures accepted, shared by all the
+	// function's instances (dynamoledger.Signatures); nil means the
+	// instance's own memory, which does not stop a replay to another
+	// instance.
+	Signatures httpapi.SignatureLog
+	// Planner plans dry runs (RemotePlanner); nil answers them 501.
+	Planner httpapi.Planner
+	// Senders are the senders of POST /senders/{name}; nil means the
+	// built-in ones (httpapi.BuiltinSenders).
+	Senders map[string]httpapi.Sender
 	// Steps carries the validator's options and RAPROV_ALLOW_ADOPT, the
 	// intake step's.
 	Steps steps.Config
@@ -57,16 +83,21 @@ type Deps struct {
 }
 
 // Handler returns the door over d: httpapi.New with the intake step's
-// validator options, the built-in senders, and neither a Planner nor an
+// validator options, d's senders, signature log and planner, and no
 // Accounts check. Its errors never quote a key.
 func Handler(d Deps) (http.Handler, error) {
+	if d.Senders == nil {
+		d.Senders = httpapi.BuiltinSenders()
+	}
 	return httpapi.New(httpapi.Options{
 		Submitter:  d.Submit,
 		Ledger:     d.Ledger,
 		Keys:       d.Keys,
+		Signatures: d.Signatures,
 		Normalize:  Normalizer(d.Steps),
 		AllowAdopt: d.Steps.AllowAdopt,
-		Senders:    httpapi.BuiltinSenders(),
+		Senders:    d.Senders,
+		Planner:    d.Planner,
 		Logger:     d.Log,
 	})
 }
@@ -79,8 +110,11 @@ func Normalizer(c steps.Config) func(events.Request) (events.Request, []events.F
 
 // Connect builds the door of the function h hosts: the keys read once from
 // the secret KeysARNVar names, the SQS submitter over h's sender and
-// claims, h's ledger. A plain KeysVar, a missing KeysARNVar, a secret that
-// cannot be read or holds no usable keys are init errors.
+// claims, h's ledger, the signature log on h's DynamoDB table, the
+// planner of dry runs (PlannerFunctionVar) and the sender mapping
+// overrides (MappingsBucketVar). A plain KeysVar, a missing KeysARNVar, a
+// secret that cannot be read or holds no usable keys, and mapping files
+// that cannot be read or loaded are init errors.
 func Connect(ctx context.Context, h *host.Host) (http.Handler, error) {
 	keys, err := readKeys(ctx, h)
 	if err != nil {
@@ -90,7 +124,30 @@ func Connect(ctx context.Context, h *host.Host) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	door, err := Handler(Deps{Submit: sub, Ledger: h.Ledger, Keys: keys, Steps: h.Steps, Log: h.Log})
+	var planner httpapi.Planner
+	if fn := strings.TrimSpace(os.Getenv(PlannerFunctionVar)); fn != "" {
+		planner = RemotePlanner(lambda.NewFromConfig(h.AWS, func(o *lambda.Options) { o.BaseEndpoint = host.Endpoint("LAMBDA") }), fn)
+	} else {
+		h.Log.Warn(PlannerFunctionVar + " is not set: dry runs are answered 501")
+	}
+	senders := httpapi.BuiltinSenders()
+	if bucket := strings.TrimSpace(os.Getenv(MappingsBucketVar)); bucket != "" {
+		endpoint := host.Endpoint("S3")
+		api := s3.NewFromConfig(h.AWS, func(o *s3.Options) {
+			if endpoint != nil {
+				o.BaseEndpoint, o.UsePathStyle = endpoint, true
+			}
+		})
+		files, err := LoadMappings(ctx, api, bucket, os.Getenv(MappingsPrefixVar))
+		if err != nil {
+			return nil, err
+		}
+		if senders, err = httpapi.SendersFrom(files); err != nil {
+			return nil, err
+		}
+		h.Log.Info("sender mappings loaded", "files", len(files))
+	}
+	door, err := Handler(Deps{Submit: sub, Ledger: h.Ledger, Keys: keys, Signatures: h.Signatures(), Planner: planner, Senders: senders, Steps: h.Steps, Log: h.Log})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KeysARNVar, err)
 	}

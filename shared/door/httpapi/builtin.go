@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -41,33 +42,50 @@ func BuiltinSenders() map[string]Sender {
 // POST /senders/{name}.
 var senderName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
+// MappingFile is one mapping override: where it came from (a path, an S3
+// URI), named in errors, and its content.
+type MappingFile struct {
+	Source string
+	Body   []byte
+}
+
 // SendersWith returns BuiltinSenders with the mapping files at paths
-// loaded over them (mapping.LoadMapping; RAPROV_SENDER_MAPPINGS): each
-// file's mapping is served at POST /senders/{its name}, so an override
-// named as a built-in one (its "base", when it names none) replaces it and
-// any other name adds a sender. A file that cannot be read or loaded, a
-// name that is not a route, or two files with one name is an error naming
-// the file, so a deployment never starts with a mapping it did not mean.
+// loaded over them (RAPROV_SENDER_MAPPINGS), as SendersFrom does. A file
+// that cannot be read is an error naming it.
 func SendersWith(paths []string) (map[string]Sender, error) {
+	files := make([]MappingFile, 0, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("sender mapping %s: %w", p, err)
+		}
+		files = append(files, MappingFile{Source: p, Body: b})
+	}
+	return SendersFrom(files)
+}
+
+// SendersFrom returns BuiltinSenders with the mapping files loaded over
+// them (mapping.LoadMapping): each file's mapping is served at POST
+// /senders/{its name}, so an override named as a built-in one (its "base",
+// when it names none) replaces it and any other name adds a sender. A file
+// that cannot be loaded, a name that is not a route, or two files with one
+// name is an error naming the file's source, so a deployment never starts
+// with a mapping it did not mean.
+func SendersFrom(files []MappingFile) (map[string]Sender, error) {
 	out := BuiltinSenders()
 	seen := map[string]string{}
-	for _, p := range paths {
-		f, err := os.Open(p)
+	for _, f := range files {
+		m, err := mapping.LoadMapping(bytes.NewReader(f.Body))
 		if err != nil {
-			return nil, fmt.Errorf("sender mapping %s: %w", p, err)
-		}
-		m, err := mapping.LoadMapping(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("sender mapping %s: %w", p, err)
+			return nil, fmt.Errorf("sender mapping %s: %w", f.Source, err)
 		}
 		if !senderName.MatchString(m.Name) {
-			return nil, fmt.Errorf("sender mapping %s: name %q is not a route name (lower-case letters, digits and -, at most 64)", p, m.Name)
+			return nil, fmt.Errorf("sender mapping %s: name %q is not a route name (lower-case letters, digits and -, at most 64)", f.Source, m.Name)
 		}
 		if first, ok := seen[m.Name]; ok {
-			return nil, fmt.Errorf("sender mapping %s: %s names the sender %q too", p, first, m.Name)
+			return nil, fmt.Errorf("sender mapping %s: %s names the sender %q too", f.Source, first, m.Name)
 		}
-		seen[m.Name] = p
+		seen[m.Name] = f.Source
 		out[m.Name] = MappingSender(m)
 	}
 	return out, nil

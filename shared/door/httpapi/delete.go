@@ -20,8 +20,9 @@ import (
 // provisioning request {id} created, by submitting the deprovision request
 // events.DeprovisionID(id) with target {id}. The order is the contract:
 // signature header and timestamp (401), body size (413), MAC over
-// DeleteMessage (401), Content-Type (415), body (400), {id} in the ledger
-// (404, 503), what {id} is and where it stands (400, 409, 422), the
+// DeleteMessage (401), the signature not used before (401; 503 when
+// Options.Signatures fails), Content-Type (415), body (400), {id} in the
+// ledger (404, 503), what {id} is and where it stands (400, 409, 422), the
 // deprovision request valid (400), the account (Options.Accounts: 422,
 // 503), submission (503), answer (202, 200, 409). Nothing is submitted
 // unless every check before it passed.
@@ -36,7 +37,11 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	raw, ok := h.readBody(w, r)
-	if !ok || !h.authenticate(w, r, sig, DeleteMessage(r.URL.RequestURI(), raw)) {
+	if !ok {
+		return
+	}
+	msg := DeleteMessage(r.URL.RequestURI(), raw)
+	if !h.authenticate(w, r, sig, msg) || !h.firstUse(w, r, sig, msg) {
 		return
 	}
 	body, berr := parseDeleteBody(r.Header, raw)

@@ -85,6 +85,14 @@ type Options struct {
 	// account raprov did not create for {id}, is refused (422) instead of
 	// queued. nil leaves the check to the deprovisioning chain.
 	Accounts Accounts
+	// Signatures remembers every POST and DELETE signature that verified,
+	// so that a captured request sent again is refused (401, signature
+	// already used). nil means this process's memory, which a restart forgets and
+	// other processes do not see: a door with several instances (Lambda)
+	// passes one log they share (dynamoledger.Signatures). When the log
+	// fails, the request is refused with 503 reason unavailable and
+	// nothing is queued.
+	Signatures SignatureLog
 }
 
 // Accounts reads the tenant's accounts for DELETE /requests/{id}.
@@ -115,7 +123,7 @@ type handler struct {
 	senders    map[string]Sender
 	planner    Planner
 	accounts   Accounts
-	seen       seenSignatures
+	signatures SignatureLog
 }
 
 // New returns the HTTP handler of POST /requests, GET /requests, GET
@@ -146,6 +154,7 @@ func New(opts Options) (http.Handler, error) {
 		senders:    opts.Senders,
 		planner:    opts.Planner,
 		accounts:   opts.Accounts,
+		signatures: opts.Signatures,
 	}
 	for i, k := range opts.Keys {
 		if len(k) < MinKeyLen {
@@ -173,6 +182,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.signatures == nil {
+		h.signatures = &memorySignatures{now: h.now}
 	}
 	return h, nil
 }

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/shared/apperr"
 )
 
 // post serves POST /requests. The order is the contract: signature header
-// and timestamp (401), body size (413), MAC over the raw body (401), format
+// and timestamp (401), body size (413), MAC over the raw body (401), the
+// signature not used before (401; 503 when Options.Signatures fails), format
 // (415, 400), every request valid (400), submission (503), answer (202,
 // 200, 409). Nothing is submitted unless every check before it passed.
 // post answers a POST whose body parse reads (POST /requests, or a
@@ -28,8 +27,7 @@ func (h *handler) post(w http.ResponseWriter, r *http.Request, parse func(http.H
 	if !ok || !h.authenticate(w, r, sig, raw) {
 		return
 	}
-	if sec, err := strconv.ParseInt(sig.ts, 10, 64); err != nil || !h.seen.first(sig.ts, raw, h.now(), time.Unix(sec, 0).Add(MaxSkew)) {
-		h.unauthorized(w, r, ErrReplayedSignature)
+	if !h.firstUse(w, r, sig, raw) {
 		return
 	}
 	if dryRunQuery(r.URL.RawQuery) {

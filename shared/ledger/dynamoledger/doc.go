@@ -1,7 +1,9 @@
 // Package dynamoledger is the AWS host's status store on one DynamoDB table:
-// the ledger.Ledger, the request id Claims of intake and the NumberHolds of
+// the ledger.Ledger, the request id Claims of intake, the NumberHolds of
 // check-license and complete (the steps.Claims and steps.NumberHolds ports,
-// satisfied by method set; this package does not import the steps).
+// satisfied by method set; this package does not import the steps), and the
+// Signatures the HTTP door accepted (its httpapi.SignatureLog port, by
+// method set too), shared by all of the door's instances.
 //
 // # Item layout
 //
@@ -18,6 +20,7 @@
 //	event seen    event#<eventId>  event               requestId [ttl]
 //	claim         claim#<reqId>    claim               requestId eventId fingerprint at (Unix ns)
 //	number hold   number#<e164>    hold                number requestId at (Unix ns)
+//	signature     sig#<hex key>    signature           ttl (the signature's expiry)
 //
 // Empty strings are not stored, so items written before account, objectId
 // and action were kept read with them empty. A status item's accountAt,
@@ -42,6 +45,9 @@
 //     holder's event id and fingerprint from the item the condition saw.
 //   - Hold is the same on the number; Release deletes only on the
 //     condition that the releasing request is the holder.
+//   - Signatures.First is a put with attribute_not_exists OR ttl before the
+//     current second: an expired item that TTL has not deleted yet does not
+//     block its key, a live one refuses the put (a replay).
 //
 // Entries of one Record call that belong to different requests are written
 // in one transaction per request (49 entries at most in each), so a failed
@@ -63,7 +69,10 @@
 // With Options.ExpireAfter set, status, history and "event seen" items
 // carry ttl, the Unix time in seconds ExpireAfter after they were written
 // (a status item's is pushed back at every Record), and DynamoDB's TTL
-// deletes them some time after that. Claims and number holds never expire:
+// deletes them some time after that. A signature item always carries ttl,
+// its signature's expiry (5 minutes after the signature's timestamp),
+// whatever ExpireAfter says; First ignores an expired one, since TTL may
+// take a while to delete it. Claims and number holds never expire:
 // a request id provisions once, forever (DESIGN §1), even after its ledger
 // lines are gone, and a hold lasts until its request releases it.
 package dynamoledger

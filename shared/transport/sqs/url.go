@@ -78,15 +78,49 @@ func Dispatch(q Handler, web http.Handler, log *slog.Logger) Invocation {
 // invokes too: a payload that is exactly ScheduledBulkScan is answered by
 // scan. With scan nil that payload is ErrUnknownEvent, as in Dispatch.
 func DispatchScheduled(q Handler, web http.Handler, scan Scheduled, log *slog.Logger) Invocation {
+	return DispatchDoors(q, Doors{Web: web, Scan: scan}, log)
+}
+
+// Doors are what a function answers besides its queue; a nil one is not
+// served, and an invocation meant for it is ErrUnknownEvent.
+type Doors struct {
+	// Web answers the function's Function URL (FunctionURL).
+	Web http.Handler
+	// Scan answers a scheduled invocation (ScheduledBulkScan).
+	Scan Scheduled
+	// Plan answers a DryRunInvocation.
+	Plan Planned
+}
+
+// DispatchDoors is Dispatch for a function with any of the doors d: beside
+// SQS batches, a Function URL request goes to d.Web, a payload that is
+// exactly ScheduledBulkScan to d.Scan, and a DryRunInvocation — an object
+// whose "raprov" is "dry-run", with "requests" and nothing else, decoded
+// strictly — to d.Plan.
+func DispatchDoors(q Handler, d Doors, log *slog.Logger) Invocation {
 	log = slog.New(logctx.Handler(cmp.Or(log, slog.Default()).Handler()))
-	serve := FunctionURL(web, log)
+	var serve func(context.Context, *lambdaevents.LambdaFunctionURLRequest) lambdaevents.LambdaFunctionURLResponse
+	if d.Web != nil {
+		serve = FunctionURL(d.Web, log)
+	}
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
 		switch kind, why := eventKind(payload); kind {
 		case scheduledEvent:
-			if scan == nil {
+			if d.Scan == nil {
 				return nil, refuse(ctx, log, payload, "this function serves no scheduled invocation")
 			}
-			return scan(ctx)
+			return d.Scan(ctx)
+		case dryRunEvent:
+			if d.Plan == nil {
+				return nil, refuse(ctx, log, payload, "this function plans no dry run")
+			}
+			var inv DryRunInvocation
+			dec := json.NewDecoder(bytes.NewReader(payload))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&inv); err != nil || len(inv.Requests) == 0 {
+				return nil, refuse(ctx, log, payload, "the dry-run invocation does not decode or names no request")
+			}
+			return d.Plan(ctx, inv.Requests)
 		case sqsEvent:
 			var ev lambdaevents.SQSEvent
 			if err := json.Unmarshal(payload, &ev); err != nil {
@@ -97,8 +131,14 @@ func DispatchScheduled(q Handler, web http.Handler, scan Scheduled, log *slog.Lo
 					return nil, refuse(ctx, log, payload, "a record's eventSource is not "+EventSourceSQS)
 				}
 			}
+			if q == nil {
+				return nil, refuse(ctx, log, payload, "this function serves no queue")
+			}
 			return q(ctx, ev)
 		case urlEvent:
+			if serve == nil {
+				return nil, refuse(ctx, log, payload, "this function serves no Function URL")
+			}
 			var req lambdaevents.LambdaFunctionURLRequest
 			if err := json.Unmarshal(payload, &req); err != nil {
 				return nil, refuse(ctx, log, payload, "the Function URL request does not decode")
@@ -117,6 +157,12 @@ func StartDispatch(q Handler, web http.Handler, log *slog.Logger) {
 	lambda.StartHandlerFunc(Dispatch(q, web, log))
 }
 
+// StartDoors hands DispatchDoors(q, d, log) to the Lambda runtime; it does
+// not return.
+func StartDoors(q Handler, d Doors, log *slog.Logger) {
+	lambda.StartHandlerFunc(DispatchDoors(q, d, log))
+}
+
 // StartDispatchScheduled hands DispatchScheduled(q, web, scan, log) to the
 // Lambda runtime; it does not return.
 func StartDispatchScheduled(q Handler, web http.Handler, scan Scheduled, log *slog.Logger) {
@@ -130,6 +176,7 @@ const (
 	sqsEvent
 	urlEvent
 	scheduledEvent
+	dryRunEvent
 )
 
 // isScheduledBulkScan reports whether payload is exactly ScheduledBulkScan:
@@ -148,11 +195,25 @@ func isScheduledBulkScan(payload []byte) bool {
 	return json.Unmarshal(raw, &v) == nil && v == "bulk-scan" && strings.HasPrefix(strings.TrimSpace(string(raw)), `"`)
 }
 
+// isDryRun reports whether payload is an object whose "raprov" member (so
+// spelled) is the string DryRunKind: a DryRunInvocation, to be decoded.
+func isDryRun(payload []byte) bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(payload, &members) != nil {
+		return false
+	}
+	var v string
+	return json.Unmarshal(members["raprov"], &v) == nil && v == DryRunKind
+}
+
 // eventKind tells an SQS event from a Function URL request by the members
 // each has; for anything else it says why, without quoting the payload.
 func eventKind(payload []byte) (kind, string) {
 	if isScheduledBulkScan(payload) {
 		return scheduledEvent, ""
+	}
+	if isDryRun(payload) {
+		return dryRunEvent, ""
 	}
 	var shape struct {
 		Records        json.RawMessage `json:"Records"`

@@ -97,6 +97,11 @@ func deprovisionRows(ctx context.Context, db string, ids, upns []string) ([]requ
 				return nil, unreachableError(err)
 			}
 			req, refusal := deprovision.Request(st, "", "")
+			if refusal == nil {
+				if refusal, err = deprovision.CheckHolders(ctx, store.Ledger(), st); err != nil {
+					return nil, unreachableError(err)
+				}
+			}
 			if refusal != nil {
 				refused = append(refused, safe(refusal.Message))
 				continue

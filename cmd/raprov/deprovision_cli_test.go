@@ -102,3 +102,50 @@ func TestCLIDeprovisionRowsOff(t *testing.T) {
 		t.Errorf("records %+v", recs)
 	}
 }
+
+// An account raprov created for one request and a later request adopted is
+// the later request's line: deprovisioning the first, by id or by a file's
+// row, is refused before anything is submitted, and the tenant is left as
+// it was.
+func TestCLIDeprovisionRefusesAnAccountTakenOver(t *testing.T) {
+	dir, flags := chainEnv(t)
+	t.Setenv("RAPROV_ALLOW_ADOPT", "true")
+	t.Setenv("RAPROV_ALLOW_DEPROVISION_ROWS", "true")
+	sim, ca := startSim(t, graphsim.Config{Seed: graphsim.DefaultSeed(), Knobs: graphsim.Knobs{TimeScale: 1, OperationStepDelay: 20 * time.Millisecond}})
+	flags = append(flags, "--graph-url", sim.URL, "--graph-ca", ca)
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := write("first.csv", "RequestId,UserPrincipalName,DisplayName,ApplicationType,UsageLocation\n"+
+		"TO-A,ra-to@contoso.com,Line A,AA,US\n")
+	if r := cli(t, "", append([]string{"run", "--demo-timing", "--progress", "none", first}, flags...)...); r.code != exitOK {
+		t.Fatalf("run TO-A: exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	second := write("second.csv", "RequestId,UserPrincipalName,DisplayName,ApplicationType,UsageLocation,Adopt\n"+
+		"TO-B,ra-to@contoso.com,Line B,AA,US,true\n")
+	if r := cli(t, "", append([]string{"run", "--demo-timing", "--progress", "none", second}, flags...)...); r.code != exitOK {
+		t.Fatalf("run TO-B (adopt): exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	held := sim.Server.Snapshot()
+
+	r := cli(t, "", append([]string{"deprovision", "--demo-timing", "TO-A"}, flags...)...)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "nothing was submitted") || !strings.Contains(r.stderr, "adopted by request TO-B") {
+		t.Fatalf("deprovision TO-A: exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	rows := write("rows.csv", "RequestId,UserPrincipalName,Action,Target\n"+
+		"RM-A,ra-to@contoso.com,deprovision,TO-A\n")
+	r = cli(t, "", append([]string{"run", "--demo-timing", "-o", "json", "--progress", "none", rows}, flags...)...)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "adopted by request TO-B") {
+		t.Fatalf("run of a row deprovisioning TO-A: exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	if recs := decodeStrict[[]runRecord](t, r.stdout); len(recs) != 1 || recs[0].Outcome != "invalid" || recs[0].Line != 2 {
+		t.Errorf("records %+v, want line 2 invalid", recs)
+	}
+	if diff := held.Diff(sim.Server.Snapshot()); len(diff) != 0 {
+		t.Errorf("a refused deprovision changed the tenant: %v", diff)
+	}
+}

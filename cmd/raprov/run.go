@@ -20,6 +20,7 @@ import (
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/examples"
 	"github.com/raprov/raprov/infra/graphsim"
+	"github.com/raprov/raprov/shared/deprovision"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/requestfile"
 	"github.com/raprov/raprov/shared/submission"
@@ -185,6 +186,19 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 	if err != nil {
 		return configError(err)
 	}
+	if f.rows == nil && s.AllowDeprovisionRows {
+		// A deprovision row whose target's account another request took
+		// over is refused as the other doors refuse it.
+		var refused []requestfile.RowError
+		if rows, refused, err = deprovision.RefuseTakenOver(ctx, store.Ledger(), rows, nil); err != nil {
+			return unreachableError(err)
+		}
+		for _, e := range refused {
+			fmt.Fprintf(msgs, "%s: %s\n", safe(name), safe(e.Error()))
+		}
+		badRows = append(badRows, refused...)
+		slices.SortStableFunc(badRows, func(a, b requestfile.RowError) int { return cmp.Compare(a.Line, b.Line) })
+	}
 
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
@@ -209,7 +223,7 @@ func runChain(ctx context.Context, s settings, f runFlags, args []string, out io
 			}
 		}
 		if f.listen != "" {
-			return serveHTTP(ctx, s, m, f.listen, chain, localOps{store: store, db: s.DB}, log, msgs)
+			return serveHTTP(ctx, s, m, f.listen, chain, localOps{store: store, db: s.DB}, store, log, msgs)
 		}
 		fmt.Fprintln(msgs, "raprov: serving; Ctrl-C stops")
 		<-ctx.Done()

@@ -23,6 +23,7 @@ import (
 	"github.com/raprov/raprov/shared/embedded"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/submission"
+	"github.com/raprov/raprov/shared/transport/local"
 )
 
 func newServeCmd() *cobra.Command {
@@ -56,10 +57,18 @@ queued, when serve reaches Graph itself (RAPROV_GRAPH_TENANT_ID or
 	return cmd
 }
 
+// doorTokens keeps what the doors remember until it expires: the API's
+// signatures and the status page's logged-out sessions (local.Store).
+type doorTokens interface {
+	Signatures() *local.Tokens
+	Revocations() *local.Tokens
+}
+
 // serveHTTP answers the HTTP doors and the status page on addr for the
 // chain until ctx ends. m is the tenant the chain works on: dry runs and
-// DELETE's account check read it.
-func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain *embedded.Chain, ops opsHost, log *slog.Logger, out io.Writer) error {
+// DELETE's account check read it. tokens keeps the signatures and
+// logged-out sessions across restarts.
+func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain *embedded.Chain, ops opsHost, tokens doorTokens, log *slog.Logger, out io.Writer) error {
 	l := ops.Ledger()
 	planner, accounts := tenantReads(m, s)
 	senders, err := httpapi.SendersWith(s.SenderMappings)
@@ -76,6 +85,7 @@ func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain
 		Logger:     log,
 		Planner:    planner,
 		Accounts:   accounts,
+		Signatures: tokens.Signatures(),
 	})
 	if err != nil {
 		return fmt.Errorf("RAPROV_INTAKE_KEYS: %w", err)
@@ -83,6 +93,7 @@ func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain
 	dl := ops.DeadLetters()
 	page, err := statuspage.New(statuspage.Options{
 		Ledger: l, DeadLetters: dl, Keys: s.IntakeKeys, Logger: log, SecureCookies: s.SecureCookies,
+		Revocations: tokens.Revocations(),
 		Replay: func(ctx context.Context, id string) error {
 			d, err := dl.Get(ctx, id)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/deprovision"
 	"github.com/raprov/raprov/shared/submission"
 )
 
@@ -19,6 +20,11 @@ func newSubmitCmd() *cobra.Command {
 			name, rows, bad, err := readRequests(args, s.AllowDeprovisionRows)
 			if err != nil {
 				return err
+			}
+			if s.AllowDeprovisionRows {
+				if rows, bad, err = deprovision.RefuseTakenOver(cmd.Context(), ops.Ledger(), rows, bad); err != nil {
+					return unreachableError(err)
+				}
 			}
 			out := cmd.OutOrStdout()
 			for _, e := range bad {

@@ -6,10 +6,17 @@
 package deprovision
 
 import (
+	"cmp"
+	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/apperr"
 	"github.com/raprov/raprov/shared/ledger"
+	"github.com/raprov/raprov/shared/requestfile"
 )
 
 // Why a provisioning request's account is not deprovisioned now.
@@ -24,6 +31,9 @@ const (
 	// NoAccount: the ledger does not know the request's account and the
 	// caller did not name it.
 	NoAccount = "account_unknown"
+	// TakenOver: another provisioning request, completed or running,
+	// adopted the request's account: it is that request's line now.
+	TakenOver = "account_taken_over"
 )
 
 // Refusal says why the account of a request is not deprovisioned now.
@@ -104,4 +114,72 @@ func Request(st ledger.Status, upn, callbackURL string) (events.Request, *Refusa
 		Target:            st.RequestID,
 		CallbackURL:       callbackURL,
 	}, nil
+}
+
+// CheckHolders says why the account of the request st, which Check
+// passed, is not deprovisioned now because another request holds it: a
+// provisioning request started after st, completed or still running, whose
+// account is st's (the same object id) — it adopted the account raprov
+// created for st, which still carries st's ownership mark, so removing it
+// for st would cut that request's line. It reads the ledger (l.List by
+// object id); nil when no other request holds the account or the ledger
+// does not know st's object id (the chain's ownership check still runs).
+func CheckHolders(ctx context.Context, l ledger.Ledger, st ledger.Status) (*Refusal, error) {
+	if st.ObjectID == "" {
+		return nil, nil
+	}
+	others, err := l.List(ctx, ledger.Filter{ObjectID: st.ObjectID, Limit: ledger.DefaultLimit})
+	if err != nil {
+		return nil, err
+	}
+	var holders []string
+	for _, o := range others {
+		if o.RequestID == st.RequestID || o.Action == events.ActionDeprovision || o.Outcome == ledger.Failed || !o.Started.After(st.Started) {
+			continue
+		}
+		holders = append(holders, o.RequestID)
+	}
+	if len(holders) == 0 {
+		return nil, nil
+	}
+	return &Refusal{TakenOver, fmt.Sprintf("the account of request %s (%s) was adopted by request %s, which holds it now: "+
+		"removing it for %s would cut that request's line, so raprov leaves it; remove the account in the Teams admin center if both lines are to go",
+		st.RequestID, st.ObjectID, strings.Join(holders, ", "), st.RequestID)}, nil
+}
+
+// RefuseTakenOver turns into bad rows the deprovision rows of a request
+// file whose target request's account another request holds now
+// (CheckHolders),
+// as `raprov deprovision` and DELETE /requests/{id} refuse them (the
+// bulk folder, `raprov run` and `raprov submit` call it): such a
+// row would remove a line still in use. A target the ledger does not know
+// is left to the chain's ownership check; a ledger that cannot be read is
+// an error, so the file is read again on the next pass.
+func RefuseTakenOver(ctx context.Context, l ledger.Ledger, rows []requestfile.Row, bad []requestfile.RowError) ([]requestfile.Row, []requestfile.RowError, error) {
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if !r.Request.Deprovision() || r.Request.Target == "" {
+			kept = append(kept, r)
+			continue
+		}
+		st, err := l.Get(ctx, r.Request.Target)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			kept = append(kept, r)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		refusal, err := CheckHolders(ctx, l, st)
+		if err != nil {
+			return nil, nil, err
+		}
+		if refusal != nil {
+			bad = append(bad, requestfile.RowError{Line: r.Line, Err: errors.New(refusal.Message)})
+			continue
+		}
+		kept = append(kept, r)
+	}
+	slices.SortStableFunc(bad, func(a, b requestfile.RowError) int { return cmp.Compare(a.Line, b.Line) })
+	return kept, bad, nil
 }

@@ -87,8 +87,11 @@ type Filter struct {
 	Outcome Outcome
 	Step    string
 	Reason  string
-	Since   time.Time // Updated at or after
-	Limit   int       // at most this many; 0 means 100
+	// ObjectID: only requests whose account (Status.ObjectID) is this
+	// object id.
+	ObjectID string
+	Since    time.Time // Updated at or after
+	Limit    int       // at most this many; 0 means 100
 }
 
 // DefaultLimit is the List limit when Filter.Limit is 0.

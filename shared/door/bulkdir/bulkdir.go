@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/raprov/raprov/events"
+	"github.com/raprov/raprov/shared/deprovision"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/requestfile"
 	"github.com/raprov/raprov/shared/submission"
@@ -404,6 +405,8 @@ func (w *Watcher) read(ctx context.Context, f File) (*state, error) {
 	}
 	if !w.opts.AllowDeprovision {
 		rows, bad = requestfile.OnlyProvisioning(rows, bad)
+	} else if rows, bad, err = deprovision.RefuseTakenOver(ctx, w.opts.Ledger, rows, bad); err != nil {
+		return nil, fmt.Errorf("bulkdir: read %s: %w", f.Name, err)
 	}
 	st.Rows = w.rows(f.Name, rows, bad)
 	return st, nil

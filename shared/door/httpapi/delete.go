@@ -66,6 +66,12 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	req, refusal := deprovision.Request(st, body.upn, body.callbackURL)
+	if refusal == nil {
+		if refusal, err = deprovision.CheckHolders(r.Context(), h.ledger, st); err != nil {
+			h.ledgerFailed(w, r, err)
+			return
+		}
+	}
 	if refusal != nil {
 		code := refusalStatus[refusal.Reason]
 		h.log.InfoContext(r.Context(), "http: deprovision refused", "target", id, "status", code, "reason", refusal.Reason)
@@ -246,4 +252,5 @@ var refusalStatus = map[string]int{
 	deprovision.InProgress:      http.StatusConflict,
 	deprovision.NothingToRemove: http.StatusUnprocessableEntity,
 	deprovision.NoAccount:       http.StatusBadRequest,
+	deprovision.TakenOver:       http.StatusConflict,
 }

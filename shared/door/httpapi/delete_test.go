@@ -392,3 +392,24 @@ func TestDeleteChecksAccount(t *testing.T) {
 		t.Errorf("accounts unreadable: %d %s, %d submissions", r.code, r.body, e2.sub.callCount())
 	}
 }
+
+// The account of a request that another request adopted is that request's
+// line now: DELETE of the first is 409 account_taken_over, nothing queued.
+func TestDeleteRefusesAnAccountTakenOver(t *testing.T) {
+	e := newEnv(t, nil)
+	for i, id := range []string{"OLD", "NEW"} { // NEW starts after OLD
+		if err := e.ledger.Record(context.Background(), ledger.Entry{EventID: id + "-obj", RequestID: id, Step: events.StepCreateAccount,
+			Type: events.TypeAccountCreated, Time: now.Add(time.Duration(i-10) * time.Minute), Outcome: ledger.Completed,
+			Account: "ra-main@contoso.com", ObjectID: "0b1ec7-1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.del(t, "/requests/OLD", nil)
+	er := r.errorBody(t)
+	if r.code != http.StatusConflict || er.Reason != httpapi.ReasonTakenOver || !strings.Contains(er.Error, "adopted by request NEW") {
+		t.Errorf("DELETE of a request whose account NEW adopted: %d %+v; want 409 %s", r.code, er, httpapi.ReasonTakenOver)
+	}
+	if n := e.sub.callCount(); n != 0 {
+		t.Errorf("%d submissions, want none", n)
+	}
+}

@@ -259,6 +259,7 @@ const (
 	ReasonNotProvisioning = deprovision.NotProvisioning // 400: {id} is itself a deprovision request
 	ReasonInProgress      = deprovision.InProgress      // 409: {id} has not ended yet
 	ReasonNothingToRemove = deprovision.NothingToRemove // 422: {id} failed before any account was made
+	ReasonTakenOver       = deprovision.TakenOver       // 409: another request adopted {id}'s account and holds it
 	ReasonAccountUnknown  = deprovision.NoAccount       // 400: the ledger does not know {id}'s account and the body names none
 
 	// POST /requests with "dryRun": true.

@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -16,20 +17,36 @@ const (
 	LoginWindow      = 5 * time.Minute
 )
 
-// guard keeps what the page must remember between requests of one
-// process: the sessions logged out before they expired, and the failed
-// logins of each client. A logged-out cookie is refused even if a copy of
-// it is replayed. Both live in memory (`raprov serve` is one process): after
-// a restart a copy of a logged-out cookie is accepted again until it
-// expires (SessionTTL), unless the keys changed; docs/status-page.md says so.
+// Revocations remembers the sessions logged out before they expired
+// (`raprov serve` keeps them in its database, local.Store.Revocations, so
+// that a restart forgets none). Implementations store a hash of the token,
+// never the token.
+type Revocations interface {
+	// Revoke records token, which expires at exp, as logged out.
+	Revoke(ctx context.Context, token string, exp time.Time) error
+	// Revoked reports whether token was logged out.
+	Revoked(ctx context.Context, token string) (bool, error)
+}
+
+// guard keeps what the page must remember between requests: the sessions
+// logged out before they expired, and the failed logins of each client. A
+// logged-out cookie is refused even if a copy of it is replayed. The
+// logged-out sessions are kept by store when there is one, else in the
+// process's memory (then, after a restart, a copy of a logged-out cookie
+// is accepted again until it expires); the failed logins always live in
+// memory.
 type guard struct {
+	store    Revocations
 	mu       sync.Mutex
-	revoked  map[string]time.Time   // session token → its expiry
+	revoked  map[string]time.Time   // session token → its expiry, without a store
 	failures map[string][]time.Time // client → failed logins in the window
 }
 
 // revoke ends the session token, which expires at exp, for good.
-func (g *guard) revoke(token string, exp, now time.Time) {
+func (g *guard) revoke(ctx context.Context, token string, exp, now time.Time) error {
+	if g.store != nil {
+		return g.store.Revoke(ctx, token, exp)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.revoked == nil {
@@ -41,14 +58,18 @@ func (g *guard) revoke(token string, exp, now time.Time) {
 		}
 	}
 	g.revoked[token] = exp
+	return nil
 }
 
 // isRevoked reports whether token was logged out.
-func (g *guard) isRevoked(token string) bool {
+func (g *guard) isRevoked(ctx context.Context, token string) (bool, error) {
+	if g.store != nil {
+		return g.store.Revoked(ctx, token)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	_, ok := g.revoked[token]
-	return ok
+	return ok, nil
 }
 
 // blocked reports whether client has used up its failed logins, and when

@@ -101,6 +101,12 @@ type fixture struct {
 // newFixture serves a status page over a memledger and a fake DLQ on loopback.
 func newFixture(t *testing.T, keys ...string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, keys...)
+}
+
+// newFixtureWith is newFixture with options changed by with.
+func newFixtureWith(t *testing.T, with func(*statuspage.Options), keys ...string) *fixture {
+	t.Helper()
 	if len(keys) == 0 {
 		keys = []string{key1, key2}
 	}
@@ -110,13 +116,17 @@ func newFixture(t *testing.T, keys ...string) *fixture {
 		replay: &replayRecorder{missing: map[string]bool{}},
 		clock:  &clock{t: t0},
 	}
-	h, err := statuspage.New(statuspage.Options{
+	opts := statuspage.Options{
 		Ledger:      f.ledger,
 		DeadLetters: f.dlq,
 		Replay:      f.replay.Replay,
 		Keys:        keys,
 		Now:         f.clock.Now,
-	})
+	}
+	if with != nil {
+		with(&opts)
+	}
+	h, err := statuspage.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

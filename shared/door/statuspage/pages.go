@@ -119,7 +119,7 @@ type loginPage struct {
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil {
-		if _, ok := h.verify(c.Value); ok {
+		if _, ok := h.verify(r.Context(), c.Value); ok {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
@@ -165,7 +165,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	// The cookie is cleared and the session ended here too: a copy of the
 	// cookie is refused from now on.
 	s := sessionFrom(r.Context())
-	h.guard.revoke(s.token, expiry(s.token), h.now())
+	if err := h.guard.revoke(r.Context(), s.token, expiry(s.token), h.now()); err != nil {
+		// The cookie stays, so that the operator can log out again: a
+		// cleared cookie whose copies still work would be a false logout.
+		h.log.ErrorContext(r.Context(), "statuspage: logout could not be recorded", "error", err.Error())
+		h.renderError(w, r, http.StatusServiceUnavailable, "The session could not be ended on the server. Try again.")
+		return
+	}
 	h.clearCookie(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -89,10 +89,19 @@ func verifyToken(keys [][]byte, token string, now time.Time) (session, bool) {
 }
 
 // verify checks a session token (verifyToken) and that it was not logged
-// out.
-func (h *Handler) verify(token string) (session, bool) {
+// out. A logged-out list that cannot be read refuses the session: the page
+// never lets a cookie in that it could not check.
+func (h *Handler) verify(ctx context.Context, token string) (session, bool) {
 	s, ok := verifyToken(h.keys, token, h.now())
-	if !ok || h.guard.isRevoked(token) {
+	if !ok {
+		return session{}, false
+	}
+	revoked, err := h.guard.isRevoked(ctx, token)
+	if err != nil {
+		h.log.ErrorContext(ctx, "statuspage: the logged-out sessions cannot be read; session refused", "error", err.Error())
+		return session{}, false
+	}
+	if revoked {
 		return session{}, false
 	}
 	return s, true
@@ -134,7 +143,7 @@ func (h *Handler) requireSession(next http.HandlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		s, ok := h.verify(c.Value)
+		s, ok := h.verify(r.Context(), c.Value)
 		if !ok {
 			h.log.InfoContext(r.Context(), "statuspage: session refused", "remote", r.RemoteAddr, "path", r.URL.Path)
 			h.clearCookie(w, r)

@@ -33,6 +33,9 @@ type Options struct {
 	// each at least httpapi.MinKeyLen bytes. An operator logs in with any
 	// of them; removing a key ends every session opened with it.
 	Keys []string
+	// Revocations remembers logged-out sessions; nil keeps them in the
+	// process's memory, which a restart forgets.
+	Revocations Revocations
 	// Now is the clock of sessions; nil means time.Now.
 	Now func() time.Time
 	// Logger receives logins, refusals and replays; nil discards. Keys
@@ -104,6 +107,7 @@ func New(opts Options) (*Handler, error) {
 		now:    opts.Now,
 		log:    opts.Logger,
 		secure: opts.SecureCookies,
+		guard:  guard{store: opts.Revocations},
 	}
 	for i, k := range opts.Keys {
 		if len(k) < httpapi.MinKeyLen {

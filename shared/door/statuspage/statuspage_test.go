@@ -1,12 +1,15 @@
 package statuspage_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -533,4 +536,68 @@ func flipLast(s string) string {
 		repl = 'B'
 	}
 	return s[:len(s)-1] + string(repl)
+}
+
+// revocations is a Revocations shared by two pages, standing for the
+// database `raprov serve` keeps them in; fail makes every call fail,
+// failRevoke only the writes.
+type revocations struct {
+	mu               sync.Mutex
+	revoked          map[string]bool
+	fail, failRevoke bool
+}
+
+func (r *revocations) Revoke(_ context.Context, token string, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail || r.failRevoke {
+		return errors.New("database is locked")
+	}
+	r.revoked[token] = true
+	return nil
+}
+
+func (r *revocations) Revoked(_ context.Context, token string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return false, errors.New("database is locked")
+	}
+	return r.revoked[token], nil
+}
+
+func (r *revocations) setFail(v bool) { r.mu.Lock(); r.fail = v; r.mu.Unlock() }
+
+// With Options.Revocations a logout outlives the process: a second page
+// over the same store (the same database after a restart) refuses a copy
+// of the logged-out cookie. A store that cannot be read refuses sessions;
+// a logout that cannot be recorded is 503 and keeps the cookie, so that
+// the operator can log out again.
+func TestLogoutRemembered(t *testing.T) {
+	store := &revocations{revoked: map[string]bool{}}
+	with := func(o *statuspage.Options) { o.Revocations = store }
+	first, restarted := newFixtureWith(t, with), newFixtureWith(t, with)
+	c := first.MustLogin(t, key1)
+	if a := restarted.get(t, "/", c); a.StatusCode != http.StatusOK {
+		t.Fatalf("the cookie on the second page before logout: %d, want 200", a.StatusCode)
+	}
+	token := mustMatch(t, logoutCSRF, first.get(t, "/", c).Body)
+	wantRedirect(t, first.post(t, "/logout", c, url.Values{"csrf": {token}}), "/login")
+	wantRedirect(t, restarted.get(t, "/", c), "/login")
+
+	c2 := first.MustLogin(t, key1)
+	store.setFail(true)
+	wantRedirect(t, first.get(t, "/", c2), "/login") // unreadable: refused, not let in
+	store.setFail(false)
+	token = mustMatch(t, logoutCSRF, first.get(t, "/", c2).Body)
+	store.mu.Lock()
+	store.failRevoke = true
+	store.mu.Unlock()
+	a := first.post(t, "/logout", c2, url.Values{"csrf": {token}})
+	if a.StatusCode != http.StatusServiceUnavailable || len(a.Cookies()) != 0 {
+		t.Errorf("logout that cannot be recorded: %d, cookies %v; want 503 and the cookie kept", a.StatusCode, a.Cookies())
+	}
+	if a := first.get(t, "/", c2); a.StatusCode != http.StatusOK {
+		t.Errorf("the session after a logout that was not recorded: %d, want 200 (still logged in)", a.StatusCode)
+	}
 }

@@ -374,6 +374,9 @@ func (l *Ledger) List(ctx context.Context, f ledger.Filter) ([]ledger.Status, er
 	if f.Reason != "" {
 		add(attrReason, "=", f.Reason)
 	}
+	if f.ObjectID != "" {
+		add(attrObjectID, "=", f.ObjectID)
+	}
 	if !f.Since.IsZero() {
 		conds = append(conds, "#updated >= :since")
 		attrs = append(attrs, attrUpdated)

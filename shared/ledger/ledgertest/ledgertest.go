@@ -301,8 +301,8 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 			ledger.Entry{EventID: "a2", RequestID: "a", Step: "complete", Time: at(2), Outcome: ledger.Completed},
 			ledger.Entry{EventID: "b1", RequestID: "b", Step: "intake", Time: at(3)},
 			ledger.Entry{EventID: "b2", RequestID: "b", Step: "complete", Time: at(4), Outcome: ledger.Failed, Reason: "no_license"},
-			ledger.Entry{EventID: "c1", RequestID: "c", Step: "check-license", Time: at(5)},
-			ledger.Entry{EventID: "d1", RequestID: "d", Step: "check-license", Time: at(6)},
+			ledger.Entry{EventID: "c1", RequestID: "c", Step: "check-license", Time: at(5), ObjectID: "obj-c"},
+			ledger.Entry{EventID: "d1", RequestID: "d", Step: "check-license", Time: at(6), ObjectID: "obj-c"},
 			ledger.Entry{EventID: "e1", RequestID: "e", Step: "complete", Time: at(7), Outcome: ledger.Failed, Reason: "upn_conflict"},
 		)
 		tests := []struct {
@@ -315,6 +315,8 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 			{"in progress", ledger.Filter{Outcome: ledger.InProgress}, []string{"d", "c"}},
 			{"step", ledger.Filter{Step: "complete"}, []string{"e", "b", "a"}},
 			{"reason", ledger.Filter{Reason: "no_license"}, []string{"b"}},
+			{"object id", ledger.Filter{ObjectID: "obj-c"}, []string{"d", "c"}},
+			{"object id, none", ledger.Filter{ObjectID: "obj-x"}, nil},
 			{"since", ledger.Filter{Since: at(5)}, []string{"e", "d", "c"}},
 			{"limit", ledger.Filter{Limit: 2}, []string{"e", "d"}},
 		}

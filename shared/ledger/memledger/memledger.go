@@ -112,7 +112,7 @@ func (l *Ledger) List(_ context.Context, f ledger.Filter) ([]ledger.Status, erro
 	for _, r := range l.requests {
 		s := r.status
 		if (f.Outcome == "" || s.Outcome == f.Outcome) && (f.Step == "" || s.Step == f.Step) &&
-			(f.Reason == "" || s.Reason == f.Reason) && !s.Updated.Before(f.Since) {
+			(f.Reason == "" || s.Reason == f.Reason) && (f.ObjectID == "" || s.ObjectID == f.ObjectID) && !s.Updated.Before(f.Since) {
 			out = append(out, s)
 		}
 	}

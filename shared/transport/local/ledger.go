@@ -151,6 +151,9 @@ func (l *sqlLedger) List(ctx context.Context, f ledger.Filter) ([]ledger.Status,
 	if f.Reason != "" {
 		add("reason = ?", f.Reason)
 	}
+	if f.ObjectID != "" {
+		add("object_id = ?", f.ObjectID)
+	}
 	if !f.Since.IsZero() {
 		add("updated >= ?", f.Since.UnixNano())
 	}

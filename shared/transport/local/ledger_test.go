@@ -29,6 +29,7 @@ alter table ledger_requests drop column action_at;
 const schemaV5Ledger = `
 drop table ledger_events;
 drop table ledger_requests;
+drop table door_tokens; -- migration 7's
 
 create table ledger_events (
   seq integer primary key,
@@ -118,7 +119,7 @@ func TestLedgerFromVersion5(t *testing.T) {
 	}
 
 	var version int
-	if err := rawDB(t, path).QueryRow(`pragma user_version`).Scan(&version); err != nil || version != 6 {
-		t.Errorf("user_version = %d, %v; want 6", version, err)
+	if err := rawDB(t, path).QueryRow(`pragma user_version`).Scan(&version); err != nil || version != 7 {
+		t.Errorf("user_version = %d, %v; want 7 (every migration ran)", version, err)
 	}
 }

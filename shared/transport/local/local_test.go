@@ -136,8 +136,9 @@ func TestOpen(t *testing.T) {
 	s.Close()
 
 	// A database from an older version is migrated forward: here one at
-	// version 1, before the claims table and the ledger's account columns.
-	if _, err := rawDB(t, path).Exec(`drop table claims; drop table number_holds; ` + dropLedgerAccount + `pragma user_version = 1`); err != nil {
+	// version 1, before the claims table, the ledger's account columns and
+	// the doors' tokens.
+	if _, err := rawDB(t, path).Exec(`drop table claims; drop table number_holds; drop table door_tokens; ` + dropLedgerAccount + `pragma user_version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	s = openStore(t, path)

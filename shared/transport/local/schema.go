@@ -118,6 +118,20 @@ alter table ledger_requests add column object_id_at integer not null default 0;
 alter table ledger_requests add column action text not null default '';
 alter table ledger_requests add column action_at integer not null default 0;
 `,
+	// 7: tokens the HTTP doors remember until they expire (Store.Tokens):
+	// signatures of accepted calls (kind 'signature', so a replay is
+	// refused after a restart too) and logged-out status-page sessions
+	// (kind 'revoked'). key is a SHA-256; expires is unix nanoseconds.
+	`
+create table door_tokens (
+  kind text not null,
+  key blob not null,
+  expires integer not null,
+  primary key (kind, key)
+) strict, without rowid;
+
+create index door_tokens_expires_idx on door_tokens (expires);
+`,
 }
 
 // migrate brings the schema up to date in one transaction.

@@ -698,3 +698,38 @@ func TestDeprovisionRowsOff(t *testing.T) {
 		}
 	}
 }
+
+// A deprovision row whose target's account a later request adopted (the
+// same object id in the ledger) is a bad row naming that request: it would
+// remove a line in use. A row whose target holds its account alone runs.
+func TestDeprovisionRowTakenOver(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i, e := range []ledger.Entry{
+		{EventID: "a", RequestID: "INC-1", Step: "complete", Outcome: ledger.Completed, ObjectID: "obj-1", Time: time.Unix(100, 0)},
+		{EventID: "b", RequestID: "INC-9", Step: "complete", Outcome: ledger.Completed, ObjectID: "obj-1", Time: time.Unix(200, 0)},
+		{EventID: "c", RequestID: "INC-2", Step: "complete", Outcome: ledger.Completed, ObjectID: "obj-2", Time: time.Unix(300, 0)},
+	} {
+		if err := f.ledger.Record(ctx, e); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	w := f.watcher(t, func(o *bulkdir.Options) { o.AllowDeprovision = true })
+	writeFile(t, filepath.Join(f.dir, "rm.csv"), "userPrincipalName,action,target\n"+
+		upn(1)+",deprovision,INC-1\n"+
+		upn(2)+",deprovision,INC-2\n")
+	mustScan(t, w)
+	fr := only(t, mustScan(t, w))
+	if fr.Sent != 1 || fr.Invalid != 1 {
+		t.Fatalf("%+v, want 1 sent and 1 invalid", fr)
+	}
+	if sent := f.sub.Sent(); len(sent) != 1 || sent[0].Target != "INC-2" {
+		t.Errorf("submitted %+v, want only the row for INC-2", sent)
+	}
+	f.end(t, f.sub.Sent()[0].RequestID, ledger.Completed, "")
+	fr = only(t, mustScan(t, w))
+	report := readReport(t, filepath.Join(f.dir, fr.ReportPath))
+	if len(report) != 3 || report[1][2] != "invalid" || !strings.Contains(report[1][3], "adopted by request INC-9") {
+		t.Errorf("report %q, want line 2 invalid naming INC-9", report)
+	}
+}

@@ -76,6 +76,8 @@ type Host struct {
 	Holds  *dynamoledger.NumberHolds
 	Sender *sqs.Sender
 
+	ddb *dynamodb.Client
+
 	sqs sqs.API
 }
 
@@ -118,6 +120,7 @@ func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
 		return nil, fmt.Errorf("config: RAPROV_SQS_QUEUE_URL_PREFIX: %w", err)
 	}
 	ddb := dynamodb.NewFromConfig(cfg, dynamoDBOptions(getenv))
+	h.ddb = ddb
 	h.Ledger = dynamoledger.New(ddb, h.Settings.Table, dynamoledger.Options{})
 	h.Claims = dynamoledger.NewClaims(ddb, h.Settings.Table)
 	h.Holds = dynamoledger.NewNumberHolds(ddb, h.Settings.Table)

@@ -179,55 +179,63 @@ const (
 	dryRunEvent
 )
 
-// isScheduledBulkScan reports whether payload is exactly ScheduledBulkScan:
-// one object member, "raprov" (spelled so: encoding/json would match any
-// case), with the string value "bulk-scan".
-func isScheduledBulkScan(payload []byte) bool {
-	var members map[string]json.RawMessage
-	if json.Unmarshal(payload, &members) != nil || len(members) != 1 {
-		return false
-	}
+// isScheduledBulkScan reports whether the members of a payload are exactly
+// ScheduledBulkScan's: one object member, "raprov" (spelled so:
+// encoding/json would match any case), with the string value "bulk-scan".
+func isScheduledBulkScan(members map[string]json.RawMessage) bool {
+	return len(members) == 1 && raprovMember(members) == "bulk-scan"
+}
+
+// isDryRun reports whether the members of a payload name a
+// DryRunInvocation: "raprov" (so spelled) is the string DryRunKind.
+func isDryRun(members map[string]json.RawMessage) bool {
+	return raprovMember(members) == DryRunKind
+}
+
+// raprovMember is the string value of the member "raprov", or "" when
+// there is none or it is not a JSON string.
+func raprovMember(members map[string]json.RawMessage) string {
 	raw, ok := members["raprov"]
-	if !ok {
-		return false
+	if !ok || !strings.HasPrefix(strings.TrimSpace(string(raw)), `"`) {
+		return ""
 	}
 	var v string
-	return json.Unmarshal(raw, &v) == nil && v == "bulk-scan" && strings.HasPrefix(strings.TrimSpace(string(raw)), `"`)
-}
-
-// isDryRun reports whether payload is an object whose "raprov" member (so
-// spelled) is the string DryRunKind: a DryRunInvocation, to be decoded.
-func isDryRun(payload []byte) bool {
-	var members map[string]json.RawMessage
-	if json.Unmarshal(payload, &members) != nil {
-		return false
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
 	}
-	var v string
-	return json.Unmarshal(members["raprov"], &v) == nil && v == DryRunKind
+	return v
 }
 
-// eventKind tells an SQS event from a Function URL request by the members
-// each has; for anything else it says why, without quoting the payload.
+// eventKind tells the invocations apart by the members each has, reading
+// the payload's top level once; for anything else it says why, without
+// quoting the payload.
 func eventKind(payload []byte) (kind, string) {
-	if isScheduledBulkScan(payload) {
-		return scheduledEvent, ""
-	}
-	if isDryRun(payload) {
-		return dryRunEvent, ""
-	}
-	var shape struct {
-		Records        json.RawMessage `json:"Records"`
-		RequestContext *struct {
-			HTTP json.RawMessage `json:"http"`
-		} `json:"requestContext"`
-	}
-	if err := json.Unmarshal(payload, &shape); err != nil {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
 		return unknownEvent, "the payload is not a JSON object"
 	}
-	records := len(shape.Records) > 0 && string(shape.Records) != "null"
-	httpCtx := shape.RequestContext != nil && len(shape.RequestContext.HTTP) > 0 && string(shape.RequestContext.HTTP) != "null"
+	if isScheduledBulkScan(members) {
+		return scheduledEvent, ""
+	}
+	if isDryRun(members) {
+		return dryRunEvent, ""
+	}
+	present := func(name string) bool {
+		raw, ok := members[name]
+		return ok && string(raw) != "null"
+	}
+	records := present("Records") && len(members["Records"]) > 0
+	httpCtx := false
+	if present("requestContext") {
+		var rc struct {
+			HTTP json.RawMessage `json:"http"`
+		}
+		if json.Unmarshal(members["requestContext"], &rc) == nil {
+			httpCtx = len(rc.HTTP) > 0 && string(rc.HTTP) != "null"
+		}
+	}
 	switch {
-	case records && shape.RequestContext == nil:
+	case records && !present("requestContext"):
 		return sqsEvent, ""
 	case httpCtx && !records:
 		return urlEvent, ""

@@ -75,6 +75,10 @@ func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain
 	if err != nil {
 		return configError(fmt.Errorf("RAPROV_SENDER_MAPPINGS: %w", err))
 	}
+	senderKeys, err := httpapi.ParseSenderKeys(s.SenderKeys)
+	if err != nil {
+		return configError(fmt.Errorf("RAPROV_SENDER_KEYS: %w", err))
+	}
 	api, err := httpapi.New(httpapi.Options{
 		Submitter:  chainSubmitter(chain),
 		Ledger:     l,
@@ -86,9 +90,10 @@ func serveHTTP(ctx context.Context, s settings, m *microsoft, addr string, chain
 		Planner:    planner,
 		Accounts:   accounts,
 		Signatures: tokens.Signatures(),
+		SenderKeys: senderKeys,
 	})
 	if err != nil {
-		return fmt.Errorf("RAPROV_INTAKE_KEYS: %w", err)
+		return configError(fmt.Errorf("RAPROV_INTAKE_KEYS, RAPROV_SENDER_KEYS: %w", err))
 	}
 	dl := ops.DeadLetters()
 	page, err := statuspage.New(statuspage.Options{

@@ -450,3 +450,43 @@ func TestServeDelete(t *testing.T) {
 		t.Errorf("the repeated DELETE wrote %+v", w)
 	}
 }
+
+// RAPROV_SENDER_KEYS gives ServiceNow a key of its own: it signs the
+// ServiceNow route and nothing else; the general key still signs every
+// route. A malformed value stops serve at start (exit 3).
+func TestServeSenderKeys(t *testing.T) {
+	const snowKey = "serve-servicenow-key-0123456789abcd"
+	t.Setenv("RAPROV_SENDER_KEYS", `{"servicenow": "`+snowKey+`"}`)
+	door := startServe(t, t.TempDir(), "serve-sender-keys-general-0123456789")
+	sn, err := os.ReadFile("../../examples/senders/servicenow-aa.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snow := servedDoor{base: door.base, key: snowKey}
+	if code, b := snow.call(t, http.MethodPost, "/senders/servicenow", sn); code != http.StatusAccepted {
+		t.Errorf("ServiceNow's key on its route: %d %s, want 202", code, b)
+	}
+	if code, _ := snow.call(t, http.MethodGet, "/requests", nil); code != http.StatusUnauthorized {
+		t.Errorf("ServiceNow's key on GET /requests: %d, want 401", code)
+	}
+	if code, _ := door.call(t, http.MethodGet, "/requests", nil); code != http.StatusOK {
+		t.Errorf("the general key on GET /requests: %d, want 200", code)
+	}
+
+	// A malformed value: serve returns a configuration error at start
+	// (bounded, so a serve that did start cannot hang the test).
+	t.Setenv("RAPROV_SENDER_KEYS", `["not", "an", "object"]`)
+	dir := t.TempDir()
+	t.Setenv("RAPROV_DB", filepath.Join(dir, "raprov.db"))
+	t.Setenv("RAPROV_LOG_FILE", filepath.Join(dir, "raprov.log"))
+	cmd := newServeCmd()
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"--listen", "127.0.0.1:0"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = cmd.ExecuteContext(ctx)
+	if code, _ := exitStatus(err, nil); code != exitConfig || err == nil || !strings.Contains(err.Error(), "RAPROV_SENDER_KEYS") {
+		t.Errorf("serve with malformed sender keys: %v (exit %d), want exit %d naming RAPROV_SENDER_KEYS", err, code, exitConfig)
+	}
+}

@@ -69,6 +69,10 @@ type settings struct {
 	// SenderMappings are mapping files (docs/senders.md) loaded over the
 	// built-in ServiceNow and Workday mappings of POST /senders/{name}.
 	SenderMappings []string `envconfig:"SENDER_MAPPINGS"`
+	// SenderKeys are keys that sign only their sender's POST
+	// /senders/{name}: a JSON object of sender name to key or keys
+	// (httpapi.ParseSenderKeys).
+	SenderKeys string `envconfig:"SENDER_KEYS"`
 	// BulkDir is the folder of scheduled bulk files raprov serve watches
 	// (--watch); empty: none.
 	BulkDir string `envconfig:"BULK_DIR"`

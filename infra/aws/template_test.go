@@ -488,7 +488,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"          RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn\n          RAPROV_INTAKE_KEYS: 0123456789abcdef0123456789abcdef\n",
 			"Secrets", "intake (IntakeFunction): environment variable RAPROV_INTAKE_KEYS would hold a secret value"},
 		{"door reads another secret", "              Resource: !Ref IntakeKeysSecretArn\n", "              Resource: !Ref CallbackSecretArn\n",
-			"Secrets", "intake (IntakeFunction) may read secrets [CallbackSecretArn], want exactly [IntakeKeysSecretArn]"},
+			"Secrets", "intake (IntakeFunction) may read secrets [CallbackSecretArn SenderKeysSecretArn], want exactly [IntakeKeysSecretArn SenderKeysSecretArn]"},
 		{"door reads every secret", "              Resource: !Ref IntakeKeysSecretArn\n", "              Resource: \"*\"\n",
 			"Secrets", `intake (IntakeFunction): statement "IntakeKeys" on Resource "*"`},
 		{"complete reads the door's keys", "          RAPROV_CALLBACK_ALLOWED_HOSTS: !Ref CallbackAllowedHosts\n      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",

@@ -57,6 +57,14 @@ const KeysARNVar = "RAPROV_INTAKE_KEYS_ARN"
 // function's configuration.
 const KeysVar = "RAPROV_INTAKE_KEYS"
 
+// SenderKeysARNVar names the variable holding the ARN of the secret with
+// the keys that sign only their sender's route (httpapi.ParseSenderKeys);
+// unset: none. SenderKeysVar, `raprov serve`'s, is refused here.
+const (
+	SenderKeysARNVar = "RAPROV_SENDER_KEYS_ARN"
+	SenderKeysVar    = "RAPROV_SENDER_KEYS"
+)
+
 // Deps are what the door works over.
 type Deps struct {
 	// Submit queues requests for intake (sqssubmit.Submitter).
@@ -76,6 +84,8 @@ type Deps struct {
 	// Senders are the senders of POST /senders/{name}; nil means the
 	// built-in ones (httpapi.BuiltinSenders).
 	Senders map[string]httpapi.Sender
+	// SenderKeys sign only their sender's route (httpapi.Options).
+	SenderKeys map[string][]string
 	// Steps carries the validator's options and RAPROV_ALLOW_ADOPT, the
 	// intake step's.
 	Steps steps.Config
@@ -97,6 +107,7 @@ func Handler(d Deps) (http.Handler, error) {
 		Normalize:  Normalizer(d.Steps),
 		AllowAdopt: d.Steps.AllowAdopt,
 		Senders:    d.Senders,
+		SenderKeys: d.SenderKeys,
 		Planner:    d.Planner,
 		Logger:     d.Log,
 	})
@@ -147,11 +158,33 @@ func Connect(ctx context.Context, h *host.Host) (http.Handler, error) {
 		}
 		h.Log.Info("sender mappings loaded", "files", len(files))
 	}
-	door, err := Handler(Deps{Submit: sub, Ledger: h.Ledger, Keys: keys, Signatures: h.Signatures(), Planner: planner, Senders: senders, Steps: h.Steps, Log: h.Log})
+	senderKeys, err := readSenderKeys(ctx, h)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", KeysARNVar, err)
+		return nil, err
+	}
+	door, err := Handler(Deps{Submit: sub, Ledger: h.Ledger, Keys: keys, Signatures: h.Signatures(), Planner: planner,
+		Senders: senders, SenderKeys: senderKeys, Steps: h.Steps, Log: h.Log})
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", KeysARNVar, SenderKeysARNVar, err)
 	}
 	return door, nil
+}
+
+// readSenderKeys reads the sender keys once from the secret
+// SenderKeysARNVar names; none when it is unset.
+func readSenderKeys(ctx context.Context, h *host.Host) (map[string][]string, error) {
+	if os.Getenv(SenderKeysVar) != "" {
+		return nil, fmt.Errorf("%s is set: on AWS the sender keys live in Secrets Manager; set %s to the secret's ARN instead", SenderKeysVar, SenderKeysARNVar)
+	}
+	value, err := secret.FromARNVar(ctx, h.AWS, SenderKeysARNVar)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := httpapi.ParseSenderKeys(value)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", SenderKeysARNVar, err)
+	}
+	return keys, nil
 }
 
 func readKeys(ctx context.Context, h *host.Host) ([]string, error) {

@@ -63,23 +63,30 @@ const keysARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:raprov/int
 // secret, holding value, on a Secrets Manager stand-in.
 func loadHost(t *testing.T, value string) *host.Host {
 	t.Helper()
+	return loadHostWith(t, map[string]string{keysARN: value})
+}
+
+// loadHostWith is loadHost with the secrets by ARN.
+func loadHostWith(t *testing.T, secrets map[string]string) *host.Host {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ SecretId string }
 		json.NewDecoder(r.Body).Decode(&in)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || in.SecretId != keysARN {
+		value, ok := secrets[in.SecretId]
+		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || !ok {
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`))
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"ARN": keysARN, "Name": "raprov/intake-keys", "SecretString": value})
+		json.NewEncoder(w).Encode(map[string]any{"ARN": in.SecretId, "Name": "raprov/secret", "SecretString": value})
 	}))
 	t.Cleanup(srv.Close)
 	for k, v := range map[string]string{
 		"RAPROV_SQS_QUEUE_URL_PREFIX": "https://sqs.eu-west-1.amazonaws.com/123456789012/raprov-", "RAPROV_DYNAMODB_TABLE": "raprov",
 		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "key",
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.URL, "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-		httpdoor.KeysVar: "", httpdoor.KeysARNVar: keysARN,
+		httpdoor.KeysVar: "", httpdoor.KeysARNVar: keysARN, httpdoor.SenderKeysVar: "", httpdoor.SenderKeysARNVar: "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -261,5 +268,39 @@ func TestDoorThroughFunctionURL(t *testing.T) {
 	}
 	if _, err := d.invoke(context.Background(), json.RawMessage(`{"detail-type":"Scheduled Event"}`)); !errors.Is(err, sqs.ErrUnknownEvent) {
 		t.Fatalf("unknown event: %v", err)
+	}
+}
+
+const senderKeysARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:raprov/sender-keys-GhIjKl"
+
+// Sender keys come from their own secret, when one is named: a plain
+// RAPROV_SENDER_KEYS, a secret that is not the JSON object, or keys the
+// door refuses end the init, and no error quotes a key.
+func TestConnectSenderKeys(t *testing.T) {
+	ctx := context.Background()
+	const snow = "servicenow-key-0123456789abcdef0123"
+	good := loadHostWith(t, map[string]string{keysARN: `["` + key1 + `"]`, senderKeysARN: `{"servicenow": "` + snow + `"}`})
+	t.Setenv(httpdoor.SenderKeysARNVar, senderKeysARN)
+	if _, err := httpdoor.Connect(ctx, good); err != nil {
+		t.Fatalf("sender keys: %v", err)
+	}
+	for name, c := range map[string]struct{ secret, plain, want string }{
+		"plain keys":     {secret: `{"servicenow": "` + snow + `"}`, plain: snow, want: "RAPROV_SENDER_KEYS is set"},
+		"not an object":  {secret: snow, want: "RAPROV_SENDER_KEYS_ARN: sender keys: not a JSON object"},
+		"unknown sender": {secret: `{"jira": "` + snow + `"}`, want: `"jira", which is not a sender`},
+		"general key":    {secret: `{"workday": "` + key1 + `"}`, want: "also a general key"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := loadHostWith(t, map[string]string{keysARN: `["` + key1 + `"]`, senderKeysARN: c.secret})
+			t.Setenv(httpdoor.SenderKeysARNVar, senderKeysARN)
+			t.Setenv(httpdoor.SenderKeysVar, c.plain)
+			_, err := httpdoor.Connect(ctx, h)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), snow[:20]) || strings.Contains(err.Error(), key1[:20]) {
+				t.Errorf("the error quotes a key: %v", err)
+			}
+		})
 	}
 }

@@ -41,7 +41,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	msg := DeleteMessage(r.URL.RequestURI(), raw)
-	if !h.authenticate(w, r, sig, msg) || !h.firstUse(w, r, sig, msg) {
+	if !h.authenticate(w, r, h.keys, sig, msg) || !h.firstUse(w, r, sig, msg) {
 		return
 	}
 	body, berr := parseDeleteBody(r.Header, raw)

@@ -76,6 +76,14 @@ type Options struct {
 	// Workday event): POST /senders/{name} is signed, limited and answered
 	// like POST /requests, with the request the sender's payload maps to.
 	Senders map[string]Sender
+	// SenderKeys, by sender name, are keys that sign POST /senders/{name}
+	// for that sender and nothing else: not another sender, not POST,
+	// GET or DELETE /requests. Give each sending system its own, so that a
+	// key leaked from one system can only submit what that system's
+	// mapping reads. One or two (MaxKeys) per sender, each at least
+	// MinKeyLen bytes, none equal to one of Keys; every name must be one
+	// of Senders. Keys signs every route, the sender routes included.
+	SenderKeys map[string][]string
 	// Planner plans the requests of a POST /requests marked "dryRun": true
 	// instead of submitting them. nil (a host that cannot read the tenant)
 	// answers such a POST 501 with reason dry_run_unavailable.
@@ -123,6 +131,9 @@ type handler struct {
 	senders    map[string]Sender
 	planner    Planner
 	accounts   Accounts
+	// senderKeys are, by sender name, the keys that sign its route: keys
+	// and the sender's own.
+	senderKeys map[string][][]byte
 	signatures SignatureLog
 }
 
@@ -161,6 +172,9 @@ func New(opts Options) (http.Handler, error) {
 			return nil, fmt.Errorf("httpapi: HMAC key %d is %d bytes; at least %d are required", i+1, len(k), MinKeyLen)
 		}
 		h.keys = append(h.keys, []byte(k))
+	}
+	if err := h.setSenderKeys(opts.SenderKeys, opts.Keys); err != nil {
+		return nil, err
 	}
 	switch {
 	case h.maxBody < 0:
@@ -211,7 +225,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == requestsPath:
 		switch r.Method {
 		case http.MethodPost:
-			h.post(w, r, func(hdr http.Header, raw []byte) (body, *bodyError) { return parseBody(hdr, raw, h.maxBatch) })
+			h.post(w, r, h.keys, func(hdr http.Header, raw []byte) (body, *bodyError) { return parseBody(hdr, raw, h.maxBatch) })
 		case http.MethodGet:
 			h.list(w, r)
 		default:
@@ -236,7 +250,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "POST")
 			return
 		}
-		h.post(w, r, senderBody(h.senders[path[len(sendersPath):]]))
+		name := path[len(sendersPath):]
+		h.post(w, r, h.senderKeys[name], senderBody(h.senders[name]))
 	default:
 		writeError(w, http.StatusNotFound, ErrorResponse{Error: "no such resource; the API serves /requests, /requests/{id} and /senders/{name}", Reason: ReasonNotFound})
 	}
@@ -380,10 +395,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// authenticate checks r's signature over body; on failure it answers 401
-// and returns false.
-func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, sig signature, body []byte) bool {
-	if err := sig.check(h.keys, body); err != nil {
+// authenticate checks r's signature over body under one of keys; on
+// failure it answers 401 and returns false.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request, keys [][]byte, sig signature, body []byte) bool {
+	if err := sig.check(keys, body); err != nil {
 		h.unauthorized(w, r, err)
 		return false
 	}

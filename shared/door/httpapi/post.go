@@ -18,13 +18,13 @@ import (
 // 200, 409). Nothing is submitted unless every check before it passed.
 // post answers a POST whose body parse reads (POST /requests, or a
 // sender's payload).
-func (h *handler) post(w http.ResponseWriter, r *http.Request, parse func(http.Header, []byte) (body, *bodyError)) {
+func (h *handler) post(w http.ResponseWriter, r *http.Request, keys [][]byte, parse func(http.Header, []byte) (body, *bodyError)) {
 	sig, ok := h.signature(w, r)
 	if !ok {
 		return
 	}
 	raw, ok := h.readBody(w, r)
-	if !ok || !h.authenticate(w, r, sig, raw) {
+	if !ok || !h.authenticate(w, r, keys, sig, raw) {
 		return
 	}
 	if !h.firstUse(w, r, sig, raw) {

@@ -17,7 +17,7 @@ import (
 // (GetMessage).
 func (h *handler) get(w http.ResponseWriter, r *http.Request, id string) {
 	sig, ok := h.signature(w, r)
-	if !ok || !h.authenticate(w, r, sig, GetMessage(r.URL.RequestURI())) {
+	if !ok || !h.authenticate(w, r, h.keys, sig, GetMessage(r.URL.RequestURI())) {
 		return
 	}
 	notFound := ErrorResponse{Error: "no request with this requestId", Reason: ReasonNotFound}
@@ -41,7 +41,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, id string) {
 // over its request target (GetMessage).
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	sig, ok := h.signature(w, r)
-	if !ok || !h.authenticate(w, r, sig, GetMessage(r.URL.RequestURI())) {
+	if !ok || !h.authenticate(w, r, h.keys, sig, GetMessage(r.URL.RequestURI())) {
 		return
 	}
 	f, err := parseFilter(r.URL.RawQuery)

@@ -170,9 +170,9 @@ type RIE struct {
 	client *http.Client
 
 	mu       sync.Mutex
-	runtime  int          // pid of the function's process, 0 when unknown
-	runtimes map[int]bool // pids of the function processes seen
-	peakRSS  int64        // bytes, the largest VmHWM seen
+	runtime  proc          // the function's process, pid 0 when unknown
+	runtimes map[proc]bool // the function processes seen
+	peakRSS  int64         // bytes, the largest VmHWM seen
 	stopped  bool
 
 	stopOnce sync.Once
@@ -264,7 +264,7 @@ func startRIE(ctx context.Context, bin string, opts RIEOptions) (r *RIE, retry b
 			Proxy:       nil, // loopback only, whatever HTTP_PROXY says
 			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		}},
-		runtimes: map[int]bool{},
+		runtimes: map[proc]bool{},
 	}
 	r.Started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -396,16 +396,15 @@ func (r *RIE) stop(hard bool) error {
 				hard = true
 			}
 		}
-		var runtimes []int
+		var runtimes []proc
 		if hard {
 			// Freeze the emulator first: it cannot start a function
 			// process while its children are collected (they are no
 			// longer its children once it is dead).
 			syscall.Kill(-pgid, syscall.SIGSTOP)
 			runtimes = childrenOf(pgid)
-			for _, pid := range runtimes {
-				syscall.Kill(-pid, syscall.SIGKILL)
-				syscall.Kill(pid, syscall.SIGKILL)
+			for _, p := range runtimes {
+				p.kill()
 			}
 			if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 				r.stopErr = fmt.Errorf("awslocal: kill the Lambda Runtime Interface Emulator: %w", err)
@@ -417,19 +416,21 @@ func (r *RIE) stop(hard bool) error {
 			r.stopErr = errors.Join(r.stopErr, errors.New("awslocal: the Lambda Runtime Interface Emulator did not exit within 10 s"))
 		}
 		r.mu.Lock()
-		for pid := range r.runtimes {
-			runtimes = append(runtimes, pid)
+		for p := range r.runtimes {
+			runtimes = append(runtimes, p)
 		}
 		r.stopped = true
 		r.mu.Unlock()
 		// The function's processes were reparented when the emulator
 		// died; wait until they are gone too.
+		// A process is known by its pid and start time: once one has
+		// gone, its pid may soon name another (another test's emulator,
+		// say), which must be neither waited for nor killed.
 		deadline := time.Now().Add(5 * time.Second)
-		for _, pid := range runtimes {
-			for alive(pid) {
+		for _, p := range runtimes {
+			for p.alive() {
 				if time.Now().After(deadline) {
-					syscall.Kill(-pid, syscall.SIGKILL)
-					syscall.Kill(pid, syscall.SIGKILL)
+					p.kill()
 					deadline = time.Now().Add(5 * time.Second)
 				}
 				time.Sleep(5 * time.Millisecond)
@@ -494,20 +495,20 @@ func (r *RIE) findRuntime() int {
 		return 0
 	}
 	rie := r.cmd.Process.Pid
-	if r.runtime != 0 {
-		if p, ok := parentOf(r.runtime); ok && p == rie && alive(r.runtime) {
-			return r.runtime
+	if r.runtime.pid != 0 {
+		if st, ok := statOf(r.runtime.pid); ok && st.ppid == rie && r.runtime.alive() {
+			return r.runtime.pid
 		}
-		r.runtime = 0
+		r.runtime = proc{}
 	}
-	for _, pid := range childrenOf(rie) {
-		if alive(pid) {
-			r.runtime = pid
-			r.runtimes[pid] = true
+	for _, p := range childrenOf(rie) {
+		if p.alive() {
+			r.runtime = p
+			r.runtimes[p] = true
 			break
 		}
 	}
-	return r.runtime
+	return r.runtime.pid
 }
 
 // PeakRSS returns the function's peak resident memory in bytes: the
@@ -539,56 +540,78 @@ func (r *RIE) sampleRSS() {
 	}
 }
 
-// childrenOf returns the pids of the processes whose parent is ppid, from
-// /proc/<pid>/stat.
-func childrenOf(ppid int) []int {
+// proc is one process: its pid and its start time (clock ticks after
+// boot), which together name it even after the pid is reused.
+type proc struct {
+	pid   int
+	start uint64
+}
+
+// alive reports whether the process still runs: its pid names a process
+// started when it was, and not a zombie.
+func (p proc) alive() bool {
+	st, ok := statOf(p.pid)
+	return ok && st.start == p.start && st.state != 'Z' && st.state != 'X'
+}
+
+// kill sends SIGKILL to the process and its group, if it is still the
+// same process.
+func (p proc) kill() {
+	if p.alive() {
+		syscall.Kill(-p.pid, syscall.SIGKILL)
+		syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+}
+
+// stat is what this package reads of /proc/<pid>/stat.
+type stat struct {
+	state byte
+	ppid  int
+	start uint64
+}
+
+// statOf reads /proc/<pid>/stat; false when pid is gone.
+func statOf(pid int) (stat, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, false
+	}
+	// pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt
+	// majflt cmajflt utime stime cutime cstime priority nice num_threads
+	// itrealvalue starttime …; comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return stat{}, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 || len(f[0]) != 1 {
+		return stat{}, false
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	start, err2 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil {
+		return stat{}, false
+	}
+	return stat{state: f[0][0], ppid: ppid, start: start}, true
+}
+
+// childrenOf returns the processes whose parent is ppid, from /proc.
+func childrenOf(ppid int) []proc {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out []int
+	var out []proc
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if p, ok := parentOf(pid); ok && p == ppid {
-			out = append(out, pid)
+		if st, ok := statOf(pid); ok && st.ppid == ppid {
+			out = append(out, proc{pid: pid, start: st.start})
 		}
 	}
 	return out
-}
-
-// parentOf returns the parent pid of pid; false when pid is gone.
-func parentOf(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	// pid (comm) state ppid …; comm may hold spaces and parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0, false
-	}
-	p, err := strconv.Atoi(f[1])
-	return p, err == nil
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return false
-	}
-	return b[i+2] != 'Z' && b[i+2] != 'X'
 }
 
 // vmHWM returns the peak resident set size of pid in bytes.

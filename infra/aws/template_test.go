@@ -155,7 +155,8 @@ var (
 	envEveryFunction = []string{
 		"RAPROV_SQS_QUEUE_URL_PREFIX", "RAPROV_DYNAMODB_TABLE", "RAPROV_MAX_RECEIVE", "RAPROV_LOG_LEVEL",
 		"RAPROV_LICENSE_WAIT", "RAPROV_TEAMS_SYNC_WAIT", "RAPROV_MAX_ATTEMPTS", "RAPROV_SKU_PART_NUMBER",
-		"RAPROV_OTLP_ENDPOINT", // functions/internal/host: every function exports spans when it is set
+		"RAPROV_OTLP_ENDPOINT",           // functions/internal/host: every function exports spans when it is set
+		"RAPROV_OTLP_HEADERS_SECRET_ARN", // and reads the exporter's headers from this secret
 	}
 	envByStep = map[string][]string{
 		events.StepIntake: {"RAPROV_VERIFIED_DOMAINS", "RAPROV_CALLBACK_ALLOWED_HOSTS", "RAPROV_ALLOW_ADOPT", doorKeysVar,
@@ -415,7 +416,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"          RAPROV_CALLBACK_ALLOWED_HOSTS: !Ref CallbackAllowedHosts\n          RAPROV_GRAPH_CLIENT_SECRET_ARN: !Ref GraphClientSecretArn\n      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",
 			"Secrets", "complete (CompleteFunction): has RAPROV_GRAPH_CLIENT_SECRET_ARN = true, want false"},
 		{"callback secret for check-license", "              Resource: !Ref GraphClientSecretArn\n", "              Resource: !Ref CallbackSecretArn\n",
-			"Secrets", "check-license (CheckLicenseFunction) may read secrets [CallbackSecretArn], want exactly [GraphClientSecretArn]"},
+			"Secrets", "check-license (CheckLicenseFunction) may read secrets [CallbackSecretArn OtlpHeadersSecretArn], want exactly [GraphClientSecretArn OtlpHeadersSecretArn]"},
 		{"secret value as a parameter", "\nParameters:\n", "\nParameters:\n  GraphClientSecret:\n    Type: String\n    NoEcho: true\n",
 			"Secrets", "parameter GraphClientSecret looks like a secret value"},
 		{"intake lacks a variable", "          RAPROV_ALLOW_ADOPT: !Ref AllowAdopt\n", "",
@@ -488,7 +489,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 			"          RAPROV_INTAKE_KEYS_ARN: !Ref IntakeKeysSecretArn\n          RAPROV_INTAKE_KEYS: 0123456789abcdef0123456789abcdef\n",
 			"Secrets", "intake (IntakeFunction): environment variable RAPROV_INTAKE_KEYS would hold a secret value"},
 		{"door reads another secret", "              Resource: !Ref IntakeKeysSecretArn\n", "              Resource: !Ref CallbackSecretArn\n",
-			"Secrets", "intake (IntakeFunction) may read secrets [CallbackSecretArn SenderKeysSecretArn], want exactly [IntakeKeysSecretArn SenderKeysSecretArn]"},
+			"Secrets", "intake (IntakeFunction) may read secrets [CallbackSecretArn OtlpHeadersSecretArn SenderKeysSecretArn], want exactly [IntakeKeysSecretArn OtlpHeadersSecretArn SenderKeysSecretArn]"},
 		{"door reads every secret", "              Resource: !Ref IntakeKeysSecretArn\n", "              Resource: \"*\"\n",
 			"Secrets", `intake (IntakeFunction): statement "IntakeKeys" on Resource "*"`},
 		{"complete reads the door's keys", "          RAPROV_CALLBACK_ALLOWED_HOSTS: !Ref CallbackAllowedHosts\n      Events:\n        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt CompleteQueue.Arn",

@@ -137,6 +137,11 @@ type Options struct {
 	// tls.LoadX509KeyPair. Nil refuses those variables, and keeps the RSA
 	// and ECDSA key code out of the binary (otlphttp.EnvOptions).
 	LoadKeyPair func(certFile, keyFile string) (tls.Certificate, error)
+	// Headers are sent with every export besides those of
+	// OTEL_EXPORTER_OTLP_HEADERS, and win over one of the same name: the
+	// Lambda functions read them from a secret (an API key does not
+	// belong in a function's configuration).
+	Headers map[string]string
 }
 
 // Provider is the tracer provider Setup installed, or none when export is
@@ -198,6 +203,12 @@ func Setup(ctx context.Context, opts Options) (*Provider, error) {
 	})
 	if err != nil {
 		return &Provider{}, fmt.Errorf("tracing: %w", err)
+	}
+	if len(opts.Headers) > 0 && expOpts.Headers == nil {
+		expOpts.Headers = map[string]string{}
+	}
+	for k, v := range opts.Headers {
+		expOpts.Headers[k] = v
 	}
 	exp, err := otlphttp.New(expOpts)
 	if err != nil {

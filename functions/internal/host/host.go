@@ -38,11 +38,13 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/raprov/raprov/functions/internal/secret"
 	"github.com/raprov/raprov/shared/ledger/dynamoledger"
 	"github.com/raprov/raprov/shared/logctx"
 	"github.com/raprov/raprov/shared/runner"
 	"github.com/raprov/raprov/shared/steps"
 	"github.com/raprov/raprov/shared/tracing"
+	"github.com/raprov/raprov/shared/tracing/otlphttp"
 	"github.com/raprov/raprov/shared/transport/sqs"
 )
 
@@ -110,7 +112,11 @@ func load(getenv func(string) string, logOut io.Writer) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.Tracing, err = tracing.Setup(context.Background(), tracing.Options{Logger: h.Log, Attributes: lambdaResource(getenv)})
+	headers, err := otlpHeaders(cfg, h.Log)
+	if err != nil {
+		return nil, err
+	}
+	h.Tracing, err = tracing.Setup(context.Background(), tracing.Options{Logger: h.Log, Attributes: lambdaResource(getenv), Headers: headers})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -245,6 +251,23 @@ func (h *Host) flush(ctx context.Context) {
 	if err := h.Tracing.Flush(fctx); err != nil {
 		h.Log.WarnContext(ctx, "tracing: exporting the invocation's spans failed (they are lost)", "error", err.Error())
 	}
+}
+
+// OTLPHeadersSecretVar names the variable holding the ARN of a secret with
+// headers for the OTLP exporter, as OTEL_EXPORTER_OTLP_HEADERS writes them
+// (k=v,k2=v2): where a collector's API key belongs on AWS.
+const OTLPHeadersSecretVar = "RAPROV_OTLP_HEADERS_SECRET_ARN"
+
+// otlpHeaders reads the exporter's headers from the secret
+// OTLPHeadersSecretVar names; none when it is unset. An entry that is not
+// valid is skipped with a warning that names its position, never its
+// value.
+func otlpHeaders(cfg aws.Config, log *slog.Logger) (map[string]string, error) {
+	value, err := secret.FromARNVar(context.Background(), cfg, OTLPHeadersSecretVar)
+	if err != nil || value == "" {
+		return nil, err
+	}
+	return otlphttp.ParseHeaders(OTLPHeadersSecretVar, value, func(msg string) { log.Warn("tracing: " + msg) }), nil
 }
 
 // lambdaResource describes the function to the collector, from the

@@ -205,3 +205,50 @@ func TestFlushKeepsToTheDeadline(t *testing.T) {
 		t.Errorf("no warning of lost spans: %s", logs.String())
 	}
 }
+
+// The exporter's headers (a collector's API key) come from the secret
+// RAPROV_OTLP_HEADERS_SECRET_ARN names: every export carries them, and no
+// log line holds their value. A bad entry is skipped with a warning that
+// names its position only.
+func TestOTLPHeadersFromSecret(t *testing.T) {
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:raprov/otlp-headers-AbCdEf"
+	const apiKey = "otlp-api-key-value-0123456789"
+	secrets := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Write([]byte(`{"ARN":"` + arn + `","Name":"raprov/otlp-headers","SecretString":"x-api-key=` + apiKey + `,not-a-header-` + apiKey + `"}`))
+	}))
+	t.Cleanup(secrets.Close)
+	var mu sync.Mutex
+	var keys []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("X-Api-Key"))
+		mu.Unlock()
+	}))
+	t.Cleanup(collector.Close)
+	aws := tracingEnv(t, collector.URL)
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.URL)
+	t.Setenv(OTLPHeadersSecretVar, arn)
+	var logs bytes.Buffer
+	h, err := load(env(aws), &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Tracing.Shutdown(context.Background()) })
+	_, span := otel.Tracer("test").Start(context.Background(), "step")
+	span.End()
+	if err := h.Tracing.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 1 || keys[0] != apiKey {
+		t.Errorf("the collector got x-api-key %q, want the secret's", keys)
+	}
+	if strings.Contains(logs.String(), apiKey) {
+		t.Errorf("a log line holds the header's value:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), OTLPHeadersSecretVar+": entry 2 skipped") {
+		t.Errorf("no warning for the bad entry:\n%s", logs.String())
+	}
+}

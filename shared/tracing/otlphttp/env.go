@@ -60,7 +60,7 @@ func FromEnv(endpoint string, getenv func(string) string, eo EnvOptions) (Option
 		return envPrefix + name, strings.TrimSpace(getenv(envPrefix + name))
 	}
 	if name, v := lookup(EnvHeaders); v != "" {
-		opts.Headers = parseHeaders(name, v, eo.Warn)
+		opts.Headers = ParseHeaders(name, v, eo.Warn)
 	}
 	if name, v := lookup(EnvTimeout); v != "" {
 		ms, err := strconv.Atoi(v)
@@ -84,9 +84,11 @@ func FromEnv(endpoint string, getenv func(string) string, eo EnvOptions) (Option
 	return opts, nil
 }
 
-// parseHeaders reads k=v,k2=v2: keys are HTTP tokens, values are
-// URL-decoded, both trimmed.
-func parseHeaders(name, v string, warn func(string)) map[string]string {
+// ParseHeaders reads headers in the form of OTEL_EXPORTER_OTLP_HEADERS,
+// k=v,k2=v2: keys are HTTP tokens, values are URL-decoded, both trimmed.
+// An entry that is not valid is skipped and warn (when not nil) told of it
+// by its position under name, never its value.
+func ParseHeaders(name, v string, warn func(string)) map[string]string {
 	skip := func(i int, why string) {
 		if warn != nil {
 			warn(fmt.Sprintf("%s: entry %d skipped: %s", name, i+1, why))

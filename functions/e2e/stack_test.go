@@ -66,6 +66,8 @@ const (
 	// Function URL (url_test.go), as a JSON array of one key.
 	intakeKeysSecretARN = "arn:aws:secretsmanager:" + region + ":" + accountID + ":secret:raprov/intake-keys-MnOpQr"
 	intakeKey           = "e2e-intake-hmac-key-0123456789abcdef"
+	// senderKeysSecretARN holds the sender keys (stackConfig.senderKeys).
+	senderKeysSecretARN = "arn:aws:secretsmanager:" + region + ":" + accountID + ":secret:raprov/sender-keys-StUvWx"
 	// deadEndpoint is AWS_ENDPOINT_URL for every function: a client that
 	// has no endpoint of its own fails on loopback instead of reaching AWS.
 	deadEndpoint = "http://127.0.0.1:9"
@@ -87,6 +89,13 @@ type stackConfig struct {
 	// RAPROV_E2E_CALLBACK_RESOLVE (functions/complete/hooks_e2e.go),
 	// instead of the deployable one.
 	callbackHooks bool
+	// senderMappings deploys the template's SenderMappingsBucket: a bucket
+	// of the S3 stand-in holding these objects (name → content) under the
+	// default SenderMappingsPrefix.
+	senderMappings map[string][]byte
+	// senderKeys is the value of the secret the template's
+	// SenderKeysSecretArn names; "" deploys none.
+	senderKeys string
 }
 
 // stack is one deployment of the template on the stand-ins: queues named
@@ -178,8 +187,12 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	if err := os.WriteFile(caFile, s.sim.CACertPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.secrets = startSecrets(t, map[string]string{graphSecretARN: graphsim.DefaultClientSecret, callbackSecretARN: callbackKey,
-		intakeKeysSecretARN: `["` + intakeKey + `"]`})
+	secrets := map[string]string{graphSecretARN: graphsim.DefaultClientSecret, callbackSecretARN: callbackKey,
+		intakeKeysSecretARN: `["` + intakeKey + `"]`}
+	if cfg.senderKeys != "" {
+		secrets[senderKeysSecretARN] = cfg.senderKeys
+	}
+	s.secrets = startSecrets(t, secrets)
 
 	tmpl, err := loadTemplate(templatePath)
 	if err != nil {
@@ -210,6 +223,25 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	if cfg.bulk {
 		values.Params["BulkBucketName"] = s.bulkBucket
 		values.Refs["BulkBucket"] = s.bulkBucket
+	}
+	if cfg.senderKeys != "" {
+		values.Params["SenderKeysSecretArn"] = senderKeysSecretARN
+	}
+	if cfg.senderMappings != nil {
+		bucket := s.name + "-mappings"
+		if _, err := s.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatalf("mappings bucket: %v", err)
+		}
+		prefix, _, err := tmpl.ref("SenderMappingsPrefix", values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range cfg.senderMappings {
+			if _, err := s.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + name), Body: bytes.NewReader(body)}); err != nil {
+				t.Fatalf("mapping %s: %v", name, err)
+			}
+		}
+		values.Params["SenderMappingsBucket"] = bucket
 	}
 	for _, step := range events.AllSteps {
 		env, err := tmpl.functionEnv(step, values)

@@ -25,10 +25,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/raprov/raprov/functions/internal/host"
+	"github.com/raprov/raprov/functions/internal/s3host"
 	"github.com/raprov/raprov/shared/door/bulkdir"
 	"github.com/raprov/raprov/shared/door/bulkdir/s3store"
 	"github.com/raprov/raprov/shared/ledger"
@@ -145,8 +145,7 @@ func Scanner(store bulkdir.Store, sub submission.Submitter, l ledger.Ledger, opt
 
 // Connect builds the scheduled handler of the function h hosts from the
 // environment: the S3 store of RAPROV_BULK_BUCKET / RAPROV_BULK_PREFIX (its
-// client from h's AWS configuration, with the endpoint override
-// AWS_ENDPOINT_URL_S3 — path-style then, as the local stand-ins want), the
+// client from s3host), the
 // SQS submitter over h's sender and claims, h's ledger. Without a bucket
 // it returns the handler that refuses (ErrNoBulkDoor), not an error: the
 // function's other doors still serve.
@@ -163,13 +162,7 @@ func Connect(h *host.Host) (sqs.Scheduled, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint := host.Endpoint("S3")
-	client := s3.NewFromConfig(h.AWS, func(o *s3.Options) {
-		if endpoint != nil {
-			o.BaseEndpoint, o.UsePathStyle = endpoint, true
-		}
-	})
-	store, err := s3store.New(client, s.Bucket, s.Prefix)
+	store, err := s3store.New(s3host.Client(h), s.Bucket, s.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("RAPROV_BULK_BUCKET: %w", err)
 	}

@@ -36,11 +36,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/raprov/raprov/events"
 	"github.com/raprov/raprov/events/validate"
 	"github.com/raprov/raprov/functions/internal/host"
+	"github.com/raprov/raprov/functions/internal/s3host"
 	"github.com/raprov/raprov/functions/internal/secret"
 	"github.com/raprov/raprov/shared/door/httpapi"
 	"github.com/raprov/raprov/shared/ledger"
@@ -143,13 +143,7 @@ func Connect(ctx context.Context, h *host.Host) (http.Handler, error) {
 	}
 	senders := httpapi.BuiltinSenders()
 	if bucket := strings.TrimSpace(os.Getenv(MappingsBucketVar)); bucket != "" {
-		endpoint := host.Endpoint("S3")
-		api := s3.NewFromConfig(h.AWS, func(o *s3.Options) {
-			if endpoint != nil {
-				o.BaseEndpoint, o.UsePathStyle = endpoint, true
-			}
-		})
-		files, err := LoadMappings(ctx, api, bucket, os.Getenv(MappingsPrefixVar))
+		files, err := LoadMappings(ctx, s3host.Client(h), bucket, os.Getenv(MappingsPrefixVar))
 		if err != nil {
 			return nil, err
 		}

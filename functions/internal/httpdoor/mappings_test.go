@@ -3,48 +3,24 @@ package httpdoor_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/raprov/raprov/functions/internal/httpdoor"
-	"github.com/raprov/raprov/infra/awslocal"
+	"github.com/raprov/raprov/shared/door/bulkdir/s3store/s3storetest"
 	"github.com/raprov/raprov/shared/door/httpapi"
 )
 
-// s3Bucket returns an S3 client of the shared fauxqs (loopback only) and a
-// bucket of the test's own.
+// s3Bucket returns an S3 client of the shared stand-in and a bucket of
+// the test's own.
 func s3Bucket(t *testing.T) (*s3.Client, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	srv, err := awslocal.SharedSQS(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := s3.New(s3.Options{
-		Region:       awslocal.SQSRegion,
-		BaseEndpoint: aws.String(srv.Endpoint),
-		UsePathStyle: true,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}, nil
-		}),
-		RetryMaxAttempts: 1,
-	})
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "mappings-" + hex.EncodeToString(b)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		t.Fatal(err)
-	}
-	return c, name
+	c := s3storetest.Client(t)
+	return c, s3storetest.Bucket(t, c, "mappings-")
 }
 
 func put(t *testing.T, c *s3.Client, bucket, key string, body []byte) {

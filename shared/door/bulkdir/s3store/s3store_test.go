@@ -5,9 +5,7 @@ package s3store_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,46 +22,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/raprov/raprov/events"
-	"github.com/raprov/raprov/infra/awslocal"
 	"github.com/raprov/raprov/shared/door/bulkdir"
 	"github.com/raprov/raprov/shared/door/bulkdir/bulkdirtest"
 	"github.com/raprov/raprov/shared/door/bulkdir/s3store"
+	"github.com/raprov/raprov/shared/door/bulkdir/s3store/s3storetest"
 	"github.com/raprov/raprov/shared/ledger"
 	"github.com/raprov/raprov/shared/ledger/memledger"
 )
 
 // client returns an S3 client of the shared fauxqs (loopback only),
 // starting it if needed.
-func client(t *testing.T) *s3.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	srv, err := awslocal.SharedSQS(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s3.New(s3.Options{
-		Region:       awslocal.SQSRegion,
-		BaseEndpoint: aws.String(srv.Endpoint),
-		UsePathStyle: true,
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}, nil
-		}),
-		RetryMaxAttempts: 1,
-	})
-}
+func client(t *testing.T) *s3.Client { return s3storetest.Client(t) }
 
 // bucket creates a bucket of its own for a test.
-func bucket(t *testing.T, c *s3.Client) string {
-	t.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "bulk-" + hex.EncodeToString(b)
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
+func bucket(t *testing.T, c *s3.Client) string { return s3storetest.Bucket(t, c, "bulk-") }
 
 // objects reads and writes the keys under a prefix behind the store's back.
 type objects struct {
